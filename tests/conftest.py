@@ -1,0 +1,61 @@
+"""Test fixtures: the real devstack servers, started on free ports, stopped at the end.
+
+Airflow reads its configuration when first imported, so the environment is set
+here, at import time, before any test module imports airflow. Servers start
+lazily: a test that asks for ``zookeeper`` starts only ZooKeeper (once per session).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from devstack.airflow import airflow_environment, prepare_metadata_db
+from devstack.settings import REPO_ROOT
+from devstack.stack import Devstack
+
+WORKDIR = REPO_ROOT / ".devstack" / f"pytest-{os.getpid()}"
+STACK = Devstack(WORKDIR, ports="free")
+os.environ.update(airflow_environment(STACK, WORKDIR / "airflow"))
+
+
+def _refresh_connections() -> None:
+    os.environ.update(STACK.airflow_connections_env())
+
+
+@pytest.fixture(scope="session")
+def devstack():
+    """The session's devstack; servers are started by the per-server fixtures."""
+    yield STACK
+    STACK.stop()
+    shutil.rmtree(WORKDIR, ignore_errors=True)
+
+
+def _server_fixture(name: str):
+    @pytest.fixture(scope="session", name=name)
+    def fixture(devstack):
+        devstack.start([name])
+        _refresh_connections()
+        return devstack[name]
+
+    return fixture
+
+
+sftp = _server_fixture("sftp")
+zookeeper = _server_fixture("zookeeper")
+moto = _server_fixture("moto")
+kafka = _server_fixture("kafka")
+postgres = _server_fixture("postgres")
+smtp = _server_fixture("smtp")
+aspace = _server_fixture("aspace")
+
+
+@pytest.fixture(scope="session")
+def airflow_db(postgres):
+    """A migrated Airflow metadata DB (on the devstack's PostgreSQL) with the project's pools."""
+    prepare_metadata_db(airflow_environment(STACK, WORKDIR / "airflow"))
+    return postgres
+

@@ -1,0 +1,43 @@
+# The project's commands. Each one bootstraps what it needs on a fresh Debian machine:
+# uv and the locked .venv here, the Debian packages of the devstack on first use.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+UV := $(PYTHON) -m uv
+
+.PHONY: venv run stop demo test test-unit bench lock clean
+
+$(VENV)/.installed: requirements.lock
+	@$(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install -q uv==0.13.8
+	$(UV) venv -q --allow-existing --python $(PYTHON) $(VENV)
+	$(UV) pip install -q --python $(PY) -r requirements.lock
+	@touch $@
+
+venv: $(VENV)/.installed
+
+## make run: devstack + Airflow on http://127.0.0.1:8080 (Ctrl-C or `make stop` stops it)
+run: venv
+	$(PY) -m devstack run
+
+stop: venv
+	$(PY) -m devstack down
+
+## make demo: every DAG once, headless, against the devstack; non-zero if any fails
+demo: venv
+	$(PY) -m devstack demo
+
+## make test: the whole suite (what CI runs)
+test: venv
+	$(PY) -m pytest
+
+## make bench: every benchmark under bench/, printing ratios
+bench: venv
+	$(PY) -m bench
+
+## make lock: re-resolve requirements.lock from requirements.txt + requirements-dev.txt
+lock:
+	$(UV) pip compile -q --python $(PYTHON) requirements-dev.txt -o requirements.lock
+
+clean: stop
+	rm -rf .devstack

@@ -14,9 +14,11 @@ from pathlib import Path
 import pytest
 
 from devstack.airflow import airflow_environment, prepare_metadata_db
+from devstack.debian import ensure_debian_packages
 from devstack.settings import REPO_ROOT
 from devstack.stack import Devstack
 
+ensure_debian_packages()
 WORKDIR = REPO_ROOT / ".devstack" / f"pytest-{os.getpid()}"
 STACK = Devstack(WORKDIR, ports="free")
 os.environ.update(airflow_environment(STACK, WORKDIR / "airflow"))

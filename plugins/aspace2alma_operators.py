@@ -9,10 +9,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from airflow.sdk import BaseOperator
-from archivesspace_hook import ArchivesSpaceError, ArchivesSpaceHook
-from sftp_dropbox import SFTPDropBoxHook
 
-from include.aspace2alma.marcxml import MarcXmlError, parse_single_record, stream_collection
+# Hooks and parsers are imported inside execute(): the SFTP provider pulls in paramiko
+# and asyncssh, which would otherwise cost every DAG parse most of a second.
 
 EASTERN = ZoneInfo("America/New_York")
 
@@ -30,6 +29,8 @@ class SFTPRotateOperator(BaseOperator):
         self.sftp_conn_id = sftp_conn_id
 
     def execute(self, context) -> bool:
+        from sftp_dropbox import SFTPDropBoxHook
+
         hook = SFTPDropBoxHook(self.sftp_conn_id)
         return hook.rotate(posixpath.join(self.folder, self.current), posixpath.join(self.folder, self.previous))
 
@@ -51,6 +52,8 @@ class RemoveStaleFileOperator(BaseOperator):
         self.sftp_conn_id = sftp_conn_id
 
     def execute(self, context) -> dict[str, Any]:
+        from sftp_dropbox import SFTPDropBoxHook
+
         hook = SFTPDropBoxHook(self.sftp_conn_id)
         path = posixpath.join(self.folder, self.name)
         day = context["logical_date"].astimezone(EASTERN).date()
@@ -88,6 +91,11 @@ class ArchivesSpaceToAlmaOperator(BaseOperator):
         self.sftp_conn_id = sftp_conn_id
 
     def execute(self, context) -> dict[str, Any]:
+        from archivesspace_hook import ArchivesSpaceHook
+        from sftp_dropbox import SFTPDropBoxHook
+
+        from include.aspace2alma.marcxml import stream_collection
+
         summary = {"repositories": 0, "resources_seen": 0, "resources_written": 0, "resources_errored": 0}
         aspace = ArchivesSpaceHook(self.aspace_conn_id)
         dropbox = SFTPDropBoxHook(self.sftp_conn_id)
@@ -98,7 +106,11 @@ class ArchivesSpaceToAlmaOperator(BaseOperator):
         self.log.info("run summary: %s", summary)
         return summary
 
-    def _records(self, aspace: ArchivesSpaceHook, summary: dict[str, int]) -> Iterator:
+    def _records(self, aspace, summary: dict[str, int]) -> Iterator:
+        from archivesspace_hook import ArchivesSpaceError
+
+        from include.aspace2alma.marcxml import MarcXmlError, parse_single_record
+
         for repository in aspace.repositories():
             summary["repositories"] += 1
             for resource_id in aspace.resource_ids(repository["uri"]):

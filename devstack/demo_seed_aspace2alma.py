@@ -1,0 +1,18 @@
+"""aspace2alma demo: Alma's Analytics report waiting in the drop box."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from devstack.servers import SFTP_FOLDER
+from devstack.stack import Devstack
+
+DEMO_REPORT_BARCODES = 50
+
+
+def seed(stack: Devstack) -> dict[str, dict[str, Any]]:
+    """Write the report as Alma does: UTF-8 with a BOM, header ``Barcode``, fresh mtime."""
+    report = stack["sftp"].local_path(f"{SFTP_FOLDER}/sc_active_barcodes.csv")
+    barcodes = [f"3210110{n:07d}" for n in range(DEMO_REPORT_BARCODES)]
+    report.write_text("\ufeffBarcode\n" + "\n".join(barcodes) + "\n", encoding="utf-8")
+    return {}

@@ -1,0 +1,1 @@
+"""APTrust registry batch jobs: selection rules, digests, deletion checks and the registry SQL."""

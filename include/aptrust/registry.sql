@@ -1,0 +1,144 @@
+-- The APTrust registry tables the batch DAGs read and write (the subset they use),
+-- plus the three tables the DAGs own: spot_test_restores, emails, bulk_delete_jobs(+_items).
+-- The one DDL used by the tests, the demo seed and the benchmark. Idempotent: safe to
+-- apply to a database that already has it.
+
+CREATE TABLE IF NOT EXISTS institutions (
+    id                             bigserial PRIMARY KEY,
+    name                           text        NOT NULL,
+    identifier                     text        NOT NULL UNIQUE,
+    state                          char(1)     NOT NULL DEFAULT 'A' CHECK (state IN ('A', 'D')),
+    spot_restore_frequency         integer     NOT NULL DEFAULT 0 CHECK (spot_restore_frequency >= 0),
+    last_spot_restore_work_item_id bigint,
+    created_at                     timestamptz NOT NULL DEFAULT now(),
+    updated_at                     timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE IF NOT EXISTS users (
+    id             bigserial PRIMARY KEY,
+    name           text        NOT NULL,
+    email          text        NOT NULL UNIQUE,
+    institution_id bigint      NOT NULL REFERENCES institutions (id),
+    role           text        NOT NULL CHECK (role IN ('institutional_admin', 'institutional_user', 'admin')),
+    deactivated_at timestamptz
+);
+CREATE INDEX IF NOT EXISTS users_active_by_institution
+    ON users (institution_id, role) WHERE deactivated_at IS NULL;
+
+CREATE TABLE IF NOT EXISTS intellectual_objects (
+    id             bigserial PRIMARY KEY,
+    identifier     text        NOT NULL UNIQUE,
+    bag_name       text        NOT NULL,
+    institution_id bigint      NOT NULL REFERENCES institutions (id),
+    state          char(1)     NOT NULL DEFAULT 'A' CHECK (state IN ('A', 'D')),
+    storage_option text        NOT NULL DEFAULT 'Standard' CHECK (storage_option IN (
+        'Standard', 'Glacier-OH', 'Glacier-OR', 'Glacier-VA', 'Glacier-Deep-OH', 'Glacier-Deep-OR',
+        'Glacier-Deep-VA', 'Wasabi-OR', 'Wasabi-TX', 'Wasabi-VA')),
+    created_at     timestamptz NOT NULL DEFAULT now(),
+    updated_at     timestamptz NOT NULL DEFAULT now()
+);
+-- spot-test candidates: an institution's active objects, read from the index alone
+CREATE INDEX IF NOT EXISTS intellectual_objects_active_by_institution
+    ON intellectual_objects (institution_id, id) WHERE state = 'A';
+
+CREATE TABLE IF NOT EXISTS generic_files (
+    id                     bigserial PRIMARY KEY,
+    identifier             text        NOT NULL UNIQUE,
+    intellectual_object_id bigint      NOT NULL REFERENCES intellectual_objects (id),
+    institution_id         bigint      NOT NULL REFERENCES institutions (id),
+    size                   bigint,
+    state                  char(1)     NOT NULL DEFAULT 'A' CHECK (state IN ('A', 'D')),
+    storage_option         text        NOT NULL DEFAULT 'Standard',
+    created_at             timestamptz NOT NULL DEFAULT now(),
+    updated_at             timestamptz NOT NULL DEFAULT now()
+);
+-- an object's size (sum of its active files) without touching the heap
+CREATE INDEX IF NOT EXISTS generic_files_active_size_by_object
+    ON generic_files (intellectual_object_id) INCLUDE (size) WHERE state = 'A';
+
+CREATE TABLE IF NOT EXISTS emails (
+    id                 bigserial PRIMARY KEY,
+    email_type         text        NOT NULL CHECK (email_type IN ('restore_digest', 'deletion_confirmation')),
+    institution_id     bigint      NOT NULL REFERENCES institutions (id),
+    message_id         text        NOT NULL UNIQUE,
+    recipients         text[]      NOT NULL,
+    subject            text        NOT NULL,
+    body               text        NOT NULL,
+    work_item_ids      bigint[]    NOT NULL DEFAULT '{}',
+    created_at         timestamptz NOT NULL DEFAULT now(),
+    -- set once the SMTP server accepted the message (or refused every recipient: error)
+    sent_at            timestamptz,
+    refused_recipients text[]      NOT NULL DEFAULT '{}',
+    error              text
+);
+CREATE INDEX IF NOT EXISTS emails_unsent ON emails (email_type, id) WHERE sent_at IS NULL AND error IS NULL;
+
+CREATE TABLE IF NOT EXISTS work_items (
+    id                     bigserial PRIMARY KEY,
+    name                   text        NOT NULL,
+    etag                   text,
+    institution_id         bigint      NOT NULL REFERENCES institutions (id),
+    intellectual_object_id bigint      REFERENCES intellectual_objects (id),
+    generic_file_id        bigint      REFERENCES generic_files (id),
+    bucket                 text,
+    "user"                 text,
+    inst_approver          text,
+    aptrust_approver       text,
+    note                   text,
+    action                 text        NOT NULL CHECK (action IN (
+        'Ingest', 'Restore Object', 'Restore File', 'Glacier Restore', 'Delete')),
+    stage                  text        NOT NULL DEFAULT 'Requested',
+    status                 text        NOT NULL DEFAULT 'Pending' CHECK (status IN (
+        'Pending', 'Started', 'Success', 'Failed', 'Cancelled', 'Suspended')),
+    outcome                text,
+    bag_date               timestamptz,
+    date_processed         timestamptz,
+    retry                  boolean     NOT NULL DEFAULT true,
+    queued_at              timestamptz,
+    size                   bigint,
+    -- the restore digest that told the depositor (NULL: not notified yet)
+    notification_email_id  bigint      REFERENCES emails (id),
+    created_at             timestamptz NOT NULL DEFAULT now(),
+    updated_at             timestamptz NOT NULL DEFAULT now()
+);
+-- last successful ingest, recent successful restores, per object
+CREATE INDEX IF NOT EXISTS work_items_by_object_action
+    ON work_items (intellectual_object_id, action, status, date_processed);
+-- pending work (anything not completed) is a small slice of the table
+CREATE INDEX IF NOT EXISTS work_items_pending_by_object
+    ON work_items (intellectual_object_id) WHERE status NOT IN ('Success', 'Failed', 'Cancelled');
+CREATE INDEX IF NOT EXISTS work_items_pending_by_file
+    ON work_items (generic_file_id) WHERE status NOT IN ('Success', 'Failed', 'Cancelled');
+CREATE INDEX IF NOT EXISTS work_items_restores_to_notify
+    ON work_items (institution_id, id)
+    WHERE status = 'Success' AND notification_email_id IS NULL
+      AND action IN ('Restore Object', 'Restore File', 'Glacier Restore');
+
+-- At most one spot test per institution per month: the primary key says so, whatever
+-- is retried, cleared, backfilled or run twice at once.
+CREATE TABLE IF NOT EXISTS spot_test_restores (
+    institution_id bigint      NOT NULL REFERENCES institutions (id),
+    month          date        NOT NULL CHECK (extract(day FROM month) = 1),
+    work_item_id   bigint      NOT NULL UNIQUE REFERENCES work_items (id),
+    dag_run_id     text        NOT NULL,
+    created_at     timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (institution_id, month)
+);
+
+-- One bulk deletion per DAG run, with who asked and who approved.
+CREATE TABLE IF NOT EXISTS bulk_delete_jobs (
+    id                    bigserial PRIMARY KEY,
+    request_key           text        NOT NULL UNIQUE,
+    institution_id        bigint      NOT NULL REFERENCES institutions (id),
+    requested_by          text        NOT NULL,
+    approved_by           text        NOT NULL,
+    confirmation_email_id bigint      REFERENCES emails (id),
+    created_at            timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE IF NOT EXISTS bulk_delete_job_items (
+    job_id       bigint NOT NULL REFERENCES bulk_delete_jobs (id),
+    identifier   text   NOT NULL,
+    work_item_id bigint NOT NULL UNIQUE REFERENCES work_items (id),
+    PRIMARY KEY (job_id, identifier)
+);

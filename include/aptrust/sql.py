@@ -1,0 +1,239 @@
+"""Every SQL statement the APTrust DAGs run against the registry, in one place.
+
+Parameterised only (``%(name)s``, psycopg2 style); no statement is ever built from
+values. The DDL lives beside this module in ``registry.sql``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from include.aptrust.work_items import COMPLETED_STATUSES, OBJECT_RESTORE_ACTIONS, RESTORE_ACTIONS, SYSTEM_USER
+
+DDL_PATH = Path(__file__).with_name("registry.sql")
+
+
+def registry_ddl() -> str:
+    return DDL_PATH.read_text()
+
+
+def _in_list(values: tuple[str, ...]) -> str:
+    """A constant IN-list of the module's own vocabulary (never user input)."""
+    return ", ".join("'" + value.replace("'", "''") + "'" for value in values)
+
+
+_COMPLETED = _in_list(COMPLETED_STATUSES)
+_RESTORES = _in_list(RESTORE_ACTIONS)
+_OBJECT_RESTORES = _in_list(OBJECT_RESTORE_ACTIONS)
+
+# -- spot-test restores ---------------------------------------------------------
+
+SPOT_TEST_INSTITUTIONS = """
+SELECT id, identifier, spot_restore_frequency
+FROM institutions
+WHERE state = 'A' AND spot_restore_frequency > 0
+ORDER BY id
+"""
+
+SPOT_TEST_OF_MONTH = """
+SELECT work_item_id FROM spot_test_restores
+WHERE institution_id = %(institution_id)s AND month = %(month)s
+"""
+
+ACTIVE_OBJECT_IDS = """
+SELECT id FROM intellectual_objects WHERE institution_id = %(institution_id)s AND state = 'A'
+"""
+
+# The eligibility rules, applied to a batch of candidate ids: active, size > 0 (sum of
+# active files), a successful ingest to restore from, no successful object restore since
+# the cutoff, no pending WorkItem on the object or any of its files.
+SPOT_TEST_ELIGIBLE_AMONG = f"""
+SELECT o.id, sizes.size
+FROM intellectual_objects o
+CROSS JOIN LATERAL (
+    SELECT sum(f.size) AS size FROM generic_files f
+    WHERE f.intellectual_object_id = o.id AND f.state = 'A'
+) sizes
+WHERE o.id = ANY(%(object_ids)s)
+  AND o.state = 'A'
+  AND sizes.size > 0
+  AND EXISTS (
+    SELECT 1 FROM work_items w
+    WHERE w.intellectual_object_id = o.id AND w.action = 'Ingest' AND w.status = 'Success')
+  AND NOT EXISTS (
+    SELECT 1 FROM work_items w
+    WHERE w.intellectual_object_id = o.id AND w.action IN ({_OBJECT_RESTORES})
+      AND w.status = 'Success' AND w.date_processed > %(restored_since)s)
+  AND NOT EXISTS (
+    SELECT 1 FROM work_items w
+    WHERE w.intellectual_object_id = o.id AND w.status NOT IN ({_COMPLETED}))
+  AND NOT EXISTS (
+    SELECT 1 FROM generic_files f JOIN work_items w ON w.generic_file_id = f.id
+    WHERE f.intellectual_object_id = o.id AND w.status NOT IN ({_COMPLETED}))
+"""
+
+# What the benchmark compares against: the whole eligible set, sorted at random.
+SPOT_TEST_NAIVE_ORDER_BY_RANDOM = SPOT_TEST_ELIGIBLE_AMONG.replace(
+    "WHERE o.id = ANY(%(object_ids)s)", "WHERE o.institution_id = %(institution_id)s"
+) + "\nORDER BY sizes.size >= %(preferred_max_bytes)s, CASE WHEN sizes.size >= %(preferred_max_bytes)s THEN sizes.size END, random()\nLIMIT 1"
+
+# The object and its last successful ingest, whose name/etag/bucket/bag_date a new
+# WorkItem repeats. NULLs when the object was never ingested successfully.
+WORK_ITEM_SOURCE = """
+SELECT o.id AS intellectual_object_id, o.identifier, o.bag_name, o.institution_id, o.storage_option,
+       ingest.name, ingest.etag, ingest.bucket, ingest.bag_date,
+       (SELECT sum(f.size) FROM generic_files f WHERE f.intellectual_object_id = o.id AND f.state = 'A') AS size
+FROM intellectual_objects o
+LEFT JOIN LATERAL (
+    SELECT w.name, w.etag, w.bucket, w.bag_date FROM work_items w
+    WHERE w.intellectual_object_id = o.id AND w.action = 'Ingest' AND w.status = 'Success'
+    ORDER BY w.date_processed DESC NULLS LAST, w.id DESC
+    LIMIT 1
+) ingest ON true
+WHERE o.id = %(object_id)s
+"""
+
+INSERT_WORK_ITEM = """
+INSERT INTO work_items (name, etag, institution_id, intellectual_object_id, generic_file_id, bucket, "user",
+                        inst_approver, note, action, stage, status, retry, bag_date, size)
+VALUES (%(name)s, %(etag)s, %(institution_id)s, %(intellectual_object_id)s, %(generic_file_id)s, %(bucket)s,
+        %(user)s, %(inst_approver)s, %(note)s, %(action)s, 'Requested', 'Pending', true, %(bag_date)s, %(size)s)
+RETURNING id
+"""
+
+CLAIM_SPOT_TEST = """
+INSERT INTO spot_test_restores (institution_id, month, work_item_id, dag_run_id)
+VALUES (%(institution_id)s, %(month)s, %(work_item_id)s, %(dag_run_id)s)
+ON CONFLICT (institution_id, month) DO NOTHING
+RETURNING work_item_id
+"""
+
+RECORD_LAST_SPOT_RESTORE = """
+UPDATE institutions SET last_spot_restore_work_item_id = %(work_item_id)s, updated_at = now()
+WHERE id = %(institution_id)s
+"""
+
+# -- the work queue ------------------------------------------------------------------
+
+# Locked while they are published, so a second queueing task skips them.
+UNQUEUED_WORK_ITEMS = """
+SELECT id, action FROM work_items
+WHERE id = ANY(%(work_item_ids)s) AND queued_at IS NULL
+ORDER BY id
+FOR UPDATE SKIP LOCKED
+"""
+
+MARK_QUEUED = """
+UPDATE work_items SET queued_at = now(), updated_at = now()
+WHERE id = ANY(%(work_item_ids)s) AND queued_at IS NULL
+"""
+
+# -- restore notifications ---------------------------------------------------------
+
+RESTORES_TO_NOTIFY = f"""
+SELECT w.id AS work_item_id, w.institution_id, inst.identifier AS institution, inst.name AS institution_name,
+       w."user" AS requester, w.action, o.identifier AS object_identifier, f.identifier AS file_identifier,
+       w.note, w.date_processed,
+       (s.work_item_id IS NOT NULL OR w."user" = '{SYSTEM_USER}') AS spot_test
+FROM work_items w
+JOIN institutions inst ON inst.id = w.institution_id
+LEFT JOIN intellectual_objects o ON o.id = w.intellectual_object_id
+LEFT JOIN generic_files f ON f.id = w.generic_file_id
+LEFT JOIN spot_test_restores s ON s.work_item_id = w.id
+WHERE w.status = 'Success' AND w.notification_email_id IS NULL AND w.action IN ({_RESTORES})
+  AND w.updated_at >= %(not_before)s
+ORDER BY w.institution_id, w.id
+FOR UPDATE OF w SKIP LOCKED
+"""
+
+ACTIVE_ADMINS = """
+SELECT institution_id, email FROM users
+WHERE institution_id = ANY(%(institution_ids)s) AND role = 'institutional_admin' AND deactivated_at IS NULL
+ORDER BY institution_id, email
+"""
+
+INSERT_EMAIL = """
+INSERT INTO emails (email_type, institution_id, message_id, recipients, subject, body, work_item_ids)
+VALUES (%(email_type)s, %(institution_id)s, %(message_id)s, %(recipients)s, %(subject)s, %(body)s, %(work_item_ids)s)
+RETURNING id
+"""
+
+MARK_NOTIFIED = """
+UPDATE work_items SET notification_email_id = %(email_id)s, updated_at = now()
+WHERE id = ANY(%(work_item_ids)s) AND notification_email_id IS NULL
+"""
+
+UNSENT_EMAILS_OF_TYPE = """
+SELECT id, message_id, recipients, subject, body FROM emails
+WHERE email_type = %(email_type)s AND sent_at IS NULL AND error IS NULL
+ORDER BY id
+"""
+
+UNSENT_EMAIL = """
+SELECT id, message_id, recipients, subject, body FROM emails
+WHERE id = %(email_id)s AND sent_at IS NULL AND error IS NULL
+"""
+
+MARK_EMAIL_SENT = """
+UPDATE emails SET sent_at = now(), refused_recipients = %(refused)s WHERE id = %(email_id)s
+"""
+
+MARK_EMAIL_FAILED = """
+UPDATE emails SET error = %(error)s, refused_recipients = %(refused)s WHERE id = %(email_id)s
+"""
+
+# -- bulk deletion ---------------------------------------------------------------------
+
+INSTITUTION_BY_IDENTIFIER = """
+SELECT id, identifier, name FROM institutions WHERE identifier = %(identifier)s
+"""
+
+_PENDING_ON_OBJECT = f"""
+    SELECT w.id FROM work_items w
+    WHERE w.intellectual_object_id = {{object_id}} AND w.status NOT IN ({_COMPLETED})
+    UNION
+    SELECT w.id FROM generic_files gf JOIN work_items w ON w.generic_file_id = gf.id
+    WHERE gf.intellectual_object_id = {{object_id}} AND w.status NOT IN ({_COMPLETED})
+"""
+
+OBJECTS_BY_IDENTIFIER = f"""
+SELECT 'object' AS kind, o.identifier, o.id AS intellectual_object_id, NULL::bigint AS generic_file_id,
+       o.institution_id, inst.identifier AS institution, o.state,
+       ARRAY(SELECT id FROM ({_PENDING_ON_OBJECT.format(object_id="o.id")}) pending ORDER BY id) AS pending_work_item_ids
+FROM intellectual_objects o JOIN institutions inst ON inst.id = o.institution_id
+WHERE o.identifier = ANY(%(identifiers)s)
+FOR UPDATE OF o
+"""
+
+# A file is blocked by pending work on itself or on its parent object (and so its siblings).
+FILES_BY_IDENTIFIER = f"""
+SELECT 'file' AS kind, f.identifier, f.intellectual_object_id, f.id AS generic_file_id,
+       f.institution_id, inst.identifier AS institution, f.state,
+       ARRAY(SELECT id FROM ({_PENDING_ON_OBJECT.format(object_id="f.intellectual_object_id")}) pending
+             ORDER BY id) AS pending_work_item_ids
+FROM generic_files f JOIN institutions inst ON inst.id = f.institution_id
+WHERE f.identifier = ANY(%(identifiers)s)
+FOR UPDATE OF f
+"""
+
+BULK_DELETE_JOB = """
+SELECT j.id, j.requested_by, j.approved_by, j.confirmation_email_id,
+       ARRAY(SELECT i.work_item_id FROM bulk_delete_job_items i WHERE i.job_id = j.id ORDER BY i.work_item_id)
+           AS work_item_ids
+FROM bulk_delete_jobs j WHERE j.request_key = %(request_key)s
+"""
+
+INSERT_BULK_DELETE_JOB = """
+INSERT INTO bulk_delete_jobs (request_key, institution_id, requested_by, approved_by)
+VALUES (%(request_key)s, %(institution_id)s, %(requested_by)s, %(approved_by)s)
+RETURNING id
+"""
+
+INSERT_BULK_DELETE_ITEM = """
+INSERT INTO bulk_delete_job_items (job_id, identifier, work_item_id)
+VALUES (%(job_id)s, %(identifier)s, %(work_item_id)s)
+"""
+
+RECORD_CONFIRMATION_EMAIL = """
+UPDATE bulk_delete_jobs SET confirmation_email_id = %(email_id)s WHERE id = %(job_id)s
+"""

@@ -1,0 +1,244 @@
+"""A submission (the staging DAG's conf) validated, and the jobs it becomes.
+
+``parse_submission`` checks the conf field by field; ``plan_jobs`` turns it (and its
+parsed manifest, for the manifest types) into one ``JobPlan`` per job, and
+``JobPlan.nodes`` gives the exact nodes a job is written as.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+from include.merritt.checkm import Manifest, ManifestRow
+from include.merritt.layout import EMPTY, batch_job_entry, encode_int, encode_json, encode_text, format_timestamp, job_path
+from include.merritt.priority import initial_priority
+
+# type → (manifest kind, payload type of each job); kind None: the payload is the one job.
+SUBMISSION_TYPES: dict[str, tuple[str | None, str]] = {
+    "file": (None, "file"),
+    "container": (None, "container"),
+    "object-manifest": ("object", "object-manifest"),
+    "single-file-batch-manifest": ("batch", "file"),
+    "container-batch-manifest": ("batch", "container"),
+    "batch-manifest": ("manifest-of-manifests", "object-manifest"),
+}
+OPTIONAL_FIELDS = {  # conf key → key in the submission node
+    "title": "title",
+    "creator": "creator",
+    "date": "date",
+    "local_id": "localID",
+    "note": "note",
+    "notification": "notification",
+    "response_form": "responseForm",
+    "digest_type": "digestType",
+    "digest_value": "digestValue",
+}
+DEFAULT_RESPONSE_TYPE = "xml"
+_NODE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+_EMAIL = re.compile(r"^[^@\s,;]+@[^@\s,;]+\.[^@\s,;]+$")
+
+
+class SubmissionError(ValueError):
+    """A submission that cannot be staged; the message names the field."""
+
+
+@dataclass(frozen=True)
+class Submission:
+    uuid: str
+    submitter: str
+    profile: str
+    type: str
+    payload: str
+    optional: dict[str, str]
+    priority: int | None = None
+    update: bool = False
+    filename: str = ""
+
+    @property
+    def payload_is_url(self) -> bool:
+        return is_url(self.payload)
+
+    @property
+    def manifest_kind(self) -> str | None:
+        return SUBMISSION_TYPES[self.type][0]
+
+    @property
+    def job_payload_type(self) -> str:
+        return SUBMISSION_TYPES[self.type][1]
+
+    def notification_addresses(self) -> list[str]:
+        """Where the batch report goes: ``notification`` addresses, else the submitter if it is one."""
+        listed = [part.strip() for part in re.split(r"[,;\s]+", self.optional.get("notification", "")) if part.strip()]
+        return listed or ([self.submitter] if _EMAIL.match(self.submitter) else [])
+
+    def record(self, at: datetime) -> dict[str, Any]:
+        """The JSON of ``/batches/<bid>/submission``."""
+        return {
+            "batchID": self.uuid,
+            "profile": self.profile,
+            "type": self.type,
+            "submitter": self.submitter,
+            "filename": self.filename,
+            "submissionDate": format_timestamp(at),
+            "update": self.update,
+            **{OPTIONAL_FIELDS[key]: value for key, value in self.optional.items()},
+        }
+
+
+def is_url(text: str) -> bool:
+    parsed = urlparse(text.strip())
+    return "\n" not in text.strip() and parsed.scheme in ("http", "https") and bool(parsed.netloc)
+
+
+def parse_submission(conf: dict[str, Any], known_profiles: list[str] | set[str]) -> Submission:
+    def text(key: str, required: bool = False) -> str:
+        value = conf.get(key)
+        if value is None:
+            value = ""
+        if not isinstance(value, str):
+            raise SubmissionError(f"{key}: expected text, got {type(value).__name__}")
+        if required and not value.strip():
+            raise SubmissionError(f"{key}: required")
+        return value if key == "payload" else value.strip()
+
+    uuid = text("submission_uuid", required=True)
+    if not _NODE_NAME.match(uuid):
+        raise SubmissionError(f"submission_uuid: {uuid!r} must be 1-128 letters, digits, '-', '_' or '.'")
+    submitter = text("submitter", required=True)
+    profile = text("profile", required=True)
+    if profile not in known_profiles:
+        raise SubmissionError(f"profile: unknown collection profile {profile!r}")
+    kind = text("type", required=True)
+    if kind not in SUBMISSION_TYPES:
+        raise SubmissionError(f"type: {kind!r} is not one of {', '.join(SUBMISSION_TYPES)}")
+    payload = text("payload", required=True)
+    if SUBMISSION_TYPES[kind][0] in (None, "object") and not is_url(payload):
+        raise SubmissionError(f"payload: a {kind} submission needs an http(s) URL the workers can fetch")
+
+    priority = conf.get("priority")
+    if priority in ("", None):
+        priority = None
+    elif isinstance(priority, bool) or not isinstance(priority, int) or not 0 <= priority <= 99:
+        raise SubmissionError(f"priority: {priority!r} is not an integer from 0 to 99")
+    update = conf.get("update", False)
+    if not isinstance(update, bool):
+        raise SubmissionError(f"update: expected true or false, got {update!r}")
+
+    optional = {key: text(key) for key in OPTIONAL_FIELDS if text(key)}
+    submission = Submission(
+        uuid=uuid,
+        submitter=submitter,
+        profile=profile,
+        type=kind,
+        payload=payload,
+        optional=optional,
+        priority=priority,
+        update=update,
+        filename=text("filename") or (_url_basename(payload) if is_url(payload) else ""),
+    )
+    for address in re.split(r"[,;\s]+", optional.get("notification", "")):
+        if address and not _EMAIL.match(address):
+            raise SubmissionError(f"notification: {address!r} is not an email address")
+    return submission
+
+
+def _url_basename(url: str) -> str:
+    return posixpath.basename(unquote(urlparse(url.strip()).path))
+
+
+@dataclass(frozen=True)
+class JobPlan:
+    payload_url: str
+    payload_type: str
+    priority: int
+    primary_id: str = ""
+    local_ids: tuple[str, ...] = ()
+    creator: str = ""
+    title: str = ""
+    date: str = ""
+    filename: str = ""
+    digest_type: str = ""
+    digest_value: str = ""
+    space_needed: int = 0
+
+    def configuration(self, submission_record: dict[str, Any], jid: str) -> dict[str, Any]:
+        config = {
+            **submission_record,
+            "jobID": jid,
+            "profile_name": submission_record["profile"],
+            "submitter": submission_record["submitter"],
+            "payload_url": self.payload_url,
+            "payload_type": self.payload_type,
+            "response_type": submission_record.get("responseForm") or DEFAULT_RESPONSE_TYPE,
+        }
+        if self.filename:
+            config["filename"] = self.filename
+        if self.digest_type:
+            config["digestType"], config["digestValue"] = self.digest_type, self.digest_value
+        return config
+
+    def nodes(self, jid: str, bid: str, submission_record: dict[str, Any], status: dict[str, Any]) -> list[tuple[str, bytes]]:
+        """The job's nodes, parent first, with the batch's entry listing it under ``batch-processing``."""
+        return [
+            (job_path(jid), EMPTY),
+            (job_path(jid, "bid"), encode_text(bid)),
+            (job_path(jid, "priority"), encode_int(self.priority)),
+            (job_path(jid, "space_needed"), encode_int(self.space_needed)),
+            (job_path(jid, "configuration"), encode_json(self.configuration(submission_record, jid))),
+            (job_path(jid, "identifiers"), encode_json({"primary_id": self.primary_id, "local_id": list(self.local_ids)})),
+            (
+                job_path(jid, "metadata"),
+                encode_json(
+                    {"erc_who": self.creator, "erc_what": self.title, "erc_when": self.date, "erc_where": self.primary_id}
+                ),
+            ),
+            (job_path(jid, "status"), encode_json(status)),
+            (batch_job_entry(bid, "batch-processing", jid), EMPTY),
+        ]
+
+
+def plan_jobs(submission: Submission, manifest: Manifest | None) -> list[JobPlan]:
+    """One job for a file/container/object manifest, one per row for the batch manifests."""
+    if submission.manifest_kind in (None, "object"):
+        priority = initial_priority(1, submission.priority)
+        local_ids = _split_local_ids(submission.optional.get("local_id", ""))
+        return [
+            JobPlan(
+                payload_url=submission.payload.strip(),
+                payload_type=submission.job_payload_type,
+                priority=priority,
+                local_ids=local_ids,
+                creator=submission.optional.get("creator", ""),
+                title=submission.optional.get("title", ""),
+                date=submission.optional.get("date", ""),
+            )
+        ]
+    if manifest is None:
+        raise SubmissionError(f"type {submission.type}: the manifest is missing")
+    priority = initial_priority(len(manifest.rows), submission.priority)
+    return [_row_job(row, submission.job_payload_type, priority) for row in manifest.rows]
+
+
+def _row_job(row: ManifestRow, payload_type: str, priority: int) -> JobPlan:
+    return JobPlan(
+        payload_url=row.file_url,
+        payload_type=payload_type,
+        priority=priority,
+        primary_id=row.primary_identifier,
+        local_ids=row.local_identifiers,
+        creator=row.creator,
+        title=row.title,
+        date=row.date,
+        filename=row.file_name,
+        digest_type=row.hash_algorithm,
+        digest_value=row.hash_value,
+    )
+
+
+def _split_local_ids(text: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in text.split(";") if part.strip())

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -32,6 +33,8 @@ def _refresh_connections() -> None:
 def devstack():
     """The session's devstack; servers are started by the per-server fixtures."""
     yield STACK
+    if "airflow.settings" in sys.modules:  # release metadata-DB connections before PostgreSQL goes
+        sys.modules["airflow.settings"].dispose_orm()
     STACK.stop()
     shutil.rmtree(WORKDIR, ignore_errors=True)
 

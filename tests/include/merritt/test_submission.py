@@ -87,3 +87,19 @@ def test_a_single_file_submission_is_one_job_named_after_its_url():
 def test_bad_submissions_name_the_field(overrides, message):
     with pytest.raises(SubmissionError, match=message.replace("(", r"\(").replace(")", r"\)")):
         parse_submission(conf(**overrides), PROFILES)
+
+
+def test_a_batch_report_counts_and_lists_failed_jobs():
+    from include.merritt.report import BatchReport
+
+    submission = {"batchID": "u-1", "profile": "p", "submitter": "jdoe", "submissionDate": "d", "title": "T"}
+    report = BatchReport("bid0000000001", submission, completed=("jid1", "jid2"), failed=(("jid3", "GET 404"),))
+    assert report.ready and report.outcome.value == "Failed"
+    assert report.summary() == {
+        "bid": "bid0000000001", "submission_uuid": "u-1", "profile": "p", "outcome": "Failed", "jobs": 3,
+        "completed": 2, "failed": 1, "deleted": 0, "failed_jobs": [{"jid": "jid3", "message": "GET 404"}],
+    }
+    assert report.email_subject() == "Merritt batch u-1 Failed: 2 completed, 1 failed"
+    assert "  jid3: GET 404\n" in report.email_body()
+    assert BatchReport("b", submission, completed=("jid1",)).outcome.value == "Completed"
+    assert not BatchReport("b", submission, processing=("jid1",)).ready

@@ -1,0 +1,148 @@
+"""Test support for the Merritt queue: per-test chroots on the real ZooKeeper, manifests, and a worker.
+
+``QueueWorker`` is written here, independently of the plugin code, the way the spec
+says Merritt's ingest workers consume the queue: take the lexically smallest
+``/jobs/states/pending/PP-jid``, hold the ephemeral ``/jobs/<jid>/lock``, move the job
+through its states (status node, queue entry, batch entry), one plain call at a time.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime, timezone
+
+import pytest
+from kazoo.client import KazooClient
+from kazoo.exceptions import NodeExistsError, NoNodeError
+
+PROFILE = "merritt_demo_content"
+FIELDS = "#%fields | nfo:fileUrl | nfo:hashAlgorithm | nfo:hashValue | nfo:fileName | mrt:primaryIdentifier | mrt:localIdentifier | mrt:title"
+PIPELINE = ["Pending", "Estimating", "Provisioning", "Downloading", "Processing", "Storing", "Recording", "Notify", "Completed"]
+
+
+def batch_manifest(rows: int, *, start: int = 0) -> str:
+    lines = ["#%checkm_0.7", "#%profile | http://uc3.cdlib.org/registry/ingest/manifest/mrt-batch-manifest", FIELDS]
+    lines += [
+        f"https://example.org/objects/{n:06d}.checkm | md5 | {n:032x} | {n:06d}.checkm | | loc{n:06d} | Object {n}"
+        for n in range(start, start + rows)
+    ]
+    return "\n".join(lines + ["#%eof", ""])
+
+
+def submission_conf(rows: int = 3, **overrides) -> dict:
+    return {
+        "submission_uuid": f"u-{uuid.uuid4().hex[:12]}",
+        "submitter": "jdoe@example.org",
+        "profile": PROFILE,
+        "type": "batch-manifest",
+        "payload": batch_manifest(rows),
+        **overrides,
+    }
+
+
+def connect(port: int, chroot: str = "") -> KazooClient:
+    client = KazooClient(hosts=f"127.0.0.1:{port}{chroot}", timeout=10)
+    client.start(timeout=15)
+    return client
+
+
+@pytest.fixture
+def zk_chroot(zookeeper):
+    """A fresh chroot for one test (left in place: the session's ZooKeeper goes away with the session)."""
+    chroot = f"/merritt-test-{uuid.uuid4().hex[:10]}"
+    root = connect(zookeeper.port)
+    root.create(chroot)
+    root.stop()
+    root.close()
+    return chroot
+
+
+@pytest.fixture
+def zk(zookeeper, zk_chroot):
+    client = connect(zookeeper.port, zk_chroot)
+    yield client
+    client.stop()
+    client.close()
+
+
+@pytest.fixture
+def merritt_conn(zookeeper, zk_chroot, monkeypatch):
+    """Point ``merritt_zk`` at the test's chroot (the schema field) and register the demo profile."""
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_MERRITT_ZK",
+        json.dumps({"conn_type": "generic", "host": "127.0.0.1", "port": zookeeper.port, "schema": zk_chroot,
+                    "extra": {"connect_timeout": 5, "max_tries": 4}}),
+    )
+    monkeypatch.setenv("AIRFLOW_VAR_MERRITT_PROFILES", json.dumps([PROFILE, "other_profile"]))
+    return zk_chroot
+
+
+def read_json(client: KazooClient, path: str) -> dict:
+    return json.loads(client.get(path)[0])
+
+
+def now_text() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S %z")
+
+
+class QueueWorker:
+    def __init__(self, client: KazooClient) -> None:
+        self.client = client
+        self.taken: list[str] = []
+
+    def acquire(self) -> tuple[str, str] | None:
+        """The most urgent pending job this worker could lock: (jid, queue entry name)."""
+        if self.client.exists("/locks/queue/ingest"):
+            return None
+        for name in sorted(self.client.get_children("/jobs/states/pending")):
+            jid = name.split("-", 1)[1]
+            try:
+                self.client.create(f"/jobs/{jid}/lock", b"", ephemeral=True)
+            except NodeExistsError:
+                continue
+            if self.client.exists(f"/jobs/states/pending/{name}"):
+                return jid, name
+            self.client.delete(f"/jobs/{jid}/lock")  # another worker already took it through
+        return None
+
+    def move(self, jid: str, entry: str, old: str, new: str, message: str = "") -> None:
+        status = read_json(self.client, f"/jobs/{jid}/status")
+        assert status["status"] == old, (jid, status, old)
+        if new not in ("Failed", "Deleted") and old not in ("Failed", "Deleted"):
+            status["last_successful_status"] = old
+        status.update(status=new, message=message, last_modified=now_text())
+        self.client.set(f"/jobs/{jid}/status", json.dumps(status).encode())
+        self.client.delete(f"/jobs/states/{old.lower()}/{entry}")
+        self.client.create(f"/jobs/states/{new.lower()}/{entry}", b"", makepath=True)
+        bid = self.client.get(f"/jobs/{jid}/bid")[0].decode()
+        folder = {"Completed": "batch-completed", "Failed": "batch-failed", "Deleted": "batch-deleted"}
+        old_folder, new_folder = folder.get(old, "batch-processing"), folder.get(new, "batch-processing")
+        if old_folder != new_folder:
+            self.client.delete(f"/batches/{bid}/states/{old_folder}/{jid}")
+            self.client.create(f"/batches/{bid}/states/{new_folder}/{jid}", b"", makepath=True)
+
+    def run_one(self, fail_in: str | None = None) -> str | None:
+        """Take one job and run it to Completed (or Failed in state ``fail_in``); its jid, or None."""
+        taken = self.acquire()
+        if taken is None:
+            return None
+        jid, entry = taken
+        try:
+            for old, new in zip(PIPELINE, PIPELINE[1:]):
+                if old == fail_in:
+                    self.move(jid, entry, old, "Failed", f"{old.lower()} failed: GET 404 for {jid}")
+                    break
+                self.move(jid, entry, old, new)
+        finally:
+            try:
+                self.client.delete(f"/jobs/{jid}/lock")
+            except NoNodeError:
+                pass
+        self.taken.append(jid)
+        return jid
+
+    def run_all(self, fail_in: str | None = None) -> list[str]:
+        while self.run_one(fail_in) is not None:
+            pass
+        return self.taken

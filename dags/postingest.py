@@ -1,0 +1,121 @@
+"""postingest: confirm preserved assets through the confirmer queues, announce, resend stuck messages.
+
+Two DAGs over the same state table and queue configuration (Variable
+``postingest_queues``): the stream applier every five minutes and the resender hourly.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from airflow.sdk import DAG, Param
+from airflow.timetables.trigger import CronTriggerTimetable
+from postingest_operators import ApplyStateChangesOperator, PostingestRunReportOperator, ResendStuckMessagesOperator
+
+DEFAULT_ARGS = {
+    "owner": "digital-preservation",
+    "retries": 3,
+    "retry_delay": timedelta(minutes=1),
+    "retry_exponential_backoff": True,
+    "max_retry_delay": timedelta(minutes=10),
+}
+COMMON_PARAMS = {
+    "table": Param("dr2-postingest-state", type="string", description="The postingest state table (DynamoDB)"),
+    "queue_config_variable": Param(
+        "postingest_queues", type="string", description="Airflow Variable holding the confirmer queue config (JSON list)"
+    ),
+}
+
+with DAG(
+    dag_id="postingest_state_change",
+    schedule=CronTriggerTimetable("*/5 * * * *", timezone="America/New_York"),
+    catchup=False,
+    max_active_runs=1,
+    dagrun_timeout=timedelta(minutes=30),
+    default_args={**DEFAULT_ARGS, "execution_timeout": timedelta(minutes=25)},
+    params={
+        **COMMON_PARAMS,
+        "checkpoint_table": Param(
+            "dr2-postingest-checkpoints", type="string", description="DynamoDB table of stream checkpoints and parked records"
+        ),
+        "topic": Param("dr2-notifications", type="string", description="Kafka topic of the external notifications"),
+        "max_records": Param(50000, type="integer", minimum=1, description="Stop after this many stream records"),
+    },
+    tags=["postingest", "dynamodb", "sqs", "kafka", "preservation"],
+    doc_md="""
+### postingest_state_change
+Reads the DynamoDB stream of the state table (`dr2-postingest-state`) from its checkpoint
+and applies each record: a new asset is sent to the order-1 confirmer queue and
+announced as ingested; a confirmer's `result_<alias>` appearing moves the asset to the
+next queue (sending it that result as payload) and announces the finished step; the
+last queue's result deletes the item and announces `ingest.complete`.
+
+**Runs** every 5 minutes (one run at a time) until caught up or `max_records`.
+**Touches** `aws_default` (state table and stream, checkpoint table
+`dr2-postingest-checkpoints`, the confirmer SQS queues of Variable `postingest_queues`)
+and `kafka_default` (topic `dr2-notifications`, keyed by assetId).
+
+**Guarantees**: the checkpoint (an item per shard in the checkpoint table) advances only
+after a page's effects are done and its notifications delivered; a replayed record is
+recognised from the item's current state, so no asset is advanced or sent twice, and
+its notification is re-published with the same `messageId`. A record that can never
+be applied (MODIFY without an image, `input` not JSON) is parked in the checkpoint
+table and the `report` task fails listing assetId and sequence number; the records
+behind it are applied.
+
+**Recovery**: clear or retry freely: the run resumes from the checkpoint. A bad queue
+config fails at once naming the problem; fix the Variable and clear. For a parked
+record: fix the item, then delete its `parked#...` row (or re-trigger the step by
+rewriting the result attribute). Backfill is meaningless (the stream is the input):
+trigger a run instead.
+""",
+) as postingest_state_change:
+    apply_records = ApplyStateChangesOperator(
+        task_id="apply_stream_records",
+        table_name="{{ params.table }}",
+        checkpoint_table="{{ params.checkpoint_table }}",
+        topic="{{ params.topic }}",
+        queue_config_variable="{{ params.queue_config_variable }}",
+        max_records="{{ params.max_records }}",
+    )
+    apply_records >> PostingestRunReportOperator(
+        task_id="report", summary_task_id="apply_stream_records", problems=("parked",)
+    )
+
+
+with DAG(
+    dag_id="postingest_resender",
+    schedule=CronTriggerTimetable("17 * * * *", timezone="America/New_York"),
+    catchup=False,
+    max_active_runs=1,
+    dagrun_timeout=timedelta(minutes=55),
+    default_args={**DEFAULT_ARGS, "execution_timeout": timedelta(minutes=45)},
+    params=COMMON_PARAMS,
+    tags=["postingest", "dynamodb", "sqs", "preservation"],
+    doc_md="""
+### postingest_resender
+Hourly, for each confirmer queue of Variable `postingest_queues`: the cutoff is now minus
+the queue's `MessageRetentionPeriod` (two weeks if unreadable); items of the state table
+waiting on that queue with `lastQueued` before the cutoff (a Query on GSI
+`QueueLastQueuedIdx`, never a Scan) get their message again (input for the first queue,
+the previous queue's result after it), in batches of ten, and `lastQueued` is set to now.
+
+**Touches** `aws_default`: the state table (read via the GSI, conditional updates of
+`lastQueued`) and the confirmer queues. Returns counts per queue.
+
+**Guarantees**: each item is claimed with a write conditional on the `lastQueued` read,
+so two overlapping runs never both send it; a failed send puts `lastQueued` back and
+the task fails after the pass, so the retry sends exactly those. Items whose message
+cannot be built (e.g. `input` not JSON) are listed and fail the `report` task.
+
+**Recovery**: clear or retry freely; a rerun finds only what is still stale. The time
+is the wall clock, not the logical date, so backfills add nothing: trigger a run.
+""",
+) as postingest_resender:
+    ResendStuckMessagesOperator(
+        task_id="resend_stuck_messages",
+        table_name="{{ params.table }}",
+        queue_config_variable="{{ params.queue_config_variable }}",
+    ) >> PostingestRunReportOperator(
+        task_id="report", summary_task_id="resend_stuck_messages", problems=("unsendable",)
+    )

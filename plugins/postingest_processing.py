@@ -1,0 +1,269 @@
+"""The two postingest jobs over the hooks of ``postingest_hooks``: stream applier and resender.
+
+Kept apart from the operators so the benchmark drives exactly the code the DAGs
+run. Each job takes its hooks and a clock; decisions come from
+``include.postingest``, effects go through the hooks.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from typing import Any
+
+from include.postingest.config import QueueConfig
+from include.postingest.messages import confirmer_message, iso_instant, notification, notification_message_id
+from include.postingest.resend import (
+    claim_update,
+    claim_value,
+    item_key,
+    release_update,
+    retention_from_attribute,
+    stale_cutoff,
+)
+from include.postingest.transitions import (
+    ALREADY_APPLIED,
+    APPLY,
+    Advance,
+    Complete,
+    Ignore,
+    MalformedRecordError,
+    QueueFirst,
+    StreamRecord,
+    Transition,
+    completed_delete_condition,
+    decide,
+    queued_update,
+    replay_status,
+)
+
+log = logging.getLogger(__name__)
+Clock = Callable[[], datetime]
+
+
+class StateChangeApplier:
+    """Applies the state table's stream to queues, table and topic, checkpointing as it goes.
+
+    Per page of records: apply each record's effects in order (queue send, then the
+    conditional update or delete, then the notification), confirm every notification
+    was delivered, then advance the shard's checkpoint. A crash anywhere replays at
+    most the page: each record is checked against the item as it is now
+    (``replay_status``), so a replayed record is not sent or advanced twice, and its
+    notification goes out again with the same messageId.
+    """
+
+    def __init__(self, *, state, queues, publisher, config: QueueConfig, topic: str, clock: Clock) -> None:
+        self.state = state
+        self.queues = queues
+        self.publisher = publisher
+        self.config = config
+        self.topic = topic
+        self.clock = clock
+        self.counts = {
+            "records": 0,
+            "ignored": 0,
+            "queued_first": 0,
+            "advanced": 0,
+            "completed": 0,
+            "replayed": 0,
+            "items_gone": 0,
+            "lost_races": 0,
+            "notifications": 0,
+        }
+        self.parked: list[dict[str, str]] = []
+
+    def run(self, *, page_size: int = 100, max_records: int | None = None) -> dict[str, Any]:
+        began = time.monotonic()
+        stream_arn = self.state.stream_arn()
+        positions = self.state.shard_positions(stream_arn)
+        shards = self.state.shards(stream_arn)
+        for shard in shards:
+            shard_id = shard["ShardId"]
+            position = positions.get(shard_id, {})
+            if position.get("shardEnded"):
+                continue
+            parent = shard.get("ParentShardId")
+            if parent in {s["ShardId"] for s in shards} and not positions.get(parent, {}).get("shardEnded"):
+                log.info("shard %s waits for its parent %s to be drained", shard_id, parent)
+                continue
+            ended = self._drain_shard(stream_arn, shard_id, position.get("sequenceNumber"), page_size, max_records)
+            positions[shard_id] = {"shardEnded": ended}
+            if max_records is not None and self.counts["records"] >= max_records:
+                break
+        seconds = time.monotonic() - began
+        summary = {
+            **self.counts,
+            "parked": self.parked,
+            "shards": len(shards),
+            "seconds": round(seconds, 3),
+            "records_per_second": round(self.counts["records"] / seconds, 1) if seconds else None,
+        }
+        log.info("run summary: %s", summary)
+        return summary
+
+    def _drain_shard(self, stream_arn, shard_id, checkpoint, page_size, max_records) -> bool:
+        """Apply the shard's records after ``checkpoint``; returns whether the shard was finished."""
+        for page in self.state.read_shard(stream_arn, shard_id, checkpoint, page_size):
+            applied_up_to = checkpoint
+            try:
+                for record in page.records:
+                    self._apply(shard_id, record)
+                    applied_up_to = record.sequence_number
+                self.publisher.confirm_delivery(self.topic)
+            except Exception:
+                self._checkpoint_after_failure(stream_arn, shard_id, checkpoint, applied_up_to)
+                raise
+            if page.records or page.shard_ended:
+                self.state.advance_checkpoint(stream_arn, shard_id, checkpoint, applied_up_to, page.shard_ended)
+                checkpoint = applied_up_to
+            if page.shard_ended:
+                return True
+            if max_records is not None and self.counts["records"] >= max_records:
+                break
+        return False
+
+    def _checkpoint_after_failure(self, stream_arn, shard_id, checkpoint, applied_up_to) -> None:
+        """Keep the records fully applied before a failure, if their notifications can be confirmed."""
+        if applied_up_to == checkpoint:
+            return
+        try:
+            self.publisher.confirm_delivery(self.topic)
+            self.state.advance_checkpoint(stream_arn, shard_id, checkpoint, applied_up_to, False)
+            log.info("shard %s: checkpointed %s, the last record fully applied before the failure", shard_id, applied_up_to)
+        except Exception as error:  # noqa: BLE001 - the original failure is what gets raised
+            log.warning("shard %s: could not checkpoint after the failure (%s); the page will be replayed", shard_id, error)
+
+    def _apply(self, shard_id: str, record: StreamRecord) -> None:
+        self.counts["records"] += 1
+        try:
+            decision = decide(record, self.config)
+            if isinstance(decision, Ignore):
+                self.counts["ignored"] += 1
+                return
+            self._apply_transition(record, decision)
+        except MalformedRecordError as error:
+            parked = self.state.park(shard_id, record, str(error))
+            log.error("parked %s: %s", record.describe(), error)
+            self.parked.append(parked)
+
+    def _apply_transition(self, record: StreamRecord, transition: Transition) -> None:
+        key = {"assetId": record.keys["assetId"], "batchId": record.keys["batchId"]}
+        current = self.state.current_item(key)
+        status = replay_status(transition, current)
+        now = iso_instant(self.clock())
+        if status == APPLY:
+            if not self._move(key, current, transition, now):
+                self.counts["lost_races"] += 1
+                log.warning("%s: the item changed between read and update; nothing announced", record.describe())
+                return
+        elif status == ALREADY_APPLIED:
+            self.counts["replayed"] += 1
+            log.info("%s: already applied before; announcing again with the same messageId", record.describe())
+        else:
+            self.counts["items_gone"] += 1
+            if not isinstance(transition, Advance):
+                log.warning("%s: the item no longer exists; nothing sent or announced", record.describe())
+                return
+            # the record itself proves the finished queue's result appeared
+            log.warning("%s: the item no longer exists; announcing the confirmed step only", record.describe())
+        image = current or record.new_image or {}
+        self.publisher.publish(
+            self.topic,
+            key=record.keys["assetId"],
+            value=notification(
+                asset_id=record.keys["assetId"],
+                batch_id=record.keys["batchId"],
+                correlation_id=image.get("correlationId"),
+                transition=transition,
+                message_id=notification_message_id(record.event_id),
+                timestamp=now,
+            ),
+        )
+        self.counts["notifications"] += 1
+
+    def _move(self, key: dict[str, str], current: dict[str, Any], transition: Transition, now: str) -> bool:
+        """Do the transition's queue send and table write; False if the item changed meanwhile."""
+        if isinstance(transition, Complete):
+            done = self.state.delete_if(key, completed_delete_condition(transition))
+            self.counts["completed"] += done
+            return done
+        target = transition.queue if isinstance(transition, QueueFirst) else transition.next
+        self.queues.send(target.url, confirmer_message(current, target, self.config))
+        done = self.state.apply_update(key, queued_update(transition, now))
+        self.counts["queued_first" if isinstance(transition, QueueFirst) else "advanced"] += done
+        return done
+
+
+class StuckMessageResender:
+    """Re-sends the message of every item stuck on a queue longer than its retention.
+
+    Per queue: cutoff from the queue's retention, Query the GSI for older items,
+    claim each (conditional on the ``lastQueued`` read), send in batches of ten, then
+    set ``lastQueued`` to now; a send that failed puts the value read back, so the
+    next try finds the item again. ``stale_items`` may be swapped (the benchmark's
+    Scan-based comparison); by default it is the hook's GSI Query.
+    """
+
+    def __init__(
+        self,
+        *,
+        state,
+        queues,
+        config: QueueConfig,
+        clock: Clock,
+        stale_items: Callable[[str, str], Iterator[dict[str, Any]]] | None = None,
+    ) -> None:
+        self.state = state
+        self.queues = queues
+        self.config = config
+        self.clock = clock
+        self.stale_items = stale_items or self.state.stale_items
+
+    def run(self) -> dict[str, Any]:
+        now = self.clock()
+        summary: dict[str, Any] = {"now": iso_instant(now), "queues": {}, "unsendable": [], "send_failures": []}
+        for queue in self.config:
+            summary["queues"][queue.alias] = self._resend_queue(queue, now, summary)
+        log.info("run summary: %s", summary)
+        return summary
+
+    def _resend_queue(self, queue, now: datetime, summary: dict[str, Any]) -> dict[str, Any]:
+        retention = retention_from_attribute(self.queues.retention_seconds(queue.url))
+        cutoff = stale_cutoff(now, retention)
+        claim = claim_value(now, retention)
+        counts = {"cutoff": cutoff, "stale": 0, "resent": 0, "claimed_elsewhere": 0, "failed": 0, "unsendable": 0}
+        batch: list[tuple[dict[str, Any], str]] = []
+        for item in self.stale_items(queue.alias, cutoff):
+            counts["stale"] += 1
+            try:
+                body = confirmer_message(item, queue, self.config)
+            except MalformedRecordError as error:
+                counts["unsendable"] += 1
+                summary["unsendable"].append({"assetId": item.get("assetId"), "queue": queue.alias, "error": str(error)})
+                log.error("cannot resend to %s: %s", queue.alias, error)
+                continue
+            if not self.state.apply_update(item_key(item), claim_update(queue.alias, item["lastQueued"], claim)):
+                counts["claimed_elsewhere"] += 1
+                continue
+            batch.append((item, body))
+            if len(batch) == self.queues.BATCH_LIMIT:
+                self._send(queue, batch, claim, now, counts, summary)
+                batch = []
+        if batch:
+            self._send(queue, batch, claim, now, counts, summary)
+        log.info("queue %s: %s", queue.alias, counts)
+        return counts
+
+    def _send(self, queue, batch, claim: str, now: datetime, counts, summary) -> None:
+        failures = self.queues.send_batch(queue.url, [body for _, body in batch])
+        for index, (item, _) in enumerate(batch):
+            if index in failures:
+                counts["failed"] += 1
+                summary["send_failures"].append({"assetId": item["assetId"], "queue": queue.alias, "error": failures[index]})
+                log.error("resend of asset %s to %s failed: %s", item["assetId"], queue.alias, failures[index])
+                self.state.apply_update(item_key(item), release_update(claim, item["lastQueued"]))
+            else:
+                counts["resent"] += 1
+                self.state.apply_update(item_key(item), release_update(claim, iso_instant(now)))

@@ -1,0 +1,141 @@
+"""A private postingest world per test on the real devstack: table, checkpoint table, queues, topic.
+
+Test modules import the fixtures by name (``from tests.dags.postingest.fixtures import
+postingest``). Names carry a random suffix, so tests never see each other's items,
+messages or notifications; the queue config is handed to Airflow as the Variable
+``postingest_queues_<suffix>`` through an ``AIRFLOW_VAR_*`` environment variable.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from include.postingest import provisioning
+
+
+@dataclass
+class Postingest:
+    """Handles on one provisioned postingest world, and the confirmers' side of it."""
+
+    suffix: str
+    table: str
+    checkpoint_table: str
+    topic: str
+    variable: str
+    queue_urls: dict[str, str]
+    dynamodb: Any
+    sqs: Any
+    bootstrap_servers: str
+    _consumed: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def conf(self) -> dict[str, Any]:
+        """The DAG run conf pointing both DAGs at this world."""
+        return {
+            "table": self.table,
+            "checkpoint_table": self.checkpoint_table,
+            "topic": self.topic,
+            "queue_config_variable": self.variable,
+        }
+
+    @property
+    def state_table(self):
+        return self.dynamodb.Table(self.table)
+
+    def insert_asset(self, asset_id: str | None = None, **attributes: Any) -> dict[str, Any]:
+        item = {
+            "assetId": asset_id or str(uuid.uuid4()),
+            "batchId": f"TDR_{uuid.uuid4()}",
+            "input": json.dumps({"preservationSystemId": str(uuid.uuid4())}),
+            **attributes,
+        }
+        self.state_table.put_item(Item=item)
+        return item
+
+    def item(self, asset: dict[str, Any]) -> dict[str, Any] | None:
+        key = {"assetId": asset["assetId"], "batchId": asset["batchId"]}
+        return self.state_table.get_item(Key=key, ConsistentRead=True).get("Item")
+
+    def queue_messages(self, alias: str, delete: bool = True) -> list[dict[str, Any]]:
+        """Every message waiting on the queue (deleted once read, as a confirmer does)."""
+        messages = []
+        while True:
+            batch = self.sqs.receive_message(
+                QueueUrl=self.queue_urls[alias], MaxNumberOfMessages=10, VisibilityTimeout=30
+            ).get("Messages", [])
+            if not batch:
+                return messages
+            for message in batch:
+                messages.append(json.loads(message["Body"]))
+                if delete:
+                    self.sqs.delete_message(QueueUrl=self.queue_urls[alias], ReceiptHandle=message["ReceiptHandle"])
+
+    def confirm(self, alias: str, result: str) -> list[dict[str, Any]]:
+        """Play the confirmer of ``alias``: take its messages, write ``result_<alias>`` on each item."""
+        messages = self.queue_messages(alias)
+        for message in messages:
+            self.state_table.update_item(
+                Key={"assetId": message["assetId"], "batchId": message["batchId"]},
+                UpdateExpression="SET #result = :result",
+                ExpressionAttributeNames={"#result": message["resultAttrName"]},
+                ExpressionAttributeValues={":result": result},
+            )
+        return messages
+
+    def notifications(self, expected: int, timeout: float = 20.0) -> list[dict[str, Any]]:
+        """All notifications on the topic so far (waits until at least ``expected`` arrived)."""
+        from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
+
+        consumer = Consumer(
+            {"bootstrap.servers": self.bootstrap_servers, "group.id": f"test-{uuid.uuid4()}", "enable.auto.commit": False}
+        )
+        consumer.assign([TopicPartition(self.topic, 0, OFFSET_BEGINNING)])
+        found: list[dict[str, Any]] = []
+        deadline = time.monotonic() + timeout
+        try:
+            while time.monotonic() < deadline:
+                message = consumer.poll(0.5)
+                if message is None:
+                    if len(found) >= expected:
+                        break
+                    continue
+                if message.error():
+                    continue
+                found.append({"key": message.key().decode(), **json.loads(message.value())})
+        finally:
+            consumer.close()
+        return found
+
+
+@pytest.fixture
+def postingest(moto, kafka, monkeypatch) -> Postingest:
+    from airflow.providers.amazon.aws.hooks.dynamodb import DynamoDBHook
+    from airflow.providers.amazon.aws.hooks.sqs import SqsHook
+    from confluent_kafka.admin import AdminClient
+
+    suffix = uuid.uuid4().hex[:8]
+    dynamodb = DynamoDBHook(aws_conn_id="aws_default").get_conn()
+    sqs = SqsHook(aws_conn_id="aws_default").get_conn()
+    table = provisioning.create_state_table(dynamodb.meta.client, f"postingest-state-{suffix}")
+    checkpoint_table = provisioning.create_checkpoint_table(dynamodb.meta.client, f"postingest-checkpoints-{suffix}")
+    config = provisioning.create_confirmer_queues(sqs, {"CC": f"cc-confirmer-{suffix}", "TC": f"tc-confirmer-{suffix}"})
+    topic = provisioning.create_topic(AdminClient({"bootstrap.servers": kafka.bootstrap_servers}), f"notifications-{suffix}")
+    variable = f"postingest_queues_{suffix}"
+    monkeypatch.setenv(f"AIRFLOW_VAR_{variable.upper()}", config)
+    return Postingest(
+        suffix=suffix,
+        table=table,
+        checkpoint_table=checkpoint_table,
+        topic=topic,
+        variable=variable,
+        queue_urls={entry["queueAlias"]: entry["queueUrl"] for entry in json.loads(config)},
+        dynamodb=dynamodb,
+        sqs=sqs,
+        bootstrap_servers=kafka.bootstrap_servers,
+    )

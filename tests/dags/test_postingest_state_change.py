@@ -1,0 +1,70 @@
+"""postingest_state_change end to end on the devstack: moto (DynamoDB, stream, SQS) and tansu."""
+
+from __future__ import annotations
+
+import json
+
+from tests.dags.helpers import run_dag, task_states, xcom_return
+from tests.dags.postingest.fixtures import postingest  # noqa: F401 - fixture
+
+INGESTED = "Asset has been ingested to the Preservation System."
+ON_DISK = "Asset has been written to custodial copy disk."
+ON_TAPE = "Asset has been written to tape."
+
+
+def run_state_change(world):
+    dag_run = run_dag("postingest_state_change", conf=world.conf)
+    assert task_states(dag_run) == {"apply_stream_records": "success", "report": "success"}
+    return xcom_return(dag_run, "report")
+
+
+def test_an_asset_goes_through_both_confirmers_and_is_announced_three_times(airflow_db, postingest):
+    asset = postingest.insert_asset(correlationId="corr-1")
+
+    first = run_state_change(postingest)
+    [cc_message] = postingest.confirm("CC", json.dumps({"ocflVersion": 3}))
+    second = run_state_change(postingest)
+    [tc_message] = postingest.confirm("TC", json.dumps({"tapeId": "T001"}))
+    third = run_state_change(postingest)
+
+    assert cc_message == {
+        "assetId": asset["assetId"],
+        "batchId": asset["batchId"],
+        "resultAttrName": "result_CC",
+        "payload": json.loads(asset["input"]),
+    }
+    assert tc_message == {
+        "assetId": asset["assetId"],
+        "batchId": asset["batchId"],
+        "resultAttrName": "result_TC",
+        "payload": {"ocflVersion": 3},
+    }
+    assert postingest.item(asset) is None
+    assert (first["queued_first"], second["advanced"], third["completed"]) == (1, 1, 1)
+    assert first["parked"] == second["parked"] == third["parked"] == []
+
+    notifications = postingest.notifications(expected=3)
+    assert [(n["properties"]["messageType"], n["parameters"]["status"]) for n in notifications] == [
+        ("preserve.digital.asset.ingest.update", INGESTED),
+        ("preserve.digital.asset.ingest.update", ON_DISK),
+        ("preserve.digital.asset.ingest.complete", ON_TAPE),
+    ]
+    for notification in notifications:
+        assert notification["key"] == asset["assetId"]
+        assert notification["parameters"]["assetId"] == asset["assetId"]
+        assert notification["properties"]["executionId"] == asset["batchId"]
+        assert notification["properties"]["parentMessageId"] == "corr-1"
+        assert notification["properties"]["timestamp"].endswith("Z")
+    assert len({n["properties"]["messageId"] for n in notifications}) == 3
+
+
+def test_a_second_run_with_nothing_new_sends_and_announces_nothing(airflow_db, postingest):
+    asset = postingest.insert_asset()
+    run_state_change(postingest)
+
+    again = run_state_change(postingest)
+
+    assert len(postingest.queue_messages("CC")) == 1
+    assert postingest.item(asset)["queue"] == "CC"
+    assert again["notifications"] == 0 and again["queued_first"] == 0
+    assert len(postingest.notifications(expected=1, timeout=3)) == 1

@@ -111,10 +111,10 @@ class StateChangeApplier:
                 for record in page.records:
                     self._apply(shard_id, record)
                     applied_up_to = record.sequence_number
-                self.publisher.confirm_delivery(self.topic)
             except Exception:
                 self._checkpoint_after_failure(stream_arn, shard_id, checkpoint, applied_up_to)
                 raise
+            self.publisher.confirm_delivery(self.topic)  # undelivered: nothing of the page is checkpointed
             if page.records or page.shard_ended:
                 self.state.advance_checkpoint(stream_arn, shard_id, checkpoint, applied_up_to, page.shard_ended)
                 checkpoint = applied_up_to

@@ -2,10 +2,25 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from include.merritt.states import BatchState
+
+
+EMAIL_ADDRESS = re.compile(r"^[^@\s,;]+@[^@\s,;]+\.[^@\s,;]+$")
+
+
+def split_addresses(text: str) -> list[str]:
+    return [part for part in re.split(r"[,;\s]+", text or "") if part]
+
+
+def report_recipients(submission: dict[str, Any]) -> list[str]:
+    """Who hears about a batch: its ``notification`` addresses, else the submitter if that is an address."""
+    listed = [address for address in split_addresses(submission.get("notification", "")) if EMAIL_ADDRESS.match(address)]
+    submitter = str(submission.get("submitter", ""))
+    return listed or ([submitter] if EMAIL_ADDRESS.match(submitter) else [])
 
 
 @dataclass(frozen=True)

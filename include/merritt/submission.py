@@ -17,6 +17,7 @@ from urllib.parse import unquote, urlparse
 from include.merritt.checkm import Manifest, ManifestRow
 from include.merritt.layout import EMPTY, batch_job_entry, encode_int, encode_json, encode_text, format_timestamp, job_path
 from include.merritt.priority import initial_priority
+from include.merritt.report import EMAIL_ADDRESS, split_addresses
 
 # type → (manifest kind, payload type of each job); kind None: the payload is the one job.
 SUBMISSION_TYPES: dict[str, tuple[str | None, str]] = {
@@ -39,8 +40,7 @@ OPTIONAL_FIELDS = {  # conf key → key in the submission node
     "digest_value": "digestValue",
 }
 DEFAULT_RESPONSE_TYPE = "xml"
-_NODE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
-_EMAIL = re.compile(r"^[^@\s,;]+@[^@\s,;]+\.[^@\s,;]+$")
+NODE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 
 
 class SubmissionError(ValueError):
@@ -70,11 +70,6 @@ class Submission:
     @property
     def job_payload_type(self) -> str:
         return SUBMISSION_TYPES[self.type][1]
-
-    def notification_addresses(self) -> list[str]:
-        """Where the batch report goes: ``notification`` addresses, else the submitter if it is one."""
-        listed = [part.strip() for part in re.split(r"[,;\s]+", self.optional.get("notification", "")) if part.strip()]
-        return listed or ([self.submitter] if _EMAIL.match(self.submitter) else [])
 
     def record(self, at: datetime) -> dict[str, Any]:
         """The JSON of ``/batches/<bid>/submission``."""
@@ -107,7 +102,7 @@ def parse_submission(conf: dict[str, Any], known_profiles: list[str] | set[str])
         return value if key == "payload" else value.strip()
 
     uuid = text("submission_uuid", required=True)
-    if not _NODE_NAME.match(uuid):
+    if not NODE_NAME.match(uuid):
         raise SubmissionError(f"submission_uuid: {uuid!r} must be 1-128 letters, digits, '-', '_' or '.'")
     submitter = text("submitter", required=True)
     profile = text("profile", required=True)
@@ -141,8 +136,8 @@ def parse_submission(conf: dict[str, Any], known_profiles: list[str] | set[str])
         update=update,
         filename=text("filename") or (_url_basename(payload) if is_url(payload) else ""),
     )
-    for address in re.split(r"[,;\s]+", optional.get("notification", "")):
-        if address and not _EMAIL.match(address):
+    for address in split_addresses(optional.get("notification", "")):
+        if not EMAIL_ADDRESS.match(address):
             raise SubmissionError(f"notification: {address!r} is not an email address")
     return submission
 

@@ -4,6 +4,7 @@ import pytest
 
 from include.merritt.checkm import parse_manifest
 from include.merritt.layout import decode_json
+from include.merritt.report import report_recipients
 from include.merritt.states import new_job_status
 from include.merritt.submission import SubmissionError, parse_submission, plan_jobs
 
@@ -54,7 +55,7 @@ def test_a_batch_manifest_becomes_one_job_per_row_with_the_spec_nodes():
     assert decode_json(nodes["/jobs/jid0000000007/metadata"], "m") == {
         "erc_who": "Doe", "erc_what": "A", "erc_when": "2024", "erc_where": "ark:/13030/m5a"
     }
-    assert submission.notification_addresses() == ["ops@example.org"]
+    assert report_recipients(record) == ["ops@example.org"]
 
 
 def test_a_single_file_submission_is_one_job_named_after_its_url():
@@ -64,7 +65,8 @@ def test_a_single_file_submission_is_one_job_named_after_its_url():
     (job,) = plan_jobs(submission, None)
     assert (job.payload_type, job.priority, job.local_ids) == ("file", 0, ("a", "b"))
     assert submission.filename == "scan.tif"
-    assert submission.notification_addresses() == ["jdoe@example.org"]
+    assert report_recipients(submission.record(AT)) == ["jdoe@example.org"]
+    assert report_recipients({"submitter": "jdoe"}) == []
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,162 @@
+"""Merritt's ingest queue in ZooKeeper: stage submissions, report finished batches, administer the queue."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from airflow.sdk import DAG, Param
+from airflow.timetables.simple import NullTimetable
+from airflow.timetables.trigger import CronTriggerTimetable
+from merritt_operators import (
+    ADMIN_ACTIONS,
+    MerrittBatchReportingOperator,
+    MerrittQueueAdminOperator,
+    MerrittSubmissionOperator,
+)
+
+DEFAULT_ARGS = {
+    "owner": "merritt",
+    "retries": 3,
+    "retry_delay": timedelta(seconds=30),
+    "retry_exponential_backoff": True,
+    "max_retry_delay": timedelta(minutes=5),
+    "execution_timeout": timedelta(minutes=30),
+}
+SUBMISSION_TYPES = [
+    "batch-manifest", "single-file-batch-manifest", "container-batch-manifest", "object-manifest", "file", "container"
+]
+
+
+def _optional_text(description: str) -> Param:
+    return Param(None, type=["null", "string"], description=description)
+
+
+SUBMISSION_PARAMS = {
+    "submitter": Param(type="string", minLength=1, description="Who submits (Merritt user id or e-mail address)"),
+    "profile": Param(type="string", minLength=1, description="Collection profile name (Variable merritt_profiles)"),
+    "type": Param("batch-manifest", type="string", enum=SUBMISSION_TYPES, description="What the payload is"),
+    "payload": Param(
+        type="string",
+        minLength=1,
+        format="multiline",
+        description="An http(s) URL, or the checkm manifest itself (batch manifest types only)",
+    ),
+    "submission_uuid": _optional_text("Idempotency key; empty: derived from this DAG run"),
+    "priority": Param(None, type=["null", "integer"], minimum=0, maximum=99, description="00 most urgent; empty: by size"),
+    "update": Param(False, type="boolean", description="Update existing objects instead of adding"),
+    "filename": _optional_text("Name of the submitted file"),
+    "title": _optional_text("ERC what"),
+    "creator": _optional_text("ERC who"),
+    "date": _optional_text("ERC when"),
+    "local_id": _optional_text("Local identifiers, ';'-separated"),
+    "note": _optional_text("Note kept with the submission"),
+    "notification": _optional_text("E-mail addresses for the batch report, ','-separated"),
+    "response_form": _optional_text("Response format (default xml)"),
+    "digest_type": _optional_text("Digest algorithm of the payload"),
+    "digest_value": _optional_text("Digest of the payload"),
+}
+
+with DAG(
+    dag_id="merritt_ingest_staging",
+    schedule=NullTimetable(),  # manual only; the core class, whose summary the integrity test reads
+    catchup=False,
+    max_active_runs=4,
+    default_args=DEFAULT_ARGS,
+    params=SUBMISSION_PARAMS,
+    tags=["merritt", "zookeeper", "ingest"],
+    doc_md="""
+### merritt_ingest_staging
+Stages one Merritt submission as a batch of jobs in the ZooKeeper ingest queue
+(`merritt_zk`), where Merritt's ingest workers pick the jobs up.
+
+**Trigger** from the UI (params form) or `POST /api/v2/dags/merritt_ingest_staging/dagRuns`
+with the same JSON as `conf`: `submitter`, `profile` (one of Variable `merritt_profiles`),
+`type`, `payload` (URL, or the checkm manifest itself for the batch-manifest types), optional
+`submission_uuid`, `priority`, `title`, `creator`, `date`, `local_id`, `notification`, ...
+
+**Steps**: `validate_submission` checks every field and every manifest row (errors name the
+field or the manifest line) and writes nothing; `stage_batch` writes the batch and its jobs in
+ZooKeeper transactions: the batch gets its status (Processing, or Held when
+`/locks/collections/<profile>` exists) only after all its jobs exist, and jobs reach
+`/jobs/states/pending` only after that, so no worker or reporter ever sees half a batch.
+
+**Recovery**: safe to retry or clear. `/batch-uuids/<uuid>` is the idempotency key (by default
+the uuid is derived from the run id): a re-run finds the batch and finishes whatever an
+interrupted run left (lost session, ZooKeeper down), never staging the submission twice.
+Bad input fails at once without retries: fix the conf and trigger a new run.
+""",
+) as merritt_ingest_staging:
+    validate_submission = MerrittSubmissionOperator(task_id="validate_submission", stage=False)
+    stage_batch = MerrittSubmissionOperator(task_id="stage_batch", stage=True)
+    validate_submission >> stage_batch
+
+
+with DAG(
+    dag_id="merritt_batch_reporting",
+    schedule=CronTriggerTimetable("*/5 * * * *", timezone="America/New_York"),
+    catchup=False,
+    max_active_runs=1,
+    default_args={**DEFAULT_ARGS, "retries": 1, "execution_timeout": timedelta(minutes=4)},
+    tags=["merritt", "zookeeper", "reporting"],
+    doc_md="""
+### merritt_batch_reporting
+Every 5 minutes: finds batches whose jobs have all finished and reports them, as Merritt's
+own batch reporter does (and beside it: each batch is reported under its ephemeral
+`/batches/<bid>/lock`, and a batch locked by the other reporter is skipped).
+
+A Processing batch with an empty `states/batch-processing` moves to Reporting, then to
+Completed (no failed job) or Failed; UpdateReporting batches (failed jobs re-run by an
+operator) move to Completed or Failed. The summary (counts, failed jobs with their messages)
+is e-mailed to the submission's `notification` addresses (else the submitter, if an address)
+through `smtp_default` and logged. **Touches** `merritt_zk` and `smtp_default`.
+
+**Recovery**: safe to clear or retry at any time; a batch left in Reporting by an interrupted
+run is finished by the next run (its e-mail may then be sent twice). A batch with a corrupt
+node is named in the task's error after every other batch has been reported; fix or delete
+the node (`zkCli.sh`) and the next run reports it.
+""",
+) as merritt_batch_reporting:
+    MerrittBatchReportingOperator(task_id="report_finished_batches")
+
+
+with DAG(
+    dag_id="merritt_queue_admin",
+    schedule=NullTimetable(),  # manual only; the core class, whose summary the integrity test reads
+    catchup=False,
+    max_active_runs=1,
+    default_args={**DEFAULT_ARGS, "retries": 2},
+    params={
+        "action": Param("freeze_queue", type="string", enum=list(ADMIN_ACTIONS), description="What to do"),
+        "target": Param(
+            "", type="string", description="Profile (hold/release), jid (job actions) or bid (batch actions)"
+        ),
+        "message": Param("", type="string", description="Message stored in the job/batch status"),
+        "older_than_days": Param(30, type="integer", minimum=0, description="remove_completed_batches: age in days"),
+    },
+    tags=["merritt", "zookeeper", "admin"],
+    doc_md="""
+### merritt_queue_admin
+One administrative action on the Merritt ingest queue (`merritt_zk`), chosen in the params form:
+`hold_collection` / `release_collection` (profile; a release also moves the collection's Held
+batches to Processing and Held jobs to Pending), `freeze_queue` / `thaw_queue`
+(`/locks/queue/ingest`), `requeue_job` (a Failed job to the state after its last success),
+`fail_job`, `delete_job` (jid), `delete_batch` (a Held or Failed batch and its Held/Failed jobs),
+`update_reporting` (a Failed batch whose failed jobs were re-run), `remove_completed_batches`
+(Completed batches older than `older_than_days`).
+
+Every move is checked against the job/batch state machine and written in one transaction with
+its queue and batch entries; a job locked by a worker is not moved. The task returns (and logs)
+exactly which nodes changed, before and after.
+
+**Recovery**: a refused action fails at once naming the node and both states; nothing was
+written. ZooKeeper trouble is retried; an action that already took effect reports nothing left
+to change (a retried requeue may instead report the job is no longer Failed).
+""",
+) as merritt_queue_admin:
+    MerrittQueueAdminOperator(
+        task_id="run_admin_action",
+        action="{{ params.action }}",
+        target="{{ params.target }}",
+        message="{{ params.message }}",
+        older_than_days="{{ params.older_than_days }}",
+    )

@@ -1,0 +1,57 @@
+"""merritt_ingest_staging end to end on the real ZooKeeper: conf in, batch and jobs in the queue."""
+
+from __future__ import annotations
+
+from kazoo.client import KazooClient
+
+from tests.dags.helpers import run_dag, task_states, xcom_return
+from tests.include.merritt.support import (  # noqa: F401 - fixtures
+    PROFILE,
+    batch_manifest,
+    merritt_conn,
+    read_json,
+    submission_conf,
+    zk,
+    zk_chroot,
+)
+
+
+def test_a_submission_is_staged_once_however_often_the_run_is_repeated(airflow_db, merritt_conn, zk: KazooClient):
+    conf = submission_conf(3, title="Three objects", notification="curator@example.org")
+
+    first = run_dag("merritt_ingest_staging", conf=conf)
+    again = run_dag("merritt_ingest_staging", conf=conf)
+
+    assert task_states(first) == {"validate_submission": "success", "stage_batch": "success"}
+    summary = xcom_return(first, "stage_batch")
+    assert (summary["jobs"], summary["priority"], summary["state"], summary["already_staged"]) == (3, 15, "Processing", False)
+    assert xcom_return(again, "stage_batch")["already_staged"] is True
+    assert zk.get_children("/batches") == [summary["bid"]]
+    assert zk.get("/batch-uuids/" + conf["submission_uuid"])[0].decode() == summary["bid"]
+    assert read_json(zk, f"/batches/{summary['bid']}/submission")["title"] == "Three objects"
+    assert sorted(zk.get_children("/jobs/states/pending")) == [
+        "15-jid0000000001", "15-jid0000000002", "15-jid0000000003"
+    ]
+
+
+def test_without_a_uuid_the_run_id_keeps_a_cleared_run_from_staging_twice(airflow_db, merritt_conn, zk: KazooClient):
+    conf = submission_conf(1)
+    del conf["submission_uuid"]
+    dag_run = run_dag("merritt_ingest_staging", conf=conf)
+
+    summary = xcom_return(dag_run, "stage_batch")
+    assert len(summary["submission_uuid"]) == 36
+    assert zk.get_children("/batch-uuids") == [summary["submission_uuid"]]
+
+
+def test_bad_input_fails_validation_and_writes_nothing(airflow_db, merritt_conn, zk: KazooClient):
+    unknown_profile = run_dag("merritt_ingest_staging", conf=submission_conf(2, profile="no_such_collection"))
+    broken_row = submission_conf(2)
+    broken_row["payload"] = broken_row["payload"].replace("https://example.org/objects/000001", "ftp://x")
+    bad_manifest = run_dag("merritt_ingest_staging", conf=broken_row)
+
+    for dag_run in (unknown_profile, bad_manifest):
+        assert str(dag_run.state) == "failed"
+        assert task_states(dag_run)["validate_submission"] == "failed"
+        assert task_states(dag_run)["stage_batch"] == "upstream_failed"
+    assert zk.exists("/batches") is None or zk.get_children("/batches") == []

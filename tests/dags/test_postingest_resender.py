@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, timezone
 
+import pytest
 import time_machine
 
 from tests.dags.helpers import run_dag, task_states, xcom_return
@@ -65,3 +66,21 @@ def test_a_later_queue_gets_the_previous_result_and_bad_rows_fail_the_report(air
          "(Expecting property name enclosed in double quotes: line 1 column 2 (char 1))"}
     ]
     assert waiting["assetId"] not in json.dumps(summary["unsendable"])
+
+
+def test_failed_sends_are_put_back_and_fail_the_task_for_a_retry(postingest, monkeypatch):
+    from airflow.sdk.exceptions import AirflowException
+
+    from postingest_operators import ResendStuckMessagesOperator
+
+    stuck = postingest.insert_asset(queue="CC", lastQueued="2020-01-01T00:00:00.000Z")
+    gone = [{"queueAlias": "CC", "queueOrder": 1, "queueUrl": postingest.queue_urls["CC"] + "-deleted"}]
+    monkeypatch.setenv(f"AIRFLOW_VAR_{postingest.variable.upper()}", json.dumps(gone))
+    operator = ResendStuckMessagesOperator(
+        task_id="resend", table_name=postingest.table, queue_config_variable=postingest.variable
+    )
+
+    with pytest.raises(AirflowException, match=f"1 resend\\(s\\) failed and were put back for the retry: {stuck['assetId']}"):
+        operator.execute(context={})
+
+    assert postingest.item(stuck)["lastQueued"] == "2020-01-01T00:00:00.000Z"

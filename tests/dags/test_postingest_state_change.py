@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.dags.helpers import run_dag, task_states, xcom_return
 from tests.dags.postingest.fixtures import postingest  # noqa: F401 - fixture
 
@@ -68,3 +70,37 @@ def test_a_second_run_with_nothing_new_sends_and_announces_nothing(airflow_db, p
     assert postingest.item(asset)["queue"] == "CC"
     assert again["notifications"] == 0 and again["queued_first"] == 0
     assert len(postingest.notifications(expected=1, timeout=3)) == 1
+
+
+def test_a_poison_record_is_parked_the_rest_applied_and_the_report_fails(airflow_db, postingest):
+    bad = postingest.insert_asset(input="{not json")
+    good = postingest.insert_asset()
+
+    dag_run = run_dag("postingest_state_change", conf=postingest.conf)
+
+    assert task_states(dag_run) == {"apply_stream_records": "success", "report": "failed"}
+    assert postingest.item(good)["queue"] == "CC"
+    [parked] = xcom_return(dag_run, "apply_stream_records")["parked"]
+    assert parked["assetId"] == bad["assetId"] and "input is not valid JSON" in parked["error"]
+    assert str(dag_run.state) == "failed"
+
+
+def test_a_bad_queue_config_stops_the_run_before_anything_happens(airflow_db, postingest, monkeypatch):
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from postingest_operators import load_queue_config
+
+    asset = postingest.insert_asset()
+    duplicate_order = [
+        {"queueAlias": "CC", "queueOrder": 1, "queueUrl": postingest.queue_urls["CC"]},
+        {"queueAlias": "TC", "queueOrder": 1, "queueUrl": postingest.queue_urls["TC"]},
+    ]
+    monkeypatch.setenv(f"AIRFLOW_VAR_{postingest.variable.upper()}", json.dumps(duplicate_order))
+
+    dag_run = run_dag("postingest_state_change", conf=postingest.conf)
+
+    assert task_states(dag_run)["apply_stream_records"] == "failed"
+    assert "queue" not in postingest.item(asset)
+    assert postingest.queue_messages("CC") == []
+    with pytest.raises(AirflowFailException, match="2 queues with queueOrder 1: CC, TC"):
+        load_queue_config(postingest.variable)

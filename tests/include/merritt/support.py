@@ -91,17 +91,18 @@ class QueueWorker:
         self.client = client
         self.taken: list[str] = []
 
-    def acquire(self) -> tuple[str, str] | None:
-        """The most urgent pending job this worker could lock: (jid, queue entry name)."""
+    def acquire(self, state: str = "Pending") -> tuple[str, str] | None:
+        """The most urgent job in ``state`` this worker could lock: (jid, queue entry name)."""
         if self.client.exists("/locks/queue/ingest"):
             return None
-        for name in sorted(self.client.get_children("/jobs/states/pending")):
+        folder = f"/jobs/states/{state.lower()}"
+        for name in sorted(self.client.get_children(folder)):
             jid = name.split("-", 1)[1]
             try:
                 self.client.create(f"/jobs/{jid}/lock", b"", ephemeral=True)
             except NodeExistsError:
                 continue
-            if self.client.exists(f"/jobs/states/pending/{name}"):
+            if self.client.exists(f"{folder}/{name}"):
                 return jid, name
             self.client.delete(f"/jobs/{jid}/lock")  # another worker already took it through
         return None
@@ -122,14 +123,15 @@ class QueueWorker:
             self.client.delete(f"/batches/{bid}/states/{old_folder}/{jid}")
             self.client.create(f"/batches/{bid}/states/{new_folder}/{jid}", b"", makepath=True)
 
-    def run_one(self, fail_in: str | None = None) -> str | None:
-        """Take one job and run it to Completed (or Failed in state ``fail_in``); its jid, or None."""
-        taken = self.acquire()
+    def run_one(self, fail_in: str | None = None, state: str = "Pending") -> str | None:
+        """Take one job in ``state`` and run it to Completed (or Failed in ``fail_in``); its jid, or None."""
+        taken = self.acquire(state)
         if taken is None:
             return None
         jid, entry = taken
+        steps = PIPELINE[PIPELINE.index(state):]
         try:
-            for old, new in zip(PIPELINE, PIPELINE[1:]):
+            for old, new in zip(steps, steps[1:]):
                 if old == fail_in:
                     self.move(jid, entry, old, "Failed", f"{old.lower()} failed: GET 404 for {jid}")
                     break

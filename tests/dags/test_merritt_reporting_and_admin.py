@@ -1,0 +1,106 @@
+"""Reporting and queue administration end to end: staged batches, a worker, the DAGs, e-mail on the sink."""
+
+from __future__ import annotations
+
+from kazoo.client import KazooClient
+
+from include.merritt.checkm import parse_manifest
+from include.merritt.submission import parse_submission, plan_jobs
+from merritt_queue import MerrittQueue
+from tests.dags.helpers import run_dag, task_states, xcom_return
+from tests.include.merritt.support import (  # noqa: F401 - fixtures
+    PROFILE,
+    QueueWorker,
+    merritt_conn,
+    read_json,
+    submission_conf,
+    zk,
+    zk_chroot,
+)
+
+
+def stage(zk: KazooClient, conf: dict):
+    submission = parse_submission(conf, {PROFILE})
+    return MerrittQueue(zk).stage(submission, plan_jobs(submission, parse_manifest(submission.payload, manifest_of_manifests=True)))
+
+
+def admin(action: str, target: str = "", **params):
+    dag_run = run_dag("merritt_queue_admin", conf={"action": action, "target": target, **params})
+    assert task_states(dag_run) == {"run_admin_action": "success"}, (action, target)
+    return xcom_return(dag_run, "run_admin_action")
+
+
+def report():
+    dag_run = run_dag("merritt_batch_reporting")
+    assert task_states(dag_run) == {"report_finished_batches": "success"}
+    return xcom_return(dag_run, "report_finished_batches")
+
+
+def test_a_failed_job_is_reported_requeued_rerun_and_the_batch_completed_then_removed(
+    airflow_db, merritt_conn, zk, smtp
+):
+    batch = stage(zk, submission_conf(3, notification="curator@example.org"))
+    worker = QueueWorker(zk)
+    broken = worker.run_one(fail_in="Storing")
+    worker.run_all()
+    other = stage(zk, submission_conf(1, submitter="someone"))  # its job stays pending
+
+    first = report()
+    assert first["waiting"] == 1  # `other` still has its job pending
+    assert [(r["bid"], r["outcome"], r["completed"], r["failed"]) for r in first["reported"]] == [(batch.bid, "Failed", 2, 1)]
+    assert read_json(zk, f"/batches/{batch.bid}/status")["status"] == "Failed"
+    (mail,) = [m for m in smtp.messages() if m["to"] == "curator@example.org"]
+    assert "Failed: 2 completed, 1 failed" in mail["subject"]
+    assert f"{broken}: storing failed: GET 404 for {broken}" in mail["body"]
+
+    requeued = admin("requeue_job", broken)
+    assert requeued["changes"][0] == {"node": f"/jobs/{broken}/status", "before": "Failed", "after": "Storing"}
+    assert admin("update_reporting", batch.bid)["changes"] == [
+        {"node": f"/batches/{batch.bid}/status", "before": "Failed", "after": "UpdateReporting"}
+    ]
+    assert report()["reported"] == []  # the re-run job is still in Storing
+    assert worker.run_one(state="Storing") == broken
+    second = report()
+    assert [(r["bid"], r["outcome"], r["reported_from"]) for r in second["reported"]] == [
+        (batch.bid, "Completed", "UpdateReporting")
+    ]
+    assert read_json(zk, f"/jobs/{broken}/status")["retry_count"] == 1
+
+    removed = admin("remove_completed_batches", older_than_days=0)
+    assert removed["changes"] == [{"node": f"/batches/{batch.bid}", "before": "Completed", "after": None}]
+    assert zk.get_children("/batches") == [other.bid]
+    assert zk.get_children("/batch-uuids") == [other.submission_uuid]
+    assert sorted(zk.get_children("/jobs")) == ["jid0000000004", "states"]
+    assert zk.get_children("/jobs/states/completed") == []
+
+
+def test_hold_freeze_release_and_thaw(airflow_db, merritt_conn, zk):
+    assert admin("hold_collection", PROFILE)["changes"] == [
+        {"node": f"/locks/collections/{PROFILE}", "before": None, "after": f"/locks/collections/{PROFILE}"}
+    ]
+    held = stage(zk, submission_conf(2))
+    assert held.state == "Held"
+    admin("freeze_queue")
+
+    released = admin("release_collection", PROFILE)
+    assert {"node": f"/batches/{held.bid}/status", "before": "Held", "after": "Processing"} in released["changes"]
+    assert sorted(zk.get_children("/jobs/states/pending")) == ["11-jid0000000001", "11-jid0000000002"]
+    assert zk.get_children("/jobs/states/held") == []
+    assert QueueWorker(zk).run_one() is None  # frozen: workers take nothing
+
+    assert admin("thaw_queue")["changed"] == 1
+    assert admin("thaw_queue")["changed"] == 0  # nothing left to change
+    assert QueueWorker(zk).run_all() == ["jid0000000001", "jid0000000002"]
+
+
+def test_a_held_batch_is_deleted_with_its_jobs(airflow_db, merritt_conn, zk):
+    zk.create(f"/locks/collections/{PROFILE}", makepath=True)
+    held = stage(zk, submission_conf(2))
+
+    deleted = admin("delete_batch", held.bid)
+
+    assert deleted["changed"] == 7  # per job: status, queue entry, batch entry; then the batch status
+    assert read_json(zk, f"/batches/{held.bid}/status")["status"] == "Deleted"
+    assert sorted(zk.get_children(f"/batches/{held.bid}/states/batch-deleted")) == ["jid0000000001", "jid0000000002"]
+    assert sorted(zk.get_children("/jobs/states/deleted")) == ["11-jid0000000001", "11-jid0000000002"]
+    assert read_json(zk, "/jobs/jid0000000001/status")["status"] == "Deleted"

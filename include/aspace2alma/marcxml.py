@@ -38,7 +38,11 @@ def parse_single_record(xml: bytes, source: str) -> etree._Element:
     records = root.findall(_RECORD) if root.tag != _RECORD else [root]
     if len(records) != 1:
         raise MarcXmlError(f"{source}: expected one MARC record, found {len(records)}")
-    return records[0]
+    # A fresh element: the export's <collection> declares marc: and xsi: prefixes the
+    # record does not use, which would otherwise be repeated on every record written.
+    record = etree.Element(_RECORD, nsmap={None: MARC_NS})
+    record.extend(records[0])
+    return record
 
 
 def _has_entity_references(root: etree._Element) -> bool:
@@ -49,9 +53,13 @@ def serialize_record(record: etree._Element) -> bytes:
     return etree.tostring(record, encoding="UTF-8") + b"\n"
 
 
-def stream_collection(records: Iterable[etree._Element]) -> Iterator[bytes]:
-    """The MARC21 slim ``<collection>`` as byte chunks, one record at a time."""
-    yield COLLECTION_OPEN
+def stream_collection(records: Iterable[bytes], chunk_size: int = 256 * 1024) -> Iterator[bytes]:
+    """The MARC21 slim ``<collection>`` around serialized records, as chunks of about ``chunk_size``."""
+    buffer = bytearray(COLLECTION_OPEN)
     for record in records:
-        yield serialize_record(record)
-    yield COLLECTION_CLOSE
+        buffer += record
+        if len(buffer) >= chunk_size:
+            yield bytes(buffer)
+            buffer.clear()
+    buffer += COLLECTION_CLOSE
+    yield bytes(buffer)

@@ -1,0 +1,166 @@
+"""The export of every resource as one stream of transformed MARC records.
+
+`export_records` walks repositories and resources of an ArchivesSpace client
+(`ArchivesSpaceSource`), processes resources on a bounded pool of threads (each
+fetches the MARC export, checks and selects it, fetches the top containers only
+for selected records, transforms it and serializes it), and yields the records'
+bytes in resource order, counting everything in an `ExportSummary`. Memory holds
+at most a window of records, whatever the number of resources.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from typing import Any, Protocol
+
+from include.aspace2alma.items import item_fields
+from include.aspace2alma.marcxml import MarcXmlError, parse_single_record, serialize_record
+from include.aspace2alma.ordered import bounded_ordered_map
+from include.aspace2alma.rules import RecordDataError, apply_special_collections_changes, clean_and_check
+from include.aspace2alma.selection import exclusion_reason
+
+log = logging.getLogger(__name__)
+
+
+class ArchivesSpaceSource(Protocol):
+    def repositories(self) -> list[dict[str, Any]]: ...
+    def resource_ids(self, repository_uri: str) -> list[int]: ...
+    def resource_marc_xml(self, repository_uri: str, resource_id: int) -> bytes: ...
+    def top_containers(self, repository_uri: str, resource_uri: str) -> list[dict[str, Any]]: ...
+
+
+class ExportAborted(RuntimeError):
+    """Too many resources failed in a row: ArchivesSpace itself is failing, not one record."""
+
+
+@dataclass
+class ExportSummary:
+    repositories: int = 0
+    resources_seen: int = 0
+    resources_written: int = 0
+    resources_excluded: int = 0
+    resources_errored: int = 0
+    containers_seen: int = 0
+    items_created: int = 0
+    report_barcodes: int = 0
+    bytes_uploaded: int = 0
+    errored_uris: list[str] = field(default_factory=list)
+
+    MAX_LISTED_ERRORS = 50
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class ResourceOutcome:
+    uri: str
+    status: str  # "written" | "excluded" | "errored"
+    record: bytes = b""
+    reason: str = ""
+    containers: int = 0
+    items: int = 0
+
+
+def process_resource(
+    source: ArchivesSpaceSource,
+    repository_uri: str,
+    resource_id: int,
+    *,
+    report_barcodes: frozenset[str],
+    excluded: frozenset[str],
+    resource_errors: tuple[type[BaseException], ...],
+) -> ResourceOutcome:
+    """Export, check, select and transform one resource; per-resource failures become "errored"."""
+    uri = f"{repository_uri}/resources/{resource_id}"
+    try:
+        record = parse_single_record(source.resource_marc_xml(repository_uri, resource_id), uri)
+        call_number = clean_and_check(record)
+        reason = exclusion_reason(record, call_number, excluded)
+        if reason:
+            return ResourceOutcome(uri, "excluded", reason=reason)
+        containers = source.top_containers(repository_uri, uri)
+        items = item_fields(containers, call_number, report_barcodes)
+        apply_special_collections_changes(record, call_number, items)
+        return ResourceOutcome(uri, "written", serialize_record(record), containers=len(containers), items=len(items))
+    except (MarcXmlError, RecordDataError, *resource_errors) as error:
+        return ResourceOutcome(uri, "errored", reason=f"{type(error).__name__}: {error}")
+
+
+class Progress:
+    """Logs done/total, rate and ETA at most every ``interval`` seconds."""
+
+    def __init__(self, total: int, interval: float = 30.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.total = total
+        self.interval = interval
+        self._clock = clock
+        self._started = self._last = clock()
+
+    def update(self, done: int, force: bool = False) -> str | None:
+        now = self._clock()
+        if not force and now - self._last < self.interval:
+            return None
+        self._last = now
+        elapsed = max(now - self._started, 1e-9)
+        rate = done / elapsed
+        eta = (self.total - done) / rate if rate else float("inf")
+        return f"{done}/{self.total} resources, {rate:.1f}/s, ETA {eta:.0f}s"
+
+
+def export_records(
+    source: ArchivesSpaceSource,
+    summary: ExportSummary,
+    *,
+    report_barcodes: frozenset[str],
+    excluded: frozenset[str],
+    concurrency: int,
+    resource_errors: tuple[type[BaseException], ...] = (),
+    max_consecutive_errors: int = 25,
+    progress_interval: float = 30.0,
+    logger: logging.Logger = log,
+) -> Iterator[bytes]:
+    """The serialized records of every selected resource, in repository and resource order."""
+    summary.report_barcodes = len(report_barcodes)
+    resources: list[tuple[str, int]] = []
+    for repository in source.repositories():
+        summary.repositories += 1
+        resources += [(repository["uri"], resource_id) for resource_id in source.resource_ids(repository["uri"])]
+    logger.info("%d resources in %d repositories; %d threads", len(resources), summary.repositories, concurrency)
+
+    def work(ref: tuple[str, int]) -> ResourceOutcome:
+        return process_resource(
+            source, *ref, report_barcodes=report_barcodes, excluded=excluded, resource_errors=resource_errors
+        )
+
+    progress = Progress(len(resources), progress_interval)
+    consecutive_errors = 0
+    for outcome in bounded_ordered_map(work, resources, concurrency=concurrency):
+        summary.resources_seen += 1
+        if outcome.status == "errored":
+            summary.resources_errored += 1
+            consecutive_errors += 1
+            if len(summary.errored_uris) < summary.MAX_LISTED_ERRORS:
+                summary.errored_uris.append(outcome.uri)
+            logger.warning("skipped %s: %s", outcome.uri, outcome.reason)
+            if consecutive_errors >= max_consecutive_errors:
+                raise ExportAborted(
+                    f"{consecutive_errors} resources failed in a row (last {outcome.uri}: {outcome.reason}); "
+                    "ArchivesSpace is failing, not a record"
+                )
+        else:
+            consecutive_errors = 0
+            if outcome.status == "excluded":
+                summary.resources_excluded += 1
+                logger.debug("excluded %s: %s", outcome.uri, outcome.reason)
+            else:
+                summary.resources_written += 1
+                summary.containers_seen += outcome.containers
+                summary.items_created += outcome.items
+                yield outcome.record
+        line = progress.update(summary.resources_seen)
+        if line:
+            logger.info("progress: %s", line)
+    logger.info("progress: %s", progress.update(summary.resources_seen, force=True))

@@ -1,0 +1,54 @@
+"""The Analytics barcode report: encodings, header, empty and truncated reports."""
+
+from __future__ import annotations
+
+import codecs
+
+import pytest
+
+from include.aspace2alma.report import ReportError, check_report_size, parse_barcode_report
+
+BODY = "Barcode\n32101000000001\n32101000000002\n"
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        codecs.BOM_UTF8 + BODY.encode(),
+        BODY.encode(),
+        BODY.replace("\n", "\r\n").encode("utf-8-sig"),
+        codecs.BOM_UTF16_LE + BODY.encode("utf-16-le"),
+        codecs.BOM_UTF16_BE + BODY.encode("utf-16-be"),
+        '\ufeff"Barcode"\n"32101000000001"\n\n32101000000002\n'.encode(),
+    ],
+    ids=["utf8-bom", "no-bom", "crlf", "utf16le", "utf16be", "quoted-and-blank-lines"],
+)
+def test_reads_every_bom_variant(data):
+    assert parse_barcode_report(data, "r.csv") == {"32101000000001", "32101000000002"}
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"", "empty"),
+        (codecs.BOM_UTF8 + b"\n\n", "empty"),
+        (codecs.BOM_UTF8 + b"Barcode\n", "no barcodes"),
+        (b"32101000000001\n32101000000002\n", "expected the header"),
+        (b"\xff\xfe\x00garbage"[3:] + b"\xc3\x28", "not readable"),
+    ],
+)
+def test_refuses_unusable_reports_naming_the_file(data, message):
+    with pytest.raises(ReportError, match=message) as error:
+        parse_barcode_report(data, "sc_active_barcodes_old.csv")
+    assert "sc_active_barcodes_old.csv" in str(error.value)
+
+
+def test_a_truncated_report_names_both_counts():
+    with pytest.raises(ReportError, match=r"899 barcodes, below 90% of the previous good report's 1000"):
+        check_report_size("r.csv", 899, 1000, 0.9)
+
+
+def test_a_report_at_the_threshold_or_without_history_passes():
+    check_report_size("r.csv", 900, 1000, 0.9)
+    check_report_size("r.csv", 5, None, 0.9)
+    check_report_size("r.csv", 5, 1000, 0.0)  # the override

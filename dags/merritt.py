@@ -126,7 +126,7 @@ with DAG(
     max_active_runs=1,
     default_args={**DEFAULT_ARGS, "retries": 2},
     params={
-        "action": Param("freeze_queue", type="string", enum=list(ADMIN_ACTIONS), description="What to do"),
+        "action": Param(type="string", enum=list(ADMIN_ACTIONS), description="What to do"),
         "target": Param(
             "", type="string", description="Profile (hold/release), jid (job actions) or bid (batch actions)"
         ),

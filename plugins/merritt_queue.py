@@ -86,6 +86,7 @@ EASTERN = ZoneInfo("America/New_York")
 # ZooKeeper refuses requests over jute.maxbuffer (1 MB by default); stay well under it.
 MAX_TRANSACTION_BYTES = 500_000
 OPERATION_OVERHEAD_BYTES = 64  # op header, path/data lengths, the open ACL
+PIPELINE_DEPTH = 500  # reads in flight at once: ZooKeeper throttles a client beyond ~1000
 
 
 class QueueError(RuntimeError):
@@ -162,15 +163,16 @@ class MerrittQueue:
         return decode_json(data, path), stat.version
 
     def _get_many(self, paths: list[str]) -> dict[str, bytes | None]:
-        """Read many nodes pipelined (one request each, not waiting in between)."""
-        pending = [(path, self.client.get_async(path)) for path in paths]
-        self.round_trips += len(paths)
+        """Read many nodes pipelined: up to PIPELINE_DEPTH requests in flight, no waiting in between."""
         found: dict[str, bytes | None] = {}
-        for path, result in pending:
-            try:
-                found[path] = result.get()[0]
-            except NoNodeError:
-                found[path] = None
+        for start in range(0, len(paths), PIPELINE_DEPTH):
+            pending = [(path, self.client.get_async(path)) for path in paths[start : start + PIPELINE_DEPTH]]
+            self.round_trips += len(pending)
+            for path, result in pending:
+                try:
+                    found[path] = result.get()[0]
+                except NoNodeError:
+                    found[path] = None
         return found
 
     def commit(self, operations: list[tuple], what: str) -> None:
@@ -380,14 +382,18 @@ class MerrittQueue:
 
     def processing_counts(self, bids: list[str]) -> dict[str, int]:
         """How many jobs each batch still lists under ``states/batch-processing`` (pipelined)."""
-        pending = [(bid, self.client.get_children_async(f"{batch_path(bid, 'states')}/batch-processing")) for bid in bids]
-        self.round_trips += len(bids)
         counts = {}
-        for bid, result in pending:
-            try:
-                counts[bid] = len(result.get())
-            except NoNodeError:
-                counts[bid] = 0
+        for start in range(0, len(bids), PIPELINE_DEPTH):
+            pending = [
+                (bid, self.client.get_children_async(f"{batch_path(bid, 'states')}/batch-processing"))
+                for bid in bids[start : start + PIPELINE_DEPTH]
+            ]
+            self.round_trips += len(pending)
+            for bid, result in pending:
+                try:
+                    counts[bid] = len(result.get())
+                except NoNodeError:
+                    counts[bid] = 0
         return counts
 
     def batch_status(self, bid: str) -> tuple[dict[str, Any], int]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 import time
 
@@ -86,12 +87,15 @@ def stage_one_create_per_node(client, submission, jobs) -> int:
 
 
 def count_nodes(client) -> int:
-    """Every node under the client's chroot, read level by level with pipelined requests."""
+    """Every node under the client's chroot, read level by level, 500 requests in flight at a time."""
     level, total = ["/"], 0
     while level:
         total += len(level)
-        pending = [(path, client.get_children_async(path)) for path in level]
-        level = [f"{path.rstrip('/')}/{child}" for path, result in pending for child in result.get()]
+        below = []
+        for start in range(0, len(level), 500):
+            pending = [(path, client.get_children_async(path)) for path in level[start : start + 500]]
+            below += [f"{path.rstrip('/')}/{child}" for path, result in pending for child in result.get()]
+        level = below
     return total
 
 
@@ -171,13 +175,16 @@ def bench_reporting(stack: Devstack) -> None:
 
 def main() -> int:
     sys.path.insert(0, str(REPO_ROOT / "plugins"))
-    stack = Devstack(REPO_ROOT / ".devstack" / "bench-merritt", ports="free")
+    workdir = REPO_ROOT / ".devstack" / "bench-merritt"
+    shutil.rmtree(workdir, ignore_errors=True)  # a fresh ZooKeeper: no batches left from an earlier run
+    stack = Devstack(workdir, ports="free")
     try:
         stack.start(["zookeeper"])
         ok, missed = bench_staging(stack["zookeeper"].port)
         bench_reporting(stack)
     finally:
         stack.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
     if not ok:
         print("TARGET MISSED: " + "; ".join(missed))
         return 1

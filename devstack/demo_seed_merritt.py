@@ -1,0 +1,83 @@
+"""Merritt demo: the collection profiles, and a batch whose jobs Merritt's workers have finished (one failed).
+
+`make demo` then shows `merritt_batch_reporting` reporting that batch as Failed, the staging
+DAG staging a new five-job batch, and the admin DAG re-queuing the failed job.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Any
+
+from devstack.settings import REPO_ROOT
+from devstack.stack import Devstack
+
+PROFILES = ["merritt_demo_content", "merritt_demo_images"]
+FINISHED_BATCH_UUID = "demo-finished-batch"
+
+
+def demo_manifest(name: str, rows: int) -> str:
+    lines = [
+        "#%checkm_0.7",
+        "#%profile | http://uc3.cdlib.org/registry/ingest/manifest/mrt-batch-manifest",
+        "#%fields | nfo:fileUrl | nfo:hashAlgorithm | nfo:hashValue | nfo:fileName | mrt:localIdentifier | mrt:title",
+    ]
+    lines += [
+        f"https://example.org/{name}/object{n}.checkm | | | object{n}.checkm | {name}-{n} | {name.title()} object {n}"
+        for n in range(1, rows + 1)
+    ]
+    return "\n".join(lines + ["#%eof", ""])
+
+
+def seed(stack: Devstack) -> dict[str, dict[str, Any]]:
+    # The DAGs read the known profiles from Variable merritt_profiles; Airflow inherits this environment.
+    os.environ.setdefault("AIRFLOW_VAR_MERRITT_PROFILES", json.dumps(PROFILES))
+    if str(REPO_ROOT / "plugins") not in sys.path:
+        sys.path.insert(0, str(REPO_ROOT / "plugins"))
+    from kazoo.client import KazooClient
+    from merritt_queue import MerrittQueue
+
+    from include.merritt.checkm import parse_manifest
+    from include.merritt.states import JOB_PIPELINE, JobState
+    from include.merritt.submission import parse_submission, plan_jobs
+
+    client = KazooClient(hosts=f"127.0.0.1:{stack['zookeeper'].port}")
+    client.start(timeout=15)
+    try:
+        queue = MerrittQueue(client)
+        submission = parse_submission(
+            {
+                "submission_uuid": FINISHED_BATCH_UUID,
+                "submitter": "curator@example.org",
+                "profile": PROFILES[0],
+                "type": "batch-manifest",
+                "payload": demo_manifest("finished", 3),
+                "title": "Demo batch the workers have finished",
+            },
+            PROFILES,
+        )
+        staged = queue.stage(submission, plan_jobs(submission, parse_manifest(submission.payload, manifest_of_manifests=True)))
+        jids = [f"jid{int(staged.first_jid[3:]) + n:010d}" for n in range(staged.jobs)]
+        failing = jids[-1]
+        for jid in jids:
+            if queue.job_status(jid)[0]["status"] != JobState.PENDING.value:
+                continue  # seeded before
+            for target in JOB_PIPELINE[1:] if jid != failing else JOB_PIPELINE[1:4]:
+                queue.move_job(jid, target)
+            if jid == failing:
+                queue.move_job(jid, JobState.FAILED, f"GET https://example.org/finished/object3.checkm: 404 Not Found ({jid})")
+    finally:
+        client.stop()
+        client.close()
+    return {
+        "merritt_ingest_staging": {
+            "submitter": "curator@example.org",
+            "profile": PROFILES[1],
+            "type": "batch-manifest",
+            "payload": demo_manifest("images", 5),
+            "title": "Demo image batch",
+        },
+        "merritt_queue_admin": {"action": "requeue_job", "target": failing},
+    }

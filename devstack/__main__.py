@@ -171,6 +171,8 @@ def main() -> int:
     commands.add_parser("run", help="servers + Airflow on http://127.0.0.1:8080")
     commands.add_parser("demo", help="run every DAG once, headless")
     args = parser.parse_args()
+    # SIGTERM unwinds like Ctrl-C, so every `finally` stops what it started.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     handler = {
         "up": command_up,
         "down": command_down,

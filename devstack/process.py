@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import pwd
 import signal
 import socket
 import subprocess
@@ -38,6 +39,27 @@ def port_is_open(port: int, host: str = "127.0.0.1") -> bool:
 def _set_parent_death_signal() -> None:
     libc = ctypes.CDLL("libc.so.6", use_errno=True)
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def _child_setup(user: str | None, die_with_parent: bool) -> Callable[[], None] | None:
+    """Runs in the child before exec: drop to ``user``, then ask for the parent-death signal.
+
+    The order matters: the kernel clears the parent-death signal when the process
+    changes user, so Popen's own ``user=`` (applied after preexec_fn) would undo it.
+    """
+    if user is None and not die_with_parent:
+        return None
+    account = pwd.getpwnam(user) if user else None
+
+    def setup() -> None:
+        if account is not None:
+            os.initgroups(account.pw_name, account.pw_gid)
+            os.setgid(account.pw_gid)
+            os.setuid(account.pw_uid)
+        if die_with_parent:
+            _set_parent_death_signal()
+
+    return setup
 
 
 class ManagedProcess:
@@ -78,9 +100,8 @@ class ManagedProcess:
                 stdin=subprocess.DEVNULL,
                 env=self.env,
                 cwd=self.cwd,
-                user=self.user,
                 start_new_session=True,
-                preexec_fn=_set_parent_death_signal if self.die_with_parent else None,
+                preexec_fn=_child_setup(self.user, self.die_with_parent),
             )
         finally:
             log.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import smtplib
 import uuid
 from email.message import EmailMessage
@@ -125,7 +126,7 @@ def test_a_server_can_be_stopped_and_restarted_for_fault_injection(devstack, zoo
     assert port_is_open(zookeeper.port)
 
 
-def test_stopping_a_stack_kills_every_process_it_started(tmp_path_factory):
+def test_stopping_a_stack_kills_every_process_it_started():
     from devstack.settings import REPO_ROOT
 
     stack = Devstack(REPO_ROOT / ".devstack" / f"stop-test-{uuid.uuid4().hex[:6]}", ports="free")
@@ -134,6 +135,7 @@ def test_stopping_a_stack_kills_every_process_it_started(tmp_path_factory):
         groups = [server.pid for server in stack.servers.values() if server.pid]
     finally:
         stack.stop()
+        shutil.rmtree(stack.workdir, ignore_errors=True)
     for pgid in groups:
         with pytest.raises(ProcessLookupError):
             os.killpg(pgid, 0)
@@ -151,3 +153,45 @@ def test_configured_ports_match_airflow_settings():
         "aspace": 48089,
     }
     assert len(set(ports.values())) == len(ports)
+
+
+def test_servers_die_with_a_killed_parent():
+    """A test run killed with SIGKILL leaves no server behind (parent-death signal)."""
+    import json
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from devstack.settings import REPO_ROOT
+
+    workdir = REPO_ROOT / ".devstack" / f"orphan-test-{uuid.uuid4().hex[:6]}"
+    script = (
+        "import json, sys, time\n"
+        "from devstack.stack import Devstack\n"
+        f"stack = Devstack({str(workdir)!r}, ports='free')\n"
+        "stack.start(['postgres', 'sftp', 'kafka'])\n"
+        "print(json.dumps([s.pid for s in stack.servers.values() if s.pid]), flush=True)\n"
+        "time.sleep(600)\n"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", script], cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        groups = json.loads(parent.stdout.readline())
+    finally:
+        parent.send_signal(signal.SIGKILL)
+        parent.wait()
+    deadline = time.monotonic() + 15
+    alive = groups
+    while alive and time.monotonic() < deadline:
+        alive = [pgid for pgid in groups if _group_exists(pgid)]
+        time.sleep(0.2)
+    shutil.rmtree(workdir, ignore_errors=True)
+    assert alive == []
+
+
+def _group_exists(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+        return True
+    except ProcessLookupError:
+        return False

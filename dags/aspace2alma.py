@@ -9,11 +9,22 @@ from __future__ import annotations
 from datetime import timedelta
 
 from airflow.sdk import DAG, Param
-from aspace2alma_operators import ArchivesSpaceToAlmaOperator, RemoveStaleFileOperator, SFTPRotateOperator
+from aspace2alma_operators import (
+    CONSUMED_REPORT_NAME,
+    REPORT_NAME,
+    ArchivesSpaceToAlmaOperator,
+    ConsumeBarcodeReportOperator,
+    ExportDeadlineCheckOperator,
+    RemoveStaleFileOperator,
+    SFTPRotateOperator,
+    SkipIfSupersededOperator,
+)
+from aspace2alma_sensors import SFTPFreshFileSensor
 from timetables import WeekdayTimetable
 
 EXPORT_SCHEDULE = WeekdayTimetable(at="05:30", weekdays=("SUN", "TUE", "WED", "THU", "FRI"), timezone="America/New_York")
 CLEANUP_SCHEDULE = EXPORT_SCHEDULE.complement()
+DEADLINE_SCHEDULE = WeekdayTimetable(at="10:30", weekdays=EXPORT_SCHEDULE.weekdays, timezone="America/New_York")
 
 DEFAULT_ARGS = {
     "owner": "library-systems",
@@ -23,9 +34,27 @@ DEFAULT_ARGS = {
     "max_retry_delay": timedelta(minutes=20),
     "execution_timeout": timedelta(hours=3),
 }
-PARAMS = {
-    "folder": Param("/alma/aspace", type="string", description="Drop-box folder on lib_sftp shared with Alma"),
-}
+FOLDER = {"folder": Param("/alma/aspace", type="string", description="Drop-box folder on lib_sftp shared with Alma")}
+EXPORT_PARAMS = FOLDER | {
+    "report_fresh_after": Param(
+        "03:00", type="string", pattern=r"^\d\d:\d\d$",
+        description="A report counts as that day's if modified at or after this Eastern time on the run's day",
+    ),
+    "report_cutoff": Param(
+        "09:00", type="string", pattern=r"^\d\d:\d\d$",
+        description="Stop waiting for the report at this Eastern time on the run's day (no export that day)",
+    ),
+    "min_report_ratio": Param(
+        0.9, type="number", minimum=0, maximum=1,
+        description="Fail when the report holds fewer barcodes than this share of the previous good report",
+    ),
+    "accept_short_report": Param(
+        False, type="boolean", description="Override: accept a report that fails the size check (a real drop)"
+    ),
+    "concurrency": Param(
+        8, type="integer", minimum=1, maximum=16, description="Parallel ArchivesSpace requests of the export task"
+    ),
+}  # fmt: skip
 
 with DAG(
     dag_id="aspace2alma",
@@ -33,30 +62,66 @@ with DAG(
     catchup=False,
     max_active_runs=1,
     default_args=DEFAULT_ARGS,
-    params=PARAMS,
+    params=EXPORT_PARAMS,
     tags=["aspace2alma", "alma", "archivesspace", "sftp"],
     doc_md="""
 ### aspace2alma
-Exports every collection-level resource of every ArchivesSpace repository as MARC-XML
-into one MARC21 slim `<collection>` and uploads it to the Alma drop box as
-`MARC_out.xml`, which Alma's import job reads at 11:00 Eastern.
+Exports every collection-level resource of every ArchivesSpace repository as MARC-XML,
+applies the Special Collections changes, adds a 949 item field per ReCAP top container
+Alma does not know yet, and uploads one MARC21 slim `<collection>` to the Alma drop box
+as `MARC_out.xml`, which Alma's import job reads at 11:00 Eastern.
 
 **Runs** 05:30 America/New_York on Sun, Tue, Wed, Thu and Fri (never Mon: Alma is backed
-up; never Sat: ASpace maintenance). **Touches** `aspace_default` (read only) and
-`lib_sftp` (`<folder>/MARC_out.xml`, `MARC_out_old.xml`).
+up; never Sat: ASpace maintenance). **Touches** `aspace_default` (read only, pool
+`aspace_api`) and `lib_sftp` (`<folder>/MARC_out.xml`, `MARC_out_old.xml`,
+`sc_active_barcodes.csv`, `sc_active_barcodes_old.csv`). `aspace2alma_deadline_check` mails
+an alert when the run is not done by 10:30 Eastern.
 
-**Steps**: `rotate_output` moves yesterday's `MARC_out.xml` aside first, so a failed run
-leaves nothing for Alma to import twice; `export_to_alma` streams the export to a
-temporary name and renames it only when complete.
+**Steps**: `check_superseded` skips the run when a newer run exists (the export is a full
+snapshot; a backfill over N days exports once); `rotate_output` moves the previous
+`MARC_out.xml` aside first, so a failed run leaves nothing for Alma to import twice;
+`wait_for_report` defers until Alma's report is modified after `report_fresh_after` on the
+run's day (fails at `report_cutoff`); `consume_report` renames it to
+`sc_active_barcodes_old.csv` and checks it (header, not far smaller than the previous good
+report: `min_report_ratio`, override `accept_short_report`); `export_to_alma` exports on
+`concurrency` threads, streams the collection and uploads it under a temporary name,
+renamed to `MARC_out.xml` only when complete. Its return value is the run summary.
 
-**Recovery**: every task is safe to clear or retry; a failed run leaves no `MARC_out.xml`.
+**Recovery**: clear the failed task (or the whole run) on the same day: a consumed report
+from that day is reused, an older one never. Clear `rotate_output` together with its
+downstream tasks, since on its own it moves that day's finished file aside. A run that
+fails anywhere leaves no `MARC_out.xml`. A short report that is real: trigger with
+`{"accept_short_report": true}`. Backfills are safe (only the newest run exports).
 """,
 ) as aspace2alma:
+    check_superseded = SkipIfSupersededOperator(task_id="check_superseded", retries=1)
     rotate_output = SFTPRotateOperator(
         task_id="rotate_output", folder="{{ params.folder }}", current="MARC_out.xml", previous="MARC_out_old.xml"
     )
-    export_to_alma = ArchivesSpaceToAlmaOperator(task_id="export_to_alma", folder="{{ params.folder }}", pool="aspace_api")
-    rotate_output >> export_to_alma
+    wait_for_report = SFTPFreshFileSensor(
+        task_id="wait_for_report",
+        folder="{{ params.folder }}",
+        names=[REPORT_NAME, CONSUMED_REPORT_NAME],
+        fresh_after="{{ params.report_fresh_after }}",
+        cutoff="{{ params.report_cutoff }}",
+        poke_interval=300,
+        deferrable=True,
+    )
+    consume_report = ConsumeBarcodeReportOperator(
+        task_id="consume_report",
+        folder="{{ params.folder }}",
+        fresh_after="{{ params.report_fresh_after }}",
+        min_ratio="{{ params.min_report_ratio }}",
+        accept_short="{{ params.accept_short_report }}",
+    )
+    export_to_alma = ArchivesSpaceToAlmaOperator(
+        task_id="export_to_alma",
+        folder="{{ params.folder }}",
+        fresh_after="{{ params.report_fresh_after }}",
+        concurrency="{{ params.concurrency }}",
+        pool="aspace_api",
+    )
+    check_superseded >> rotate_output >> wait_for_report >> consume_report >> export_to_alma
 
 
 with DAG(
@@ -65,7 +130,7 @@ with DAG(
     catchup=False,
     max_active_runs=1,
     default_args=DEFAULT_ARGS,
-    params=PARAMS,
+    params=FOLDER,
     tags=["aspace2alma", "alma", "sftp"],
     doc_md="""
 ### aspace2alma skip-day cleanup
@@ -79,3 +144,25 @@ run's logical date in Eastern time, never "now".
 """,
 ) as aspace2alma_skip_day_cleanup:
     RemoveStaleFileOperator(task_id="remove_stale_output", folder="{{ params.folder }}", name="MARC_out.xml")
+
+
+with DAG(
+    dag_id="aspace2alma_deadline_check",
+    schedule=DEADLINE_SCHEDULE,
+    catchup=False,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS | {"execution_timeout": timedelta(minutes=10)},
+    tags=["aspace2alma", "alerting"],
+    doc_md="""
+### aspace2alma deadline check
+At 10:30 America/New_York on the days `aspace2alma` runs, checks that day's 05:30 run of
+`aspace2alma` succeeded; if not, logs an error and mails the addresses in the Variable
+`aspace2alma_alert_to` (comma separated) through `smtp_default`, so an operator can act
+before Alma's 11:00 import. This is the deadline alert: Airflow 3.3.2's Deadline Alerts
+break `dag.test()` (the demo and the tests), so the deadline is a scheduled check instead.
+
+**Touches** the Airflow metadata (through the Task SDK) and `smtp_default`. **Recovery**:
+safe to clear or backfill; a re-run checks again and mails again only if still not done.
+""",
+) as aspace2alma_deadline_check:
+    ExportDeadlineCheckOperator(task_id="check_export_done", dag_id_to_check="aspace2alma", at=EXPORT_SCHEDULE.at)

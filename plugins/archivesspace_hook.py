@@ -3,8 +3,10 @@
 The connection's host/port/schema locate the backend API, login/password the
 user. Sessions: log in once, send ``X-ArchivesSpace-Session`` on every request,
 and on 401/403/412 (``SESSION_GONE``/``SESSION_EXPIRED``) log in again once and
-retry. Transient failures (connection errors, timeouts, 5xx) are retried with
-exponential backoff by urllib3's ``Retry``, as the old job did with 4 attempts.
+retry. Transient failures (connection errors and resets, timeouts, 5xx) are
+retried with exponential backoff by urllib3's ``Retry`` (4 attempts, as the old
+job made). The HTTP connection pool holds ``max_connections`` connections, so
+the hook can be shared by that many threads.
 """
 
 from __future__ import annotations
@@ -22,10 +24,19 @@ from airflow.sdk import BaseHook
 
 SESSION_HEADER = "X-ArchivesSpace-Session"
 SESSION_LOST_STATUSES = (401, 403, 412)
+TRANSIENT_STATUSES = (500, 502, 503, 504)
 
 
 class ArchivesSpaceError(RuntimeError):
-    """ArchivesSpace answered, but not with what the API promises."""
+    """One request failed for good (after retries), or ArchivesSpace answered nonsense."""
+
+
+class ArchivesSpaceAuthError(RuntimeError):
+    """Logging in failed: nothing will work, whichever resource is asked for."""
+
+
+# What makes one resource fail without saying anything about the others.
+RESOURCE_ERRORS: tuple[type[BaseException], ...] = (ArchivesSpaceError, requests.RequestException)
 
 
 class ArchivesSpaceHook(BaseHook):
@@ -52,6 +63,7 @@ class ArchivesSpaceHook(BaseHook):
         self._http: requests.Session | None = None
         self._token: str | None = None
         self._login_lock = threading.Lock()
+        self.logins = 0
 
     # -- connection and session -------------------------------------------
     def get_conn(self) -> requests.Session:
@@ -60,29 +72,39 @@ class ArchivesSpaceHook(BaseHook):
             scheme = conn.schema or "http"
             port = f":{conn.port}" if conn.port else ""
             self.base_url = f"{scheme}://{conn.host}{port}"
-            self._credentials = (conn.login, conn.password)
+            self._credentials = (conn.login or "", conn.password or "")
             retry = Retry(
                 total=self.attempts - 1,
                 backoff_factor=self.backoff_seconds,
-                status_forcelist=(500, 502, 503, 504),
+                status_forcelist=TRANSIENT_STATUSES,
                 allowed_methods=None,  # login is a POST but safe to repeat
                 raise_on_status=False,
             )
             adapter = HTTPAdapter(max_retries=retry, pool_connections=1, pool_maxsize=self.max_connections)
-            self._http = requests.Session()
-            self._http.mount("http://", adapter)
-            self._http.mount("https://", adapter)
+            http = requests.Session()
+            http.mount("http://", adapter)
+            http.mount("https://", adapter)
+            self._http = http
         return self._http
 
     def login(self) -> str:
         http = self.get_conn()
         user, password = self._credentials
-        response = http.post(
-            f"{self.base_url}/users/{quote(user)}/login", params={"password": password}, timeout=self.timeout_seconds
-        )
+        try:
+            response = http.post(
+                f"{self.base_url}/users/{quote(user)}/login", params={"password": password}, timeout=self.timeout_seconds
+            )
+        except requests.RequestException as error:
+            raise ArchivesSpaceAuthError(f"ArchivesSpace at {self.base_url} unreachable for login: {error}") from error
         if response.status_code != 200:
-            raise ArchivesSpaceError(f"ArchivesSpace login as {user!r} failed: HTTP {response.status_code} {response.text[:200]}")
-        self._token = self._json(response, "login")["session"]
+            raise ArchivesSpaceAuthError(
+                f"ArchivesSpace login as {user!r} failed: HTTP {response.status_code} {response.text[:200]}"
+            )
+        try:
+            self._token = response.json()["session"]
+        except (ValueError, KeyError, TypeError) as error:
+            raise ArchivesSpaceAuthError(f"ArchivesSpace login answered without a session: {response.text[:200]}") from error
+        self.logins += 1
         return self._token
 
     def _renew_session(self, stale_token: str | None) -> None:
@@ -100,36 +122,55 @@ class ArchivesSpaceHook(BaseHook):
             response = http.get(
                 self.base_url + path, params=params, headers={SESSION_HEADER: token}, timeout=self.timeout_seconds
             )
-            if response.status_code in SESSION_LOST_STATUSES and attempt == 0:
-                self.log.info("ArchivesSpace session lost (HTTP %s); logging in again", response.status_code)
-                self._renew_session(token)
-                continue
+            if response.status_code in SESSION_LOST_STATUSES:
+                if attempt == 0:
+                    self.log.info("ArchivesSpace session lost (HTTP %s on %s); logging in again", response.status_code, path)
+                    self._renew_session(token)
+                    continue
+                raise ArchivesSpaceAuthError(f"GET {path}: HTTP {response.status_code} right after logging in")
             if response.status_code != 200:
                 raise ArchivesSpaceError(f"GET {path}: HTTP {response.status_code} {response.text[:200]}")
             return response
-        raise ArchivesSpaceError(f"GET {path}: session lost again right after logging in")
+        raise AssertionError("unreachable")
 
-    @staticmethod
-    def _json(response: requests.Response, what: str) -> Any:
+    def get_json(self, path: str, params: dict[str, Any] | None = None) -> Any:
+        response = self.get(path, params)
         try:
             return response.json()
         except ValueError as error:
-            raise ArchivesSpaceError(f"{what}: malformed JSON from ArchivesSpace ({error})") from error
+            raise ArchivesSpaceError(f"GET {path}: malformed JSON ({error}): {response.text[:100]!r}") from error
 
     # -- the endpoints the pipelines use ----------------------------------
     def repositories(self) -> list[dict[str, Any]]:
-        return self._json(self.get("/repositories"), "GET /repositories")
+        repositories = self.get_json("/repositories")
+        if not isinstance(repositories, list) or not all(isinstance(r, dict) and "uri" in r for r in repositories):
+            raise ArchivesSpaceError(f"GET /repositories: expected a list of repositories, got {str(repositories)[:200]}")
+        return repositories
 
     def resource_ids(self, repository_uri: str) -> list[int]:
         path = f"{repository_uri}/resources"
-        return self._json(self.get(path, {"all_ids": "true"}), f"GET {path}")
+        ids = self.get_json(path, {"all_ids": "true"})
+        if not isinstance(ids, list) or not all(isinstance(i, int) for i in ids):
+            raise ArchivesSpaceError(f"GET {path}?all_ids=true: expected a list of ids, got {str(ids)[:200]}")
+        return ids
 
     def resource_marc_xml(self, repository_uri: str, resource_id: int) -> bytes:
-        """The raw MARC-XML export (a ``<collection>`` with one ``<record>``)."""
+        """The raw MARC-XML export (a ``<collection>`` with one ``<record>``); unpublished notes left out."""
         return self.get(f"{repository_uri}/resources/marc21/{resource_id}.xml").content
 
     def top_containers(self, repository_uri: str, resource_uri: str) -> list[dict[str, Any]]:
-        """The top-container JSON documents of a resource, locations resolved."""
+        """The top containers (JSONModel, locations resolved) of a resource, every page of the search."""
         path = f"{repository_uri}/top_containers/search"
-        solr = self._json(self.get(path, {"q": f'collection_uri_u_sstr:"{resource_uri}"'}), f"GET {path} for {resource_uri}")
-        return [json.loads(doc["json"]) for doc in solr["response"]["docs"]]
+        query = f'collection_uri_u_sstr:"{resource_uri}"'
+        containers: list[dict[str, Any]] = []
+        while True:
+            params = {"q": query} if not containers else {"q": query, "start": len(containers)}
+            solr = self.get_json(path, params)
+            try:
+                docs = solr["response"]["docs"]
+                found = int(solr["response"].get("numFound", len(docs)))
+                containers += [json.loads(doc["json"]) for doc in docs]
+            except (KeyError, TypeError, ValueError) as error:
+                raise ArchivesSpaceError(f"GET {path} for {resource_uri}: unexpected search result ({error!r})") from error
+            if not docs or len(containers) >= found:
+                return containers

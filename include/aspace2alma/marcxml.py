@@ -29,6 +29,8 @@ def _parser() -> etree.XMLParser:
 
 def parse_single_record(xml: bytes, source: str) -> etree._Element:
     """The one ``<record>`` of an ASpace MARC export; ``source`` names it in errors."""
+    if b"<!DOCTYPE" in xml or b"<!ENTITY" in xml:  # never legitimate in an ASpace export
+        raise MarcXmlError(f"{source}: refused a document that declares a DTD or entities")
     try:
         root = etree.fromstring(xml, _parser())
     except etree.XMLSyntaxError as error:

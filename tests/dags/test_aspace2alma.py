@@ -1,52 +1,194 @@
-"""aspace2alma end to end on the devstack: the stand-in's records land in MARC_out.xml."""
+"""aspace2alma end to end on the devstack (real sshd, the ArchivesSpace stand-in, dag.test())."""
 
 from __future__ import annotations
 
+import os
+from datetime import datetime, timedelta, timezone
+
 import pytest
-from lxml import etree
 
-from tests.dags.helpers import run_dag, task_states, xcom_return
+from tests.dags.aspace2alma_support import (  # noqa: F401 - fixtures
+    FRIDAY,
+    REPORT_BARCODES,
+    THURSDAY,
+    WEDNESDAY,
+    dropbox,
+    expected_export,
+    exported_records,
+    items_of,
+    no_runs,
+    standin,
+    write_report,
+)
+from tests.dags.helpers import load_dag, run_dag, task_states, xcom_return
 
-MARC = "{http://www.loc.gov/MARC21/slim}"
+pytestmark = pytest.mark.usefixtures("no_runs")
 
 
-@pytest.fixture
-def dropbox(sftp):
-    folder = sftp.local_path("/alma/aspace")
-    for name in ("MARC_out.xml", "MARC_out_old.xml"):
-        (folder / name).unlink(missing_ok=True)
-    return folder
+def _without_retries(dag):
+    for task in dag.tasks:
+        task.retries = 0
+    return dag
 
 
-def test_exports_every_resource_into_one_collection_and_rotates_the_previous_file(airflow_db, aspace, dropbox):
+def test_exports_every_selected_record_with_its_items_and_consumes_the_report(standin, dropbox):
     (dropbox / "MARC_out.xml").write_text("<collection>yesterday</collection>")
+    write_report(dropbox)
 
-    dag_run = run_dag("aspace2alma")
+    dag_run = run_dag("aspace2alma", logical_date=FRIDAY)
 
     assert str(dag_run.state) == "success", task_states(dag_run)
     assert (dropbox / "MARC_out_old.xml").read_text() == "<collection>yesterday</collection>"
-    collection = etree.parse(str(dropbox / "MARC_out.xml")).getroot()
-    assert collection.tag == f"{MARC}collection"
-    records = collection.findall(f"{MARC}record")
+    assert not (dropbox / "sc_active_barcodes.csv").exists()
+    assert (dropbox / "sc_active_barcodes_old.csv").exists()
+    records = exported_records(dropbox)
+    expected = expected_export()
+    assert list(records) == list(expected)
+    assert {cn: items_of(r) for cn, r in records.items()} == expected
     summary = xcom_return(dag_run, "export_to_alma")
-    assert summary["resources_written"] == len(records) > 0
-    assert summary["resources_seen"] == summary["resources_written"] + summary["resources_errored"]
+    assert summary["resources_written"] == len(records)
+    assert summary["resources_seen"] == 48 == (
+        summary["resources_written"] + summary["resources_excluded"] + summary["resources_errored"]
+    )
+    assert summary["items_created"] == sum(len(items) for items in expected.values())
+    assert summary["report_barcodes"] == len(REPORT_BARCODES)
     assert summary["bytes_uploaded"] == (dropbox / "MARC_out.xml").stat().st_size
-    assert not [name for name in dropbox.iterdir() if name.name.endswith(".part")]
+    assert not [p for p in dropbox.iterdir() if p.name.endswith(".part")]
+    stats = standin.admin("stats")
+    assert stats["requests"]["marc"] == 48
+    assert stats["requests"]["top_containers"] == summary["resources_written"]
+    assert stats["unpublished_marc_requests"] == 0
+    assert xcom_return(dag_run, "consume_report")["barcodes"] == len(REPORT_BARCODES)
 
 
-def test_a_failed_export_leaves_no_marc_out_for_alma(airflow_db, aspace, dropbox):
+def test_a_failed_export_leaves_no_marc_out_for_alma(standin, dropbox):
     (dropbox / "MARC_out.xml").write_text("<collection>yesterday</collection>")
-    aspace.admin("faults", {"down": True})
-    try:
-        dag = __import__("tests.dags.helpers", fromlist=["load_dag"]).load_dag("aspace2alma")
-        for task in dag.tasks:
-            task.retries = 0
-        dag_run = dag.test()
-    finally:
-        aspace.admin("faults", {"down": False})
+    write_report(dropbox)
+    standin.admin("faults", {"down": True})
+    dag_run = _without_retries(load_dag("aspace2alma")).test(logical_date=FRIDAY, run_after=FRIDAY)
 
     assert str(dag_run.state) == "failed"
+    assert task_states(dag_run)["export_to_alma"] == "failed"
     assert not (dropbox / "MARC_out.xml").exists()
     assert (dropbox / "MARC_out_old.xml").read_text() == "<collection>yesterday</collection>"
-    assert not [name for name in dropbox.iterdir() if name.name.endswith(".part")]
+    assert not [p for p in dropbox.iterdir() if p.name.endswith(".part")]
+
+
+def test_clearing_the_whole_run_the_same_day_reuses_the_consumed_report_without_duplicates(standin, dropbox):
+    write_report(dropbox)
+    first = run_dag("aspace2alma", logical_date=FRIDAY)
+    assert str(first.state) == "success"
+    first_records = exported_records(dropbox)
+
+    again = run_dag("aspace2alma", logical_date=FRIDAY)  # dag.test clears and re-runs the whole run
+
+    assert str(again.state) == "success", task_states(again)
+    assert exported_records(dropbox).keys() == first_records.keys()
+    assert {cn: items_of(r) for cn, r in exported_records(dropbox).items()} == expected_export()
+
+
+@pytest.mark.parametrize("task_id", ["wait_for_report", "consume_report", "export_to_alma"])
+def test_clearing_one_task_and_re_running_it(standin, dropbox, task_id):
+    write_report(dropbox)
+    assert str(run_dag("aspace2alma", logical_date=FRIDAY).state) == "success"
+
+    others = f"^(?!{task_id}$)"  # every other task keeps its success, only task_id runs again
+    dag_run = load_dag("aspace2alma").test(logical_date=FRIDAY, run_after=FRIDAY, mark_success_pattern=others)
+
+    assert str(dag_run.state) == "success", task_states(dag_run)
+    assert {cn: items_of(r) for cn, r in exported_records(dropbox).items()} == expected_export()
+
+
+def test_a_report_from_before_the_run_day_is_never_used(standin, dropbox):
+    thursday_delivery = FRIDAY - timedelta(hours=20)
+    write_report(dropbox, name="sc_active_barcodes_old.csv", modified=thursday_delivery)
+    write_report(dropbox, modified=thursday_delivery)
+    (dropbox / "MARC_out.xml").write_text("<collection>yesterday</collection>")
+
+    dag_run = _without_retries(load_dag("aspace2alma")).test(logical_date=FRIDAY, run_after=FRIDAY)
+
+    assert str(dag_run.state) == "failed"
+    assert task_states(dag_run)["wait_for_report"] == "failed"
+    assert task_states(dag_run)["export_to_alma"] == "upstream_failed"
+    assert not (dropbox / "MARC_out.xml").exists()
+    assert standin.admin("stats")["requests"]["marc"] == 0
+
+
+def test_the_sensor_defers_until_the_report_lands(standin, dropbox):
+    import threading
+
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    local = now.astimezone(__import__("zoneinfo").ZoneInfo("America/New_York"))
+    conf = {"report_fresh_after": local.strftime("%H:%M"), "report_cutoff": "23:59"}
+    if local.strftime("%H:%M") == "23:59":
+        pytest.skip("one minute before Eastern midnight")
+    dag = load_dag("aspace2alma")
+    dag.get_task("wait_for_report").poke_interval = 1
+    landing = threading.Timer(3, write_report, args=(dropbox,))
+    landing.start()
+    try:
+        dag_run = dag.test(logical_date=now, run_after=now, run_conf=conf)
+    finally:
+        landing.cancel()
+
+    assert str(dag_run.state) == "success", task_states(dag_run)
+    assert xcom_return(dag_run, "wait_for_report")["path"] == "/alma/aspace/sc_active_barcodes.csv"
+    assert exported_records(dropbox)
+
+
+def test_a_truncated_report_fails_naming_both_counts_and_the_override_accepts_it(standin, dropbox):
+    write_report(dropbox)
+    assert str(run_dag("aspace2alma", logical_date=THURSDAY).state) == "success"
+    write_report(dropbox, REPORT_BARCODES[: len(REPORT_BARCODES) // 2])
+
+    dag = _without_retries(load_dag("aspace2alma"))
+    refused = dag.test(logical_date=FRIDAY, run_after=FRIDAY)
+
+    assert str(refused.state) == "failed"
+    assert task_states(refused)["consume_report"] == "failed"
+    assert not (dropbox / "MARC_out.xml").exists()
+
+    accepted = dag.test(logical_date=FRIDAY, run_after=FRIDAY, run_conf={"accept_short_report": True})
+    assert str(accepted.state) == "success", task_states(accepted)
+    assert xcom_return(accepted, "export_to_alma")["report_barcodes"] == len(REPORT_BARCODES) // 2
+
+
+def test_a_backfill_over_three_missed_days_exports_once(standin, dropbox):
+    from airflow.models.backfill import _create_backfill
+
+    write_report(dropbox)
+    load_dag("aspace2alma")  # dag.test below syncs it; the backfill needs it serialized first
+    run_dag("aspace2alma_skip_day_cleanup", logical_date=WEDNESDAY)  # any dag.test syncs the bundle
+    _create_backfill(
+        dag_id="aspace2alma", from_date=WEDNESDAY, to_date=FRIDAY, max_active_runs=1, reverse=False,
+        dag_run_conf={}, triggering_user_name="test",
+    )  # fmt: skip
+    states = {}
+    for day in (WEDNESDAY, THURSDAY, FRIDAY):
+        dag_run = run_dag("aspace2alma", logical_date=day)
+        assert str(dag_run.state) == "success", task_states(dag_run)
+        states[day.date().isoformat()] = task_states(dag_run)["export_to_alma"]
+
+    assert states == {"2026-11-18": "skipped", "2026-11-19": "skipped", "2026-11-20": "success"}
+    assert standin.admin("stats")["requests"]["marc"] == 48  # one export
+    assert exported_records(dropbox)
+
+
+def test_transient_faults_and_hostile_records_are_retried_or_skipped(standin, dropbox):
+    write_report(dropbox)
+    hostile = [2, 5]  # normal records of the default dataset: one billion laughs, one external entity
+    standin.admin("faults", {
+        "seed": 3, "error_5xx": {"rate": 0.1}, "reset": {"rate": 0.03},
+        "hostile_xml": {"resource_ids": hostile, "variant": "mixed"},
+    })  # fmt: skip
+
+    dag_run = run_dag("aspace2alma", logical_date=FRIDAY)
+
+    assert str(dag_run.state) == "success", task_states(dag_run)
+    summary = xcom_return(dag_run, "export_to_alma")
+    assert {f"/repositories/2/resources/{n}" for n in hostile} <= set(summary["errored_uris"])
+    expected = expected_export()
+    records = exported_records(dropbox)
+    assert len(records) == len(expected) - 2
+    assert all(items_of(record) == expected[cn] for cn, record in records.items())
+    assert standin.admin("stats")["faults"].get("error_5xx", 0) > 0

@@ -23,7 +23,7 @@ def test_parses_the_one_record_without_foreign_namespace_declarations():
 
 
 def test_billion_laughs_is_refused(tmp_path):
-    with pytest.raises(MarcXmlError, match=r"/repositories/2/resources/7: (refused a document that declares a DTD|invalid XML: .*entit)"):
+    with pytest.raises(MarcXmlError, match="/repositories/2/resources/7: refused a document that declares a DTD"):
         parse_single_record(LAUGHS, "/repositories/2/resources/7")
 
 

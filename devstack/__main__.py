@@ -125,7 +125,7 @@ def command_run(args: argparse.Namespace) -> int:
             cwd=REPO_ROOT,
         )
         airflow.start()
-        stack.write_state({"processes": {"airflow": airflow.pid}})
+        stack.write_state({"processes": {"airflow": airflow.record()}})
         wait_until(lambda: _api_healthy(API_PORT), 180, "Airflow API server", airflow)
         print(
             f"\nAirflow is up in {time.monotonic() - began:.0f}s: http://127.0.0.1:{API_PORT}"

@@ -106,6 +106,10 @@ class ManagedProcess:
         finally:
             log.close()
 
+    def record(self) -> dict:
+        """What ``stop_recorded_process`` needs to stop this process from another one."""
+        return {"pgid": self.pid, "started": process_start_ticks(self.pid)}
+
     def running(self) -> bool:
         return self.popen is not None and self.popen.poll() is None
 
@@ -139,6 +143,28 @@ def stop_process_group(pgid: int, timeout: float = 10.0) -> None:
             if not _group_alive(pgid):
                 return
             time.sleep(0.05)
+
+
+def stop_recorded_process(record: dict) -> bool:
+    """Stop a process group recorded by ``ManagedProcess.record()`` in another process.
+
+    The pid may have been reused since it was recorded (a stale state file), so the
+    group is stopped only if its leader is the very process recorded: same start time.
+    """
+    if record.get("started") is None or process_start_ticks(record["pgid"]) != record["started"]:
+        return False
+    stop_process_group(record["pgid"])
+    return True
+
+
+def process_start_ticks(pid: int | None) -> int | None:
+    """The process's start time since boot (``/proc/<pid>/stat`` field 22), or None."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, TypeError):
+        return None
+    # The command name (field 2) may contain spaces; fields after it follow the last ')'.
+    return int(stat.rsplit(")", 1)[1].split()[19])
 
 
 def _group_alive(pgid: int) -> bool:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Iterable
 from urllib.parse import urlparse
 
-from devstack.process import free_port, stop_process_group
+from devstack.process import free_port, stop_recorded_process
 from devstack.servers import SERVER_CLASSES, ArchivesSpaceStandin, Server
 from devstack.settings import airflow_environment, load_settings
 
@@ -116,9 +116,9 @@ class Devstack:
     def write_state(self, extra: dict[str, Any] | None = None) -> None:
         state = read_state(self.workdir)
         state["servers"] = {
-            name: {"port": server.port, "pgid": server.pid, "log": str(server.log_path)}
+            name: {"port": server.port, "log": str(server.log_path), **server.process.record()}
             for name, server in self.servers.items()
-            if server.pid
+            if server.process
         }
         state.update(extra or {})
         self.state_path.write_text(json.dumps(state, indent=2))
@@ -132,12 +132,7 @@ def read_state(workdir: Path) -> dict[str, Any]:
 def stop_recorded(workdir: Path) -> list[str]:
     """Stop what a detached stack recorded in its state file (``make stop``)."""
     state = read_state(workdir)
-    stopped = []
-    for name, pgid in state.get("processes", {}).items():
-        stop_process_group(pgid)
-        stopped.append(name)
-    for name, info in state.get("servers", {}).items():
-        stop_process_group(info["pgid"])
-        stopped.append(name)
+    records = {**state.get("processes", {}), **state.get("servers", {})}
+    stopped = [name for name, record in records.items() if stop_recorded_process(record)]
     (Path(workdir) / STATE_FILE).unlink(missing_ok=True)
     return stopped

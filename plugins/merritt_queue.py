@@ -34,7 +34,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from kazoo.exceptions import NodeExistsError, NoNodeError, NotEmptyError, RolledBackError
+from kazoo.exceptions import BadVersionError, NodeExistsError, NoNodeError, NotEmptyError, RolledBackError
 
 from include.merritt.layout import (
     BATCH_JOB_DIRECTORIES,
@@ -245,10 +245,16 @@ class MerrittQueue:
         job_status = new_job_status(at)
         if held:
             job_status = move_job(job_status, JobState.HELD, at=at, message=f"collection {submission.profile} is held")
-        created = self._create_jobs(bid, record, jobs[len(existing):], job_status, done=len(existing), total=len(jobs))
+        created = self._create_jobs(bid, record, jobs, job_status)
         jids = self._batch_jids(bid)
         state = BatchState.HELD if held else BatchState.PROCESSING
-        self._publish(bid, jids, jobs[0].priority, state, at)
+        try:
+            self._publish(bid, jids, jobs[0].priority, state, at)
+        except TransactionRefused as refused:
+            if refused.path != batch_path(bid, "status") or not isinstance(refused.error, NodeExistsError):
+                raise
+            log.info("another run published %s meanwhile", bid)
+            self._queue_unqueued_jobs(jids)
         return self._result(bid, submission, state.value, jids, created=created, already=False)
 
     def _result(self, bid, submission, state, jids, *, created, already) -> StagingResult:
@@ -300,14 +306,23 @@ class MerrittQueue:
             jids += self._children(f"{batch_path(bid, 'states')}/{directory}")
         return sorted(jids)
 
-    def _create_jobs(self, bid, record, plans: list[JobPlan], status, *, done: int, total: int) -> int:
-        created = 0
-        while created < len(plans):
+    def _create_jobs(self, bid, record, plans: list[JobPlan], status) -> int:
+        """Create the jobs not created yet, in manifest order, a transaction at a time.
+
+        Every transaction also rewrites the (empty) ``states`` marker at the version read
+        before it, so two runs staging the same submission at once cannot both add the
+        same rows: the second one's transaction fails, it re-reads and carries on.
+        """
+        created, states = 0, batch_path(bid, "states")
+        while True:
+            marker_version = self._exists(states).version
+            done = len(self._children(f"{states}/batch-processing"))
+            if done >= len(plans):
+                return created
             counter = self._exists(JOBS).cversion
-            operations, size, count = [], 0, 0
-            for offset, plan in enumerate(plans[created:]):
-                jid = sequence_name(JOB_SEQUENCE_PREFIX, counter + offset)
-                nodes = plan.nodes(jid, bid, record, status)
+            operations, size, count = [("set", states, (EMPTY, marker_version))], 0, 0
+            for offset, plan in enumerate(plans[done:]):
+                nodes = plan.nodes(sequence_name(JOB_SEQUENCE_PREFIX, counter + offset), bid, record, status)
                 cost = sum(len(path) + len(data) + OPERATION_OVERHEAD_BYTES for path, data in nodes)
                 if count and size + cost > self.max_transaction_bytes:
                     break
@@ -317,12 +332,11 @@ class MerrittQueue:
             try:
                 self.commit(operations, f"create jobs of {bid}")
             except TransactionRefused as refused:
-                if isinstance(refused.error, NodeExistsError) and refused.path.startswith(JOB_SEQUENCE_PREFIX):
-                    continue  # another client took one of these job ids: take fresh ones
+                if isinstance(refused.error, (NodeExistsError, BadVersionError)):
+                    continue  # a job id was taken, or another run added jobs: read again
                 raise
             created += count
-            self.progress("jobs created", done + created, total)
-        return created
+            self.progress("jobs created", done + count, len(plans))
 
     def _publish(self, bid: str, jids: list[str], priority: int, state: BatchState, at: datetime) -> None:
         directory = (JobState.HELD if state is BatchState.HELD else JobState.PENDING).directory
@@ -339,8 +353,18 @@ class MerrittQueue:
         """After a staging interrupted while publishing: queue the jobs still waiting for their entry.
 
         A job needs one when it is still in its initial state (Pending or Held), has no
-        entry for that state, and no worker holds its lock.
+        entry for that state, and no worker holds its lock. Entries another run creates
+        meanwhile make a transaction fail; the jobs are then looked at again.
         """
+        for _ in range(10):
+            try:
+                return self._queue_unqueued_once(jids)
+            except TransactionRefused as refused:
+                if not isinstance(refused.error, NodeExistsError):
+                    raise
+        raise QueueError("could not queue the rest of the batch: another run keeps queuing the same jobs")
+
+    def _queue_unqueued_once(self, jids: list[str]) -> int:
         listed = {
             state: {jid_of_queue_entry(name) for name in self._children(f"{JOB_STATES}/{state.directory}")}
             for state in (JobState.PENDING, JobState.HELD)

@@ -243,3 +243,31 @@ def test_a_locked_job_is_not_moved_by_an_operator(zk):
     with pytest.raises(QueueError, match=f"/jobs/{result.first_jid}/lock is held"):
         MerrittQueue(zk).move_job(result.first_jid, JobState.FAILED, "stuck")
     assert read_json(zk, f"/jobs/{result.first_jid}/status")["status"] == "Pending"
+
+
+def test_two_runs_staging_the_same_submission_at_once_write_each_job_once(zookeeper, zk, zk_chroot):
+    conf, results, errors = submission_conf(400), [], []
+    MerrittQueue(zk).ensure_layout()
+    clients = [connect(zookeeper.port, zk_chroot) for _ in range(2)]
+
+    def run(client):
+        try:
+            results.append(stage(client, conf, max_transaction_bytes=20_000))
+        except Exception as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=run, args=(client,)) for client in clients]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for client in clients:
+        client.stop()
+        client.close()
+
+    assert errors == []
+    assert {result.bid for result in results} == {"bid0000000000"}
+    assert sum(result.jobs_created for result in results) == 400
+    assert len(zk.get_children("/jobs")) == 401
+    assert len(zk.get_children("/jobs/states/pending")) == 400
+    assert zk.get("/batches/bid0000000000/states")[0] == b""

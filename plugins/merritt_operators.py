@@ -22,6 +22,7 @@ from airflow.sdk.exceptions import AirflowException, AirflowFailException
 PROFILES_VARIABLE = "merritt_profiles"
 SUBMISSION_UUID_NAMESPACE = uuid.UUID("5b0f6a52-6f1d-4b55-9d0e-6d6572726974")
 PROGRESS_EVERY_SECONDS = 5.0
+FAILED_JOBS_IN_SUMMARY = 20
 ADMIN_ACTIONS = {  # action → what its target names
     "hold_collection": "profile",
     "release_collection": "profile",
@@ -237,7 +238,8 @@ class MerrittBatchReportingOperator(BaseOperator):
                 bid, report.outcome, f"{counts['completed']} completed, {counts['failed']} failed", expected=state
             )
             self.log.info("reported %s: %s", bid, counts)
-            return {**counts, "reported_from": state.value}
+            # the e-mail lists every failed job; the run summary (an XCom) only the first few
+            return {**counts, "failed_jobs": counts["failed_jobs"][:FAILED_JOBS_IN_SUMMARY], "reported_from": state.value}
 
     def _notify(self, report) -> None:
         from airflow.providers.smtp.hooks.smtp import SmtpHook

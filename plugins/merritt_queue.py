@@ -61,7 +61,6 @@ from include.merritt.layout import (
     job_path,
     parse_timestamp,
     queue_entry,
-    queue_entry_name,
     sequence_name,
 )
 from include.merritt.report import BatchReport

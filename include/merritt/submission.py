@@ -39,6 +39,7 @@ OPTIONAL_FIELDS = {  # conf key → key in the submission node
     "digest_type": "digestType",
     "digest_value": "digestValue",
 }
+FIELDS = {"submission_uuid", "submitter", "profile", "type", "payload", "priority", "update", "filename", *OPTIONAL_FIELDS}
 DEFAULT_RESPONSE_TYPE = "xml"
 NODE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 
@@ -101,6 +102,9 @@ def parse_submission(conf: dict[str, Any], known_profiles: list[str] | set[str])
             raise SubmissionError(f"{key}: required")
         return value if key == "payload" else value.strip()
 
+    unknown = sorted(set(conf) - FIELDS)
+    if unknown:
+        raise SubmissionError(f"unknown field(s) {', '.join(unknown)}; known: {', '.join(sorted(FIELDS))}")
     uuid = text("submission_uuid", required=True)
     if not NODE_NAME.match(uuid):
         raise SubmissionError(f"submission_uuid: {uuid!r} must be 1-128 letters, digits, '-', '_' or '.'")

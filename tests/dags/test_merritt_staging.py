@@ -6,8 +6,6 @@ from kazoo.client import KazooClient
 
 from tests.dags.helpers import run_dag, task_states, xcom_return
 from tests.include.merritt.support import (  # noqa: F401 - fixtures
-    PROFILE,
-    batch_manifest,
     merritt_conn,
     read_json,
     submission_conf,

@@ -84,6 +84,7 @@ def test_a_single_file_submission_is_one_job_named_after_its_url():
         ({"submission_uuid": "../x"}, "submission_uuid: '../x' must be"),
         ({"notification": "ops@example.org, nobody"}, "notification: 'nobody' is not an email address"),
         ({"title": 7}, "title: expected text"),
+        ({"titel": "typo"}, "unknown field(s) titel; known: creator, date"),
     ],
 )
 def test_bad_submissions_name_the_field(overrides, message):

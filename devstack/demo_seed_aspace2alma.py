@@ -11,8 +11,12 @@ DEMO_REPORT_BARCODES = 50
 
 
 def seed(stack: Devstack) -> dict[str, dict[str, Any]]:
-    """Write the report as Alma does: UTF-8 with a BOM, header ``Barcode``, fresh mtime."""
+    """Write the report as Alma does: UTF-8 with a BOM, header ``Barcode``, fresh mtime.
+
+    The demo runs at any hour, so the report counts as that day's from midnight
+    (Eastern) instead of from 03:00, when Alma delivers it in production.
+    """
     report = stack["sftp"].local_path(f"{SFTP_FOLDER}/sc_active_barcodes.csv")
     barcodes = [f"3210110{n:07d}" for n in range(DEMO_REPORT_BARCODES)]
     report.write_text("\ufeffBarcode\n" + "\n".join(barcodes) + "\n", encoding="utf-8")
-    return {}
+    return {"aspace2alma": {"report_fresh_after": "00:00"}}

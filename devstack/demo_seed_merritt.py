@@ -59,7 +59,7 @@ def seed(stack: Devstack) -> dict[str, dict[str, Any]]:
             PROFILES,
         )
         staged = queue.stage(submission, plan_jobs(submission, parse_manifest(submission.payload, manifest_of_manifests=True)))
-        jids = [f"jid{int(staged.first_jid[3:]) + n:010d}" for n in range(staged.jobs)]
+        jids = queue.batch_jids(staged.bid)
         failing = jids[-1]
         for jid in jids:
             if queue.job_status(jid)[0]["status"] != JobState.PENDING.value:

@@ -233,11 +233,11 @@ class MerrittQueue:
         bid, record, claimed_now = self._claim_batch(submission)
         if self._exists(batch_path(bid, "status")) is not None:
             status, _ = self._json(batch_path(bid, "status"))
-            jids = self._batch_jids(bid)
+            jids = self.batch_jids(bid)
             self._queue_unqueued_jobs(jids)
             return self._result(bid, submission, status["status"], jids, created=0, already=not claimed_now)
         held = self.collection_held(submission.profile)
-        existing = self._batch_jids(bid)
+        existing = self.batch_jids(bid)
         if len(existing) > len(jobs):
             raise QueueError(f"{batch_path(bid)} lists {len(existing)} jobs but the submission has {len(jobs)}")
         at = self.clock()
@@ -245,7 +245,7 @@ class MerrittQueue:
         if held:
             job_status = move_job(job_status, JobState.HELD, at=at, message=f"collection {submission.profile} is held")
         created = self._create_jobs(bid, record, jobs, job_status)
-        jids = self._batch_jids(bid)
+        jids = self.batch_jids(bid)
         state = BatchState.HELD if held else BatchState.PROCESSING
         try:
             self._publish(bid, jids, jobs[0].priority, state, at)
@@ -299,7 +299,8 @@ class MerrittQueue:
             return bid, record, True
         raise QueueError(f"could not claim a batch id under {BATCHES}: too much contention")
 
-    def _batch_jids(self, bid: str) -> list[str]:
+    def batch_jids(self, bid: str) -> list[str]:
+        """Every job of the batch, whatever its state, in creation (manifest) order."""
         jids: list[str] = []
         for directory in BATCH_JOB_DIRECTORIES:
             jids += self._children(f"{batch_path(bid, 'states')}/{directory}")
@@ -568,7 +569,7 @@ class MerrittQueue:
         status, _ = self.batch_status(bid)
         current = parse_batch_state(status.get("status"), batch_path(bid, "status"))
         check_batch_move(current, BatchState.DELETED)
-        jids = self._batch_jids(bid)
+        jids = self.batch_jids(bid)
         statuses = {jid: self.job_status(jid) for jid in jids}
         to_delete = []
         for jid, (job, _) in statuses.items():
@@ -599,7 +600,7 @@ class MerrittQueue:
         if self._exists(batch_path(bid, "lock")) is not None:
             raise QueueError(f"{batch_path(bid, 'lock')} is held: batch {bid} is being reported")
         submission, _ = self._json(batch_path(bid, "submission"))
-        for jid in self._batch_jids(bid):
+        for jid in self.batch_jids(bid):
             status, _ = self.job_status(jid)
             state = parse_job_state(status.get("status"), job_path(jid, "status"))
             operations = [("delete", path, None) for path in self._subtree(job_path(jid))]

@@ -87,6 +87,7 @@ class MerrittZooKeeperHook(BaseHook):
             try:
                 client.start(timeout=self._connect_timeout)
             except KazooTimeoutError:
+                client.stop()  # ends the reconnect loop, which would otherwise run forever
                 client.close()
                 raise MerrittZooKeeperError(
                     f"ZooKeeper at {settings['hosts']} ({self.zk_conn_id}) did not answer within {self._connect_timeout:.0f}s"

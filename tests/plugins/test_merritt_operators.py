@@ -64,6 +64,28 @@ def test_connection_strings_take_host_lists_ports_and_chroots():
         connection_string(" , ", 2181, None)
 
 
+def test_the_hook_connects_through_a_host_list_into_the_chroot_from_the_extra(zookeeper, merritt_conn, monkeypatch):
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_MERRITT_ZK",
+        f'{{"conn_type": "generic", "host": "127.0.0.1, localhost", "port": {zookeeper.port}, '
+        f'"extra": {{"chroot": "{merritt_conn}"}}}}',
+    )
+    with MerrittZooKeeperHook() as hook:
+        assert hook.get_conn().chroot == merritt_conn
+        hook.get_conn().create("/through-the-hook")
+    with MerrittZooKeeperHook() as hook:
+        assert hook.get_conn().exists("/through-the-hook")
+
+
+def test_a_missing_chroot_is_named(zookeeper, merritt_conn, monkeypatch):
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_MERRITT_ZK",
+        f'{{"conn_type": "generic", "host": "127.0.0.1", "port": {zookeeper.port}, "schema": "no-such-chroot"}}',
+    )
+    with pytest.raises(MerrittZooKeeperError, match="chroot /no-such-chroot does not exist"):
+        MerrittZooKeeperHook().get_conn()
+
+
 def test_the_hook_authenticates_with_digest_credentials_from_the_connection(zookeeper, merritt_conn, monkeypatch):
     from kazoo.security import make_digest_acl
 

@@ -1,0 +1,211 @@
+"""APTrust registry batch jobs: monthly spot-test restores, restore digests, bulk deletion with approval.
+
+The registry is PostgreSQL (`aptrust_registry`), the workers' queue a Kafka topic per
+WorkItem action (`kafka_default`), mail goes through `smtp_default`.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from airflow.sdk import DAG, Param, task
+from airflow.timetables.simple import NullTimetable
+from airflow.timetables.trigger import CronTriggerTimetable
+from aptrust_approval import DeletionApprovalOperator
+from aptrust_operators import (
+    CreateDeleteWorkItemsOperator,
+    CreateSpotTestRestoresOperator,
+    QueueWorkItemsOperator,
+    RecordRestoreDigestsOperator,
+    SendStoredEmailsOperator,
+    ValidateDeletionListOperator,
+)
+
+EASTERN = "America/New_York"
+APPROVAL_TIMEOUT = timedelta(days=3)
+DEFAULT_ARGS = {
+    "owner": "aptrust-registry",
+    "retries": 3,
+    "retry_delay": timedelta(minutes=1),
+    "retry_exponential_backoff": True,
+    "max_retry_delay": timedelta(minutes=15),
+    "execution_timeout": timedelta(minutes=30),
+}
+TAGS = ["aptrust", "registry", "postgres"]
+
+
+@task(task_id="run_summary")
+def run_summary(parts: dict):
+    """The run's summary: what each step returned, in one dict (also in the log)."""
+    print(f"run summary: {parts}")
+    return parts
+
+
+with DAG(
+    dag_id="aptrust_spot_test_restore",
+    schedule=CronTriggerTimetable("0 6 1 * *", timezone=EASTERN),
+    catchup=False,
+    max_active_runs=1,
+    render_template_as_native_obj=True,
+    default_args=DEFAULT_ARGS,
+    tags=[*TAGS, "kafka", "spot-test"],
+    doc_md="""
+### APTrust monthly spot-test restore
+For every institution with spot tests on (`spot_restore_frequency` > 0), restores one
+object chosen at random so the depositor can check that a complete, correct bag comes
+back. The object is active, has a size > 0, a successful ingest, no successful object
+restore in the last six months (or the institution's frequency, if longer) and no
+pending WorkItem on it or its files; under 20 GB if any such object exists, else the
+smallest eligible. The random choice is reproducible: seeded from the run id and the
+institution.
+
+**Runs** 06:00 America/New_York on the 1st of each month. **Touches** `aptrust_registry`
+(new `Restore Object`/`Glacier Restore` WorkItems, `spot_test_restores`,
+`institutions.last_spot_restore_work_item_id`) and `kafka_default` (topics
+`restore_object`, `restore_glacier`).
+
+**Steps**: `create_spot_tests` commits each WorkItem un-queued together with its
+`spot_test_restores` row (primary key institution + month: the database allows one spot
+test per institution per month); `queue_spot_tests` publishes the WorkItem ids and
+sets `queued_at` only for messages the broker acknowledged; `run_summary` lists what
+was created, what existed already and the institutions with no eligible object.
+
+**Recovery**: clear or retry any task: an institution that has its spot test for the
+month is skipped, and a WorkItem with `queued_at` set is never published again. If the
+broker was down, the WorkItems stay un-queued and the retry queues them. A backfill
+creates the missed months' spot tests, at most one per institution and month.
+""",
+) as aptrust_spot_test_restore:
+    create_spot_tests = CreateSpotTestRestoresOperator(task_id="create_spot_tests")
+    queue_spot_tests = QueueWorkItemsOperator(
+        task_id="queue_spot_tests",
+        work_item_ids="{{ ti.xcom_pull(task_ids='create_spot_tests')['work_item_ids'] }}",
+    )
+    create_spot_tests >> queue_spot_tests
+    run_summary({"spot_tests": create_spot_tests.output, "queue": queue_spot_tests.output})
+
+
+with DAG(
+    dag_id="aptrust_restore_notifications",
+    # hourly, except 01:15 and 02:15 local (DST repeats or skips them): 03:15 catches up
+    schedule=CronTriggerTimetable("15 0,3-23 * * *", timezone=EASTERN),
+    catchup=False,
+    max_active_runs=1,
+    render_template_as_native_obj=True,
+    default_args=DEFAULT_ARGS,
+    tags=[*TAGS, "smtp", "restore"],
+    doc_md="""
+### APTrust restore notification digests
+One email per institution listing every restore (`Restore Object`, `Restore File`,
+`Glacier Restore`) that succeeded since the last digest, grouped by requester, each
+with where to fetch it (what follows ` restored to ` in the WorkItem's note); spot-test
+restores are labelled. Sent to the requesters and the institution's active
+institutional admins (`system@aptrust.org` is nobody's inbox).
+
+**Runs** hourly at :15 America/New_York (not 01:15/02:15). **Touches** `aptrust_registry`
+(`emails`, `work_items.notification_email_id`) and `smtp_default`. Restores that
+succeeded more than 7 days ago and were never notified (history before this DAG) are
+left alone.
+
+**Guarantee: at-least-once delivery, exactly-once record.** `record_digests` stores each
+digest in `emails` and marks its WorkItems notified in one transaction (an outbox), so
+no item is in two digests and a crash never loses one. `send_digests` sends every
+stored, unsent digest and then sets `sent_at`. A crash between the SMTP server's
+acceptance and `sent_at` sends that digest again on the retry, with the same
+Message-ID (derived from its WorkItem ids), which lets mail systems drop the duplicate.
+Exactly-once is not possible over SMTP. Recipients the server refuses are recorded on
+the row; if it refuses all of them, the row records the error and is not retried.
+
+**Recovery**: clear or retry any task. Digests stored by a failed run are sent by the
+retry or by the next hourly run; nothing is re-recorded.
+""",
+) as aptrust_restore_notifications:
+    record_digests = RecordRestoreDigestsOperator(task_id="record_digests")
+    send_digests = SendStoredEmailsOperator(task_id="send_digests", email_type="restore_digest")
+    record_digests >> send_digests
+    run_summary({"recorded_email_ids": record_digests.output, "emails": send_digests.output})
+
+
+with DAG(
+    dag_id="aptrust_bulk_delete",
+    schedule=NullTimetable(),  # manual only; the core class, whose summary the integrity test reads
+    catchup=False,
+    max_active_runs=4,
+    render_template_as_native_obj=True,
+    default_args=DEFAULT_ARGS,
+    tags=[*TAGS, "kafka", "smtp", "deletion", "approval"],
+    params={
+        "institution": Param("", type="string", minLength=3, description="Institution identifier, e.g. test.edu"),
+        "requester": Param("", type="string", format="idn-email", description="Email of the person asking"),
+        "identifiers": Param(
+            [], type="array", items={"type": "string"}, minItems=1,
+            description="Object (test.edu/bag) and file (test.edu/bag/data/file) identifiers, one per line",
+        ),
+    },
+    doc_md=f"""
+### APTrust bulk deletion with approval
+Deletes a list of objects and files of one institution, after a second person
+approves: the registry's request-then-approve deletion, for many items at once.
+
+**Trigger** with params `institution`, `requester` (email) and `identifiers` (objects
+and/or files). **Touches** `aptrust_registry` (`bulk_delete_jobs`, `Delete` WorkItems,
+`emails`), `kafka_default` (topic `delete_item`) and `smtp_default`.
+
+**Steps**: `validate_deletion_list` judges every item first; if any is not found,
+already deleted, has pending WorkItems, or the list mixes institutions, the run fails
+naming each item and why, and nothing is created. `approve_deletion` waits (Required
+Actions in the UI) for someone other than the requester to approve; Reject, or no answer
+within {APPROVAL_TIMEOUT.days} days, skips the rest: nothing is created. An approval by
+the requester fails the run, nothing created. `create_delete_work_items` re-checks the
+items under row locks and creates, in one transaction, the job, one `Delete` WorkItem
+per item (`user` = requester, `inst_approver` = approver) and the confirmation email;
+`queue_deletions` publishes them to `delete_item`; `send_confirmation` sends the one
+email listing every item to the requester and the institution's admins.
+
+**Recovery**: clear or retry any task after the approval: the run's job is created once
+(keyed by the run), a queued WorkItem is never published again, and a sent confirmation
+is not sent again. A rejected or timed-out request is re-submitted by triggering anew.
+""",
+) as aptrust_bulk_delete:
+    validate_deletion_list = ValidateDeletionListOperator(
+        task_id="validate_deletion_list",
+        institution="{{ params.institution }}",
+        requester="{{ params.requester }}",
+        identifiers="{{ params.identifiers }}",
+    )
+    approve_deletion = DeletionApprovalOperator(
+        task_id="approve_deletion",
+        requester="{{ params.requester }}",
+        subject="Delete {{ params.identifiers | length }} item(s) of {{ params.institution }}?",
+        body=(
+            "**{{ params.requester }}** asks to delete these items of **{{ params.institution }}**. "
+            "Approve only if you are not the requester.\n\n"
+            "{% for identifier in params.identifiers %}- `{{ identifier }}`\n{% endfor %}"
+        ),
+        response_timeout=APPROVAL_TIMEOUT,
+        execution_timeout=timedelta(minutes=5),
+    )
+    create_delete_work_items = CreateDeleteWorkItemsOperator(
+        task_id="create_delete_work_items",
+        institution="{{ params.institution }}",
+        requester="{{ params.requester }}",
+        identifiers="{{ params.identifiers }}",
+        approval=approve_deletion.output,
+    )
+    queue_deletions = QueueWorkItemsOperator(
+        task_id="queue_deletions",
+        work_item_ids="{{ ti.xcom_pull(task_ids='create_delete_work_items')['work_item_ids'] }}",
+    )
+    send_confirmation = SendStoredEmailsOperator(
+        task_id="send_confirmation",
+        email_id="{{ ti.xcom_pull(task_ids='create_delete_work_items')['confirmation_email_id'] }}",
+    )
+    validate_deletion_list >> approve_deletion >> create_delete_work_items >> queue_deletions >> send_confirmation
+    run_summary.override(trigger_rule="none_failed")(
+        {
+            "request": validate_deletion_list.output,
+            "approval": approve_deletion.output,
+            "deletions": create_delete_work_items.output,
+            "confirmation": send_confirmation.output,
+        }
+    )

@@ -19,13 +19,12 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
-from devstack.airflow import ADMIN_PASSWORD, ADMIN_USER, API_PORT, airflow_environment, prepare_metadata_db
+from devstack.airflow import ADMIN_PASSWORD, ADMIN_USER, AirflowCluster, airflow_environment, prepare_metadata_db
 from devstack.debian import ensure_debian_packages
 from devstack.demo_data import seed_demo_data
-from devstack.process import ManagedProcess, port_is_open, wait_until
+from devstack.process import ManagedProcess, port_is_open
 from devstack.settings import REPO_ROOT
 from devstack.stack import ALL_SERVERS, Devstack, read_state, stop_recorded
 
@@ -34,8 +33,8 @@ LOCAL_WORKDIR = REPO_ROOT / ".devstack" / "local"
 DEMO_WORKDIR = REPO_ROOT / ".devstack" / "demo"
 
 
-def _wait_for_interrupt(stack: Devstack, watched: ManagedProcess | None = None) -> None:
-    """Block until Ctrl-C, SIGTERM, or the watched process exits."""
+def _wait_for_interrupt(stack: Devstack, watched: list[ManagedProcess] = ()) -> None:
+    """Block until Ctrl-C, SIGTERM, or a server or watched process exits."""
     stopping = False
 
     def request_stop(signum, frame):  # noqa: ARG001
@@ -45,10 +44,8 @@ def _wait_for_interrupt(stack: Devstack, watched: ManagedProcess | None = None) 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
     while not stopping:
-        if watched is not None and not watched.running():
-            log.warning("%s exited; stopping the stack (log: %s)", watched.name, watched.log_path)
-            break
-        dead = [name for name, server in stack.servers.items() if server.process and not server.process.running()]
+        dead = [process.name for process in watched if not process.running()]
+        dead += [name for name, server in stack.servers.items() if server.process and not server.process.running()]
         if dead:
             log.warning("%s exited; stopping the stack", ", ".join(dead))
             break
@@ -99,12 +96,6 @@ def command_status(args: argparse.Namespace) -> int:
     return 0
 
 
-def _api_healthy(port: int) -> bool:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/monitor/health", timeout=2) as response:
-        health = json.loads(response.read())
-    return all(health.get(part, {}).get("status") == "healthy" for part in ("metadatabase", "scheduler"))
-
-
 def command_run(args: argparse.Namespace) -> int:
     ensure_debian_packages()
     began = time.monotonic()
@@ -116,27 +107,19 @@ def command_run(args: argparse.Namespace) -> int:
         print("migrating Airflow's metadata DB ...", flush=True)
         prepare_metadata_db(env)
         seed_demo_data(stack)
-        airflow_bin = Path(sys.executable).parent
-        airflow = ManagedProcess(
-            "airflow",
-            [str(airflow_bin / "airflow"), "standalone"],
-            LOCAL_WORKDIR / "airflow" / "standalone.log",
-            env={**os.environ, **env, "PATH": f"{airflow_bin}{os.pathsep}{os.environ['PATH']}"},
-            cwd=REPO_ROOT,
-        )
+        airflow = AirflowCluster(env, LOCAL_WORKDIR / "airflow")
         airflow.start()
-        stack.write_state({"processes": {"airflow": airflow.record()}})
-        wait_until(lambda: _api_healthy(API_PORT), 180, "Airflow API server", airflow)
+        stack.write_state({"processes": airflow.records()})
         print(
-            f"\nAirflow is up in {time.monotonic() - began:.0f}s: http://127.0.0.1:{API_PORT}"
+            f"\nAirflow is up in {time.monotonic() - began:.0f}s: {airflow.base_url}"
             f"  (login {ADMIN_USER} / {ADMIN_PASSWORD})\n"
-            f"logs: {airflow.log_path}\nCtrl-C or `make stop` stops everything.",
+            f"logs: {airflow.workdir}/<component>.log\nCtrl-C or `make stop` stops everything.",
             flush=True,
         )
-        _wait_for_interrupt(stack, airflow)
+        _wait_for_interrupt(stack, list(airflow.processes.values()))
     finally:
         if airflow is not None:
-            airflow.stop(timeout=20)
+            airflow.stop()
         stack.stop()
         stack.state_path.unlink(missing_ok=True)
     return 0

@@ -7,8 +7,10 @@ import json
 import os
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
+from devstack.process import ManagedProcess, wait_until
 from devstack.settings import REPO_ROOT, pools_import_document
 from devstack.stack import Devstack
 
@@ -61,3 +63,57 @@ def prepare_metadata_db(env: dict[str, str]) -> None:
     pools_file = Path(env["AIRFLOW_HOME"]) / "pools.json"
     pools_file.write_text(json.dumps(pools_import_document()))
     airflow_command(["pools", "import", str(pools_file)], env, stdout=subprocess.DEVNULL)
+
+
+AIRFLOW_COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
+
+
+class AirflowCluster:
+    """Airflow's own components (API server, scheduler, dag-processor, triggerer) as
+    separate processes, LocalExecutor, on a prepared metadata DB: what `make run` serves
+    and what the scheduler-level tests drive through the REST API."""
+
+    def __init__(self, env: dict[str, str], workdir: Path, *, die_with_parent: bool = True) -> None:
+        self.env = env
+        self.workdir = workdir
+        self.api_port = int(env["AIRFLOW__API__PORT"])
+        airflow_bin = Path(sys.executable).parent
+        process_env = {**os.environ, **env, "PATH": f"{airflow_bin}{os.pathsep}{os.environ['PATH']}"}
+        self.processes = {
+            component: ManagedProcess(
+                component,
+                [str(airflow_bin / "airflow"), component],
+                workdir / f"{component}.log",
+                env=process_env,
+                cwd=REPO_ROOT,
+                die_with_parent=die_with_parent,
+            )
+            for component in AIRFLOW_COMPONENTS
+        }
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.api_port}"
+
+    def start(self, components: tuple[str, ...] = AIRFLOW_COMPONENTS, timeout: float = 240) -> None:
+        for component in components:
+            self.processes[component].start()
+        wait_until(self.healthy, timeout, "Airflow components")
+
+    def healthy(self) -> bool:
+        for process in self.processes.values():
+            if process.popen is not None and not process.running():
+                raise RuntimeError(f"airflow {process.name} exited:\n{process.log_tail()}")
+        with urllib.request.urlopen(f"{self.base_url}/api/v2/monitor/health", timeout=2) as response:
+            health = json.loads(response.read())
+        return all(
+            (health.get(part) or {}).get("status") == "healthy"
+            for part in ("metadatabase", "scheduler", "triggerer", "dag_processor")
+        )
+
+    def stop(self, components: tuple[str, ...] = AIRFLOW_COMPONENTS) -> None:
+        for component in components:
+            self.processes[component].stop(timeout=20)
+
+    def records(self) -> dict[str, dict]:
+        return {f"airflow-{name}": process.record() for name, process in self.processes.items() if process.pid}

@@ -1,0 +1,149 @@
+"""aptrust_restore_notifications on the real registry and SMTP sink: digests, refusals, crash points."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from tests.dags.helpers import run_dag, task_states, xcom_return
+from tests.include.aptrust.fixtures import mailbox, registry, rows  # noqa: F401 - fixtures
+
+NOW = datetime.now(timezone.utc)
+
+
+def _seed(registry):  # noqa: F811
+    """Two institutions: one with admins (one deactivated), one with none."""
+    one = registry.institution("one.edu")
+    registry.user(one, "admin@one.edu")
+    registry.user(one, "former@one.edu", active=False)
+    registry.user(one, "reader@one.edu", role="institutional_user")
+    bag = registry.intellectual_object(one, "one.edu/bag")
+    other_bag = registry.intellectual_object(one, "one.edu/other-bag")
+    file_id = rows(registry, "SELECT id FROM generic_files WHERE intellectual_object_id = %(id)s", {"id": other_bag})[0]["id"]
+    done = {
+        "ann": registry.work_item(one, bag, "Restore Object", "Success", user="ann@one.edu",
+                                  note="Bag restored to s3://aptrust.restore.one.edu/bag.tar"),
+        "ann_file": registry.work_item(one, other_bag, "Restore File", "Success", user="ann@one.edu", generic_file_id=file_id,
+                                       note="File restored to s3://aptrust.restore.one.edu/other-bag/data/file-0.txt"),
+        "spot": registry.work_item(one, other_bag, "Glacier Restore", "Success", user="system@aptrust.org",
+                                   note="Automated object restoration spot test restored to s3://aptrust.restore.one.edu/other-bag.tar"),
+    }
+    registry.work_item(one, bag, "Restore Object", "Failed", user="ann@one.edu")
+    registry.work_item(one, bag, "Restore Object", "Started", user="ann@one.edu")
+    old = registry.work_item(one, bag, "Restore Object", "Success", user="ann@one.edu")
+    registry.connection.execute("UPDATE work_items SET updated_at = now() - interval '30 days' WHERE id = %s", (old,))
+    two = registry.institution("two.edu")
+    two_bag = registry.intellectual_object(two, "two.edu/bag")
+    done["bob"] = registry.work_item(two, two_bag, "Restore Object", "Success", user="bob@two.edu", note="restored to s3://r/two.tar")
+    return done, old
+
+
+def _emails(registry):  # noqa: F811
+    return rows(registry, "SELECT * FROM emails ORDER BY id")
+
+
+def test_one_digest_per_institution_to_requesters_and_active_admins_sent_once(airflow_db, registry, mailbox):  # noqa: F811
+    done, old = _seed(registry)
+
+    dag_run = run_dag("aptrust_restore_notifications")
+
+    assert str(dag_run.state) == "success", task_states(dag_run)
+    messages = sorted(mailbox.messages(), key=lambda m: "two.edu" in m["subject"])
+    assert [sorted(m["rcpt_tos"]) for m in messages] == [["admin@one.edu", "ann@one.edu"], ["bob@two.edu"]]
+    one = messages[0]["body"]
+    assert "one.edu/bag: Restore Object" in one and "fetch it from: s3://aptrust.restore.one.edu/bag.tar" in one
+    assert "one.edu/other-bag/data/file-0.txt: Restore File" in one
+    assert "one.edu/other-bag [spot test]: Glacier Restore" in one
+    emails = _emails(registry)
+    assert [e["work_item_ids"] for e in emails] == [sorted([done["ann"], done["ann_file"], done["spot"]]), [done["bob"]]]
+    assert all(e["sent_at"] is not None for e in emails)
+    assert [e["message_id"] for e in emails] == [m["message"]["Message-ID"] for m in messages]
+    notified = rows(registry, "SELECT id, notification_email_id FROM work_items WHERE notification_email_id IS NOT NULL")
+    assert sorted(row["id"] for row in notified) == sorted(done.values())  # not the failed, started or 30-day-old ones
+    assert xcom_return(dag_run, "run_summary")["emails"]["sent"] == [e["id"] for e in emails]
+
+    again = run_dag("aptrust_restore_notifications")
+    assert str(again.state) == "success"
+    assert len(mailbox.messages()) == 2 and len(_emails(registry)) == 2
+
+
+def test_a_refused_recipient_is_recorded_and_the_others_still_get_the_digest(registry, mailbox):  # noqa: F811
+    from aptrust_operators import RecordRestoreDigestsOperator, SendStoredEmailsOperator
+
+    _seed(registry)
+    (mailbox.maildir / "refused_recipients").write_text("admin@one.edu\nbob@two.edu\n")
+
+    RecordRestoreDigestsOperator(task_id="record").execute({})
+    summary = SendStoredEmailsOperator(task_id="send", email_type="restore_digest").execute({})
+
+    emails = _emails(registry)
+    assert summary["sent"] == [emails[0]["id"]] and list(summary["failed"]) == [emails[1]["id"]]
+    assert emails[0]["refused_recipients"] == ["admin@one.edu"] and emails[0]["sent_at"] is not None
+    assert emails[1]["sent_at"] is None and "bob@two.edu" in emails[1]["error"]
+    assert [m["rcpt_tos"] for m in mailbox.messages()] == [["ann@one.edu"]]
+    # a refused digest is not retried for ever: the next run leaves it alone
+    assert SendStoredEmailsOperator(task_id="send", email_type="restore_digest").execute({})["sent"] == []
+
+
+def test_crash_before_the_record_commits_records_and_sends_nothing(registry, mailbox):  # noqa: F811
+    from aptrust_operators import RecordRestoreDigestsOperator
+
+    import include.aptrust.mail as mail
+
+    _seed(registry)
+    restore_digests = mail.restore_digests
+
+    def crash(items, admins):
+        yield from restore_digests(items, admins)[:1]
+        raise RuntimeError("worker killed")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(mail, "restore_digests", crash)
+        with pytest.raises(RuntimeError):
+            RecordRestoreDigestsOperator(task_id="record").execute({})
+
+    assert _emails(registry) == []
+    assert rows(registry, "SELECT count(*) AS n FROM work_items WHERE notification_email_id IS NOT NULL")[0]["n"] == 0
+    assert len(RecordRestoreDigestsOperator(task_id="record").execute({})) == 2
+
+
+def test_crash_after_recording_before_sending_is_sent_by_the_retry(registry, mailbox):  # noqa: F811
+    from aptrust_operators import RecordRestoreDigestsOperator, SendStoredEmailsOperator
+
+    _seed(registry)
+    RecordRestoreDigestsOperator(task_id="record").execute({})  # then the worker dies
+    assert RecordRestoreDigestsOperator(task_id="record").execute({}) == []  # nothing recorded twice
+
+    SendStoredEmailsOperator(task_id="send", email_type="restore_digest").execute({})
+    assert len(mailbox.messages()) == 2
+
+
+def test_crash_after_sending_before_marking_sent_keeps_the_record_and_resends_with_the_same_message_id(
+    registry, mailbox  # noqa: F811
+):
+    from aptrust_operators import RecordRestoreDigestsOperator, SendStoredEmailsOperator
+    from aptrust_registry import AptrustRegistryHook
+
+    done, _ = _seed(registry)
+    RecordRestoreDigestsOperator(task_id="record").execute({})
+
+    def crash(self, email_id, refused):
+        raise ConnectionError("database gone after the SMTP server accepted")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(AptrustRegistryHook, "mark_email_sent", crash)
+        with pytest.raises(ConnectionError):
+            SendStoredEmailsOperator(task_id="send", email_type="restore_digest").execute({})
+
+    # what was sent is on record, and its items are not notified again
+    [first, second] = _emails(registry)
+    assert first["work_item_ids"] == sorted([done["ann"], done["ann_file"], done["spot"]])
+    assert first["sent_at"] is None
+    sent = [m["message"]["Message-ID"] for m in mailbox.messages()]
+    assert sent == [first["message_id"]]
+
+    SendStoredEmailsOperator(task_id="send", email_type="restore_digest").execute({})
+    resent = [m["message"]["Message-ID"] for m in mailbox.messages()]
+    assert resent == [first["message_id"], first["message_id"], second["message_id"]]  # at-least-once, same id
+    assert all(e["sent_at"] is not None for e in _emails(registry))

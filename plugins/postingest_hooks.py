@@ -113,18 +113,20 @@ class PostingestStateHook(DynamoDBHook):
                 return False
             raise
 
-    def stale_items(self, alias: str, cutoff: str, page_size: int = 500) -> Iterator[dict[str, Any]]:
+    def stale_items(self, alias: str, cutoff: str, page_size: int | None = None) -> Iterator[dict[str, Any]]:
         """Items waiting on ``alias`` with ``lastQueued < cutoff``: a Query on the GSI, never a Scan.
 
-        Adds the index's ScannedCount to ``items_read``.
+        Pages are DynamoDB's own (1 MB) unless ``page_size`` caps them. Adds the index's
+        ScannedCount to ``items_read``.
         """
         params: dict[str, Any] = {
             "IndexName": STALE_INDEX,
             "KeyConditionExpression": "#queue = :queue AND lastQueued < :cutoff",
             "ExpressionAttributeNames": {"#queue": "queue"},
             "ExpressionAttributeValues": {":queue": alias, ":cutoff": cutoff},
-            "Limit": page_size,
         }
+        if page_size:
+            params["Limit"] = page_size
         while True:
             page = self.table.query(**params)
             self.items_read += page.get("ScannedCount", 0)

@@ -15,14 +15,7 @@ from typing import Any
 
 from include.postingest.config import QueueConfig
 from include.postingest.messages import confirmer_message, iso_instant, notification, notification_message_id
-from include.postingest.resend import (
-    claim_update,
-    claim_value,
-    item_key,
-    release_update,
-    retention_from_attribute,
-    stale_cutoff,
-)
+from include.postingest.resend import claim_update, item_key, retention_from_attribute, stale_cutoff, unclaim_update
 from include.postingest.transitions import (
     ALREADY_APPLIED,
     APPLY,
@@ -200,9 +193,9 @@ class StuckMessageResender:
     """Re-sends the message of every item stuck on a queue longer than its retention.
 
     Per queue: cutoff from the queue's retention, Query the GSI for older items,
-    claim each (conditional on the ``lastQueued`` read), send in batches of ten, then
-    set ``lastQueued`` to now; a send that failed puts the value read back, so the
-    next try finds the item again. ``stale_items`` may be swapped (the benchmark's
+    claim each (``lastQueued`` = now, conditional on the value read), send in batches
+    of ten; a send that failed puts the value read back, so the next try finds the
+    item again. ``stale_items`` may be swapped (the benchmark's
     Scan-based comparison); by default it is the hook's GSI Query.
     """
 
@@ -232,7 +225,7 @@ class StuckMessageResender:
     def _resend_queue(self, queue, now: datetime, summary: dict[str, Any]) -> dict[str, Any]:
         retention = retention_from_attribute(self.queues.retention_seconds(queue.url))
         cutoff = stale_cutoff(now, retention)
-        claim = claim_value(now, retention)
+        claim = iso_instant(now)
         counts = {"cutoff": cutoff, "stale": 0, "resent": 0, "claimed_elsewhere": 0, "failed": 0, "unsendable": 0}
         batch: list[tuple[dict[str, Any], str]] = []
         for item in self.stale_items(queue.alias, cutoff):
@@ -249,21 +242,20 @@ class StuckMessageResender:
                 continue
             batch.append((item, body))
             if len(batch) == self.queues.BATCH_LIMIT:
-                self._send(queue, batch, claim, now, counts, summary)
+                self._send(queue, batch, claim, counts, summary)
                 batch = []
         if batch:
-            self._send(queue, batch, claim, now, counts, summary)
+            self._send(queue, batch, claim, counts, summary)
         log.info("queue %s: %s", queue.alias, counts)
         return counts
 
-    def _send(self, queue, batch, claim: str, now: datetime, counts, summary) -> None:
+    def _send(self, queue, batch, claim: str, counts, summary) -> None:
         failures = self.queues.send_batch(queue.url, [body for _, body in batch])
         for index, (item, _) in enumerate(batch):
             if index in failures:
                 counts["failed"] += 1
                 summary["send_failures"].append({"assetId": item["assetId"], "queue": queue.alias, "error": failures[index]})
                 log.error("resend of asset %s to %s failed: %s", item["assetId"], queue.alias, failures[index])
-                self.state.apply_update(item_key(item), release_update(claim, item["lastQueued"]))
+                self.state.apply_update(item_key(item), unclaim_update(claim, item["lastQueued"]))
             else:
                 counts["resent"] += 1
-                self.state.apply_update(item_key(item), release_update(claim, iso_instant(now)))

@@ -80,10 +80,16 @@ def create_topic(kafka_admin_client, topic: str = NOTIFICATIONS_TOPIC, partition
 
 
 def _create_table(dynamodb_client, **definition: Any) -> None:
+    """Create the table unless it exists (a DescribeTable first: CreateTable is rate-limited)."""
+    try:
+        dynamodb_client.describe_table(TableName=definition["TableName"])
+        return
+    except dynamodb_client.exceptions.ResourceNotFoundException:
+        pass
     try:
         dynamodb_client.create_table(**definition)
     except dynamodb_client.exceptions.ResourceInUseException:
-        return
+        pass
     for _ in range(120):
         if dynamodb_client.describe_table(TableName=definition["TableName"])["Table"]["TableStatus"] == "ACTIVE":
             return

@@ -1,11 +1,11 @@
 """Which items the resender picks up and how it claims them.
 
 An item is stuck when its ``lastQueued`` is older than the queue's message
-retention: SQS has dropped the message by then. Before sending, the resender
-claims the item with a conditional write of a short *lease* value into
-``lastQueued``: an overlapping run that read the same item fails its own claim and
-does not send, and if the run dies between claim and send, the lease runs out
-within minutes and the next run picks the item up again.
+retention: SQS has dropped the message by then. The resender claims each item by
+setting ``lastQueued`` to now, conditional on the value it read, *before* sending:
+of two overlapping runs that read the same item only one claim succeeds, so only
+one sends. A send that fails puts the value read back (conditional on the claim),
+so the next try finds the item again.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from include.postingest.messages import iso_instant
 from include.postingest.transitions import ConditionalUpdate
 
 SQS_MAXIMUM_RETENTION = timedelta(days=14)
-CLAIM_LEASE = timedelta(minutes=10)
 
 
 def retention_from_attribute(value: str | None) -> timedelta:
@@ -33,26 +32,22 @@ def stale_cutoff(now: datetime, retention: timedelta) -> str:
     return iso_instant(now - retention)
 
 
-def claim_value(now: datetime, retention: timedelta) -> str:
-    """A ``lastQueued`` that is not stale now, and is stale again once the lease has run out."""
-    return iso_instant(now - retention + CLAIM_LEASE)
-
-
-def claim_update(alias: str, read_last_queued: str, claim: str) -> ConditionalUpdate:
+def claim_update(alias: str, read_last_queued: str, now: str) -> ConditionalUpdate:
+    """Set ``lastQueued`` to now, only if the item still waits on ``alias`` with the value read."""
     return ConditionalUpdate(
-        update_expression="SET lastQueued = :claim",
+        update_expression="SET lastQueued = :now",
         condition_expression="#queue = :queue AND lastQueued = :read",
         attribute_names={"#queue": "queue"},
-        attribute_values={":claim": claim, ":queue": alias, ":read": read_last_queued},
+        attribute_values={":now": now, ":queue": alias, ":read": read_last_queued},
     )
 
 
-def release_update(claim: str, new_value: str) -> ConditionalUpdate:
-    """Set ``lastQueued`` after the send (``now``) or back (the value read) if it failed."""
+def unclaim_update(claimed: str, read_last_queued: str) -> ConditionalUpdate:
+    """Put the value read back after a failed send, unless someone moved the item since the claim."""
     return ConditionalUpdate(
-        update_expression="SET lastQueued = :value",
-        condition_expression="lastQueued = :claim",
-        attribute_values={":value": new_value, ":claim": claim},
+        update_expression="SET lastQueued = :read",
+        condition_expression="lastQueued = :claimed",
+        attribute_values={":read": read_last_queued, ":claimed": claimed},
     )
 
 

@@ -35,10 +35,15 @@ TAGS = ["aptrust", "registry", "postgres"]
 
 
 @task(task_id="run_summary")
-def run_summary(parts: dict):
-    """The run's summary: what each step returned, in one dict (also in the log)."""
-    print(f"run summary: {parts}")
-    return parts
+def run_summary(parts: dict, pulled: dict | None = None, ti=None):
+    """The run's summary: what each step returned, in one dict (also in the log).
+
+    ``pulled`` ({key: (task_id, xcom key)}) names results read without a dependency edge:
+    a task downstream of an approval would be skipped with the rest on Reject.
+    """
+    summary = {**parts, **{name: ti.xcom_pull(task_ids=task_id, key=key) for name, (task_id, key) in (pulled or {}).items()}}
+    print(f"run summary: {summary}")
+    return summary
 
 
 with DAG(
@@ -204,8 +209,8 @@ is not sent again. A rejected or timed-out request is re-submitted by triggering
     run_summary.override(trigger_rule="none_failed")(
         {
             "request": validate_deletion_list.output,
-            "approval": approve_deletion.output,
             "deletions": create_delete_work_items.output,
             "confirmation": send_confirmation.output,
-        }
+        },
+        pulled={"approval": ("approve_deletion", "decision")},
     )

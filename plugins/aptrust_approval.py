@@ -35,7 +35,12 @@ class DeletionApprovalOperator(ApprovalOperator):
                     f"{self.requester} requested this deletion and cannot approve it; "
                     "nothing was created: trigger the request again for another person to approve"
                 )
-        result = super().execute_complete(context, event)
         if event.get("timedout"):
             self.log.warning("no response before the timeout: the default (%s) applies", self.defaults)
-        return result
+        # the decision under its own key: on Reject the return value is not kept (downstream skipped)
+        context["ti"].xcom_push(key="decision", value={
+            "chosen": (event.get("chosen_options") or [None])[0],
+            "by": (event.get("responded_by_user") or {}).get("name"),
+            "timed_out": bool(event.get("timedout")),
+        })
+        return super().execute_complete(context, event)

@@ -1,0 +1,185 @@
+"""aptrust_bulk_delete end to end: validation, human-in-the-loop approval answered as the
+Required Actions UI does, Delete WorkItems queued, one confirmation email."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from datetime import datetime, timedelta, timezone
+from types import SimpleNamespace
+
+import pytest
+
+from devstack.demo_seed_aptrust import approve_pending
+from tests.dags.helpers import run_dag, task_states, xcom_return
+from tests.include.aptrust.fixtures import mailbox, registry, rows, topic_values  # noqa: F401 - fixtures
+
+DAG_ID = "aptrust_bulk_delete"
+REQUESTER = "ann@test.edu"
+APPROVER = "carol@test.edu"
+ITEMS = ["test.edu/bag-0", "test.edu/bag-1", "test.edu/bag-2/data/file-0.txt"]
+
+
+def _seed(registry):  # noqa: F811
+    inst = registry.institution("test.edu")
+    registry.user(inst, APPROVER)
+    registry.user(inst, "gone@test.edu", active=False)
+    registry.user(inst, REQUESTER, role="institutional_user")
+    objects = [registry.intellectual_object(inst, f"test.edu/bag-{n}") for n in range(3)]
+    registry.intellectual_object(inst, "test.edu/deleted", state="D")
+    busy = registry.intellectual_object(inst, "test.edu/busy")
+    registry.work_item(inst, busy, "Restore Object", "Started")
+    other = registry.institution("other.edu")
+    registry.intellectual_object(other, "other.edu/bag")
+    return objects
+
+
+def _respond(answer):
+    """Answer the approval from another thread once the run waits for it (as a person would)."""
+
+    def loop():
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                if answer():
+                    return
+            except Exception as error:  # noqa: BLE001 - retried until the run is waiting
+                logging.getLogger(__name__).info("not yet: %s", error)
+            time.sleep(0.5)
+
+    thread = threading.Thread(target=loop, daemon=True)
+    thread.start()
+    return thread
+
+
+def _run(answer, identifiers=ITEMS, requester=REQUESTER):
+    responder = _respond(answer)
+    dag_run = run_dag(DAG_ID, conf={"institution": "test.edu", "requester": requester, "identifiers": identifiers})
+    responder.join(timeout=5)
+    return dag_run
+
+
+def _deletes(registry):  # noqa: F811
+    return rows(registry, 'SELECT id, "user", inst_approver, queued_at, generic_file_id FROM work_items WHERE action = \'Delete\' ORDER BY id')
+
+
+def test_approved_by_another_person_creates_queues_and_confirms_every_item(airflow_db, registry, kafka, mailbox):  # noqa: F811
+    _seed(registry)
+
+    dag_run = _run(lambda: approve_pending(DAG_ID, "approve_deletion", APPROVER))
+
+    assert str(dag_run.state) == "success", task_states(dag_run)
+    deletes = _deletes(registry)
+    assert len(deletes) == 3
+    assert {(d["user"], d["inst_approver"]) for d in deletes} == {(REQUESTER, APPROVER)}
+    assert all(d["queued_at"] is not None for d in deletes)
+    assert [d["generic_file_id"] is not None for d in deletes] == [False, False, True]
+    on_topic = topic_values(kafka, "delete_item")
+    assert all(on_topic.count(str(d["id"])) == 1 for d in deletes)
+    [job] = rows(registry, "SELECT * FROM bulk_delete_jobs")
+    assert (job["requested_by"], job["approved_by"]) == (REQUESTER, APPROVER)
+    [message] = mailbox.messages()
+    assert sorted(message["rcpt_tos"]) == [REQUESTER, APPROVER]
+    assert all(f"{identifier} (WorkItem" in message["body"] for identifier in ITEMS)
+    assert f"Approved by: {APPROVER}" in message["body"]
+    summary = xcom_return(dag_run, "run_summary")
+    assert summary["deletions"]["work_item_ids"] == [d["id"] for d in deletes]
+    assert summary["approval"] == {"chosen": "Approve", "by": APPROVER, "timed_out": False}
+
+    # the creating task cleared and re-run: the run's job is returned, nothing new
+    from aptrust_operators import CreateDeleteWorkItemsOperator
+
+    again = CreateDeleteWorkItemsOperator(
+        task_id="create", institution="test.edu", requester=REQUESTER, identifiers=ITEMS, approval={}
+    ).execute({"dag": SimpleNamespace(dag_id=DAG_ID), "run_id": dag_run.run_id})
+    assert again["job_id"] == job["id"] and len(_deletes(registry)) == 3
+
+
+def test_a_bad_list_fails_before_approval_naming_each_item_and_creates_nothing(airflow_db, registry):  # noqa: F811
+    from aptrust_operators import ValidateDeletionListOperator
+    from airflow.sdk.exceptions import AirflowFailException
+
+    _seed(registry)
+    bad = ["test.edu/bag-0", "test.edu/nope", "test.edu/deleted", "test.edu/busy", "other.edu/bag"]
+
+    with pytest.raises(AirflowFailException) as rejected:
+        ValidateDeletionListOperator(task_id="v", institution="test.edu", requester=REQUESTER, identifiers=bad).execute({})
+    message = str(rejected.value)
+    for expected in ("test.edu/nope: not found", "test.edu/deleted: conflict: already deleted",
+                     "test.edu/busy: conflict: pending WorkItem(s)", "other.edu/bag: belongs to another institution",
+                     "mixes institutions"):
+        assert expected in message
+    assert "test.edu/bag-0" not in message
+
+    dag_run = run_dag(DAG_ID, conf={"institution": "test.edu", "requester": REQUESTER, "identifiers": bad})
+    states = task_states(dag_run)
+    assert str(dag_run.state) == "failed"
+    assert states["validate_deletion_list"] == "failed" and states["approve_deletion"] == "upstream_failed"
+    assert _deletes(registry) == [] and rows(registry, "SELECT * FROM bulk_delete_jobs") == []
+
+
+def test_rejection_creates_nothing(airflow_db, registry, mailbox):  # noqa: F811
+    _seed(registry)
+
+    dag_run = _run(lambda: approve_pending(DAG_ID, "approve_deletion", APPROVER, chosen="Reject"))
+
+    states = task_states(dag_run)
+    assert str(dag_run.state) == "success"
+    assert states["create_delete_work_items"] == "skipped" and states["send_confirmation"] == "skipped"
+    assert xcom_return(dag_run, "run_summary")["approval"] == {"chosen": "Reject", "by": APPROVER, "timed_out": False}
+    assert _deletes(registry) == [] and mailbox.messages() == []
+
+
+def test_the_requester_cannot_approve_their_own_request(airflow_db, registry, mailbox):  # noqa: F811
+    _seed(registry)
+
+    dag_run = _run(lambda: approve_pending(DAG_ID, "approve_deletion", REQUESTER.upper()))
+
+    assert str(dag_run.state) == "failed"
+    assert task_states(dag_run)["approve_deletion"] == "failed"
+    assert _deletes(registry) == [] and mailbox.messages() == []
+
+
+def test_no_answer_before_the_timeout_rejects_and_creates_nothing(airflow_db, registry):  # noqa: F811
+    from airflow.jobs.scheduler_job_runner import SchedulerJobRunner
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.utils.session import create_session
+    from airflow.utils.state import TaskInstanceState
+
+    _seed(registry)
+
+    def time_out():
+        """The response deadline passes; the scheduler's sweep resolves the task with its default."""
+        with create_session() as session:
+            waiting = session.query(TaskInstance).filter(
+                TaskInstance.dag_id == DAG_ID, TaskInstance.state == TaskInstanceState.AWAITING_INPUT
+            ).first()
+            if waiting is None:
+                return False
+            assert waiting.trigger_timeout is not None  # the operator's response_timeout is in force
+            waiting.trigger_timeout = datetime.now(timezone.utc) - timedelta(seconds=1)
+        SchedulerJobRunner.check_awaiting_input_timeouts(SimpleNamespace(log=logging.getLogger("sweep")))
+        return True
+
+    dag_run = _run(time_out)
+
+    assert str(dag_run.state) == "success"
+    assert task_states(dag_run)["create_delete_work_items"] == "skipped"
+    assert xcom_return(dag_run, "run_summary")["approval"] == {"chosen": "Reject", "by": None, "timed_out": True}
+    assert _deletes(registry) == []
+
+
+def test_an_item_that_changed_while_awaiting_approval_stops_the_creation(registry):  # noqa: F811
+    from aptrust_operators import CreateDeleteWorkItemsOperator
+    from airflow.sdk.exceptions import AirflowFailException
+
+    objects = _seed(registry)
+    registry.work_item(1, objects[1], "Ingest", "Pending")  # a new version arrived meanwhile
+
+    with pytest.raises(AirflowFailException, match="test.edu/bag-1: conflict: pending WorkItem"):
+        CreateDeleteWorkItemsOperator(
+            task_id="create", institution="test.edu", requester=REQUESTER, identifiers=ITEMS,
+            approval={"responded_by_user": {"id": APPROVER, "name": APPROVER}},
+        ).execute({"dag": SimpleNamespace(dag_id=DAG_ID), "run_id": "manual__changed"})
+    assert _deletes(registry) == [] and rows(registry, "SELECT * FROM bulk_delete_jobs") == []

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from kazoo.client import KazooClient
-from kazoo.exceptions import NoNodeError, SessionExpiredError
+from kazoo.exceptions import ConnectionLoss, NoNodeError, SessionExpiredError
 
 from include.merritt.checkm import parse_manifest
 from include.merritt.states import JobState, TransitionError
@@ -187,6 +187,55 @@ def test_a_session_expiring_mid_staging_leaves_no_partial_batch_and_a_retry_comp
     finally:
         client.stop()
         client.close()
+
+
+def test_zookeeper_stopping_mid_staging_leaves_no_partial_batch_and_a_retry_completes_it(
+    devstack, zookeeper, zk, zk_chroot
+):
+    """The staging client waits for the server (or loses its session); either way nothing partial shows.
+
+    The server is stopped and restarted from the test's own thread: devstack servers die
+    with the thread that started them.
+    """
+    jobs, outcome = 600, {}
+    first_chunk_done, server_stopped = threading.Event(), threading.Event()
+
+    def pause_after_first_chunk(step, done, total):
+        if step == "jobs created" and not first_chunk_done.is_set():
+            outcome["stopped_after"] = done
+            first_chunk_done.set()
+            server_stopped.wait(30)
+
+    def run_staging():
+        try:
+            outcome["result"] = stage(zk, conf, max_transaction_bytes=30_000, progress=pause_after_first_chunk)
+        except (ConnectionLoss, SessionExpiredError) as error:
+            outcome["result"] = error
+
+    conf = submission_conf(jobs)
+    staging = threading.Thread(target=run_staging)
+    staging.start()
+    assert first_chunk_done.wait(30)
+    devstack.stop(["zookeeper"])
+    try:
+        server_stopped.set()
+        staging.join(2)  # staging now talks to a stopped server
+        assert staging.is_alive() or isinstance(outcome["result"], Exception)
+    finally:
+        devstack.start(["zookeeper"])
+    staging.join(60)
+    assert not staging.is_alive() and 0 < outcome["stopped_after"] < jobs
+
+    observer = connect(zookeeper.port, zk_chroot)
+    try:
+        assert _partial_batches_seen(observer, jobs) == []
+        result = stage(observer, conf)
+        assert result.jobs == jobs
+        assert len(observer.get_children("/jobs")) == jobs + 1
+        assert len(observer.get_children("/jobs/states/pending")) == jobs
+    finally:
+        observer.stop()
+        observer.close()
 
 
 def test_workers_consume_a_staged_batch_and_two_in_parallel_never_take_the_same_job(zookeeper, zk, zk_chroot):

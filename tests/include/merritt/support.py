@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 import pytest
 from kazoo.client import KazooClient
 from kazoo.exceptions import NodeExistsError, NoNodeError
+from kazoo.retry import KazooRetry
 
 PROFILE = "merritt_demo_content"
 FIELDS = "#%fields | nfo:fileUrl | nfo:hashAlgorithm | nfo:hashValue | nfo:fileName | mrt:primaryIdentifier | mrt:localIdentifier | mrt:title"
@@ -42,7 +43,10 @@ def submission_conf(rows: int = 3, **overrides) -> dict:
 
 
 def connect(port: int, chroot: str = "") -> KazooClient:
-    client = KazooClient(hosts=f"127.0.0.1:{port}{chroot}", timeout=10)
+    """A started client that, like the hook's, keeps reconnecting while the server is away."""
+    client = KazooClient(
+        hosts=f"127.0.0.1:{port}{chroot}", timeout=10, connection_retry=KazooRetry(max_tries=-1, max_delay=1)
+    )
     client.start(timeout=15)
     return client
 

@@ -225,3 +225,33 @@ def test_refused_admin_actions_change_nothing_and_say_why(merritt_conn, zk, acti
     with pytest.raises(AirflowFailException, match=message):
         MerrittQueueAdminOperator(task_id="admin", action=action, target=target).execute({})
     assert (read_json(zk, "/jobs/jid0000000001/status"), read_json(zk, "/batches/bid0000000000/status")) == before
+
+
+def test_without_the_profiles_variable_nothing_is_staged(merritt_conn, zk, monkeypatch):
+    monkeypatch.delenv("AIRFLOW_VAR_MERRITT_PROFILES")
+    with pytest.raises(AirflowFailException, match="Variable merritt_profiles must hold the JSON list"):
+        stage(submission_conf(1))
+    assert zk.exists("/batches") is None
+
+
+def test_an_operator_fails_then_deletes_a_job_moving_every_entry(merritt_conn, zk):
+    MerrittQueue(zk).stage(*_plan(submission_conf(1)))
+    admin = MerrittQueueAdminOperator
+
+    failed = admin(task_id="admin", action="fail_job", target="jid0000000001", message="bad payload").execute({})
+    assert failed["changes"] == [
+        {"node": "/jobs/jid0000000001/status", "before": "Pending", "after": "Failed"},
+        {"node": "/jobs/states/failed/05-jid0000000001", "before": "/jobs/states/pending/05-jid0000000001",
+         "after": "/jobs/states/failed/05-jid0000000001"},
+        {"node": "/batches/bid0000000000/states/batch-failed/jid0000000001",
+         "before": "/batches/bid0000000000/states/batch-processing/jid0000000001",
+         "after": "/batches/bid0000000000/states/batch-failed/jid0000000001"},
+    ]
+    assert read_json(zk, "/jobs/jid0000000001/status")["message"] == "bad payload"
+
+    admin(task_id="admin", action="delete_job", target="jid0000000001").execute({})
+    assert read_json(zk, "/jobs/jid0000000001/status")["status"] == "Deleted"
+    assert zk.get_children("/jobs/states/deleted") == ["05-jid0000000001"]
+    assert zk.get_children("/jobs/states/failed") == []
+    assert zk.get_children("/batches/bid0000000000/states/batch-deleted") == ["jid0000000001"]
+    assert zk.get_children("/batches/bid0000000000/states/batch-failed") == []

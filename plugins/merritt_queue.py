@@ -184,8 +184,6 @@ class MerrittQueue:
                 transaction.set_data(path, argument[0], version=argument[1])
             elif kind == "delete":
                 transaction.delete(path, version=argument if argument is not None else -1)
-            elif kind == "check":
-                transaction.check(path, argument)
         self.round_trips += 1
         self.transactions += 1
         results = transaction.commit()
@@ -236,10 +234,13 @@ class MerrittQueue:
             jids = self.batch_jids(bid)
             self._queue_unqueued_jobs(jids)
             return self._result(bid, submission, status["status"], jids, created=0, already=not claimed_now)
-        held = self.collection_held(submission.profile)
         existing = self.batch_jids(bid)
         if len(existing) > len(jobs):
             raise QueueError(f"{batch_path(bid)} lists {len(existing)} jobs but the submission has {len(jobs)}")
+        if existing:  # resuming: keep the decision the interrupted run made, even if the hold changed since
+            held = self._json(job_path(existing[0], "status"))[0].get("status") == JobState.HELD.value
+        else:
+            held = self.collection_held(submission.profile)
         at = self.clock()
         job_status = new_job_status(at)
         if held:

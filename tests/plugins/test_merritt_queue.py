@@ -320,3 +320,22 @@ def test_two_runs_staging_the_same_submission_at_once_write_each_job_once(zookee
     assert len(zk.get_children("/jobs")) == 401
     assert len(zk.get_children("/jobs/states/pending")) == 400
     assert zk.get("/batches/bid0000000000/states")[0] == b""
+
+
+def test_a_resumed_staging_keeps_the_hold_decision_of_the_interrupted_run(zookeeper, zk, zk_chroot):
+    conf, interrupted = submission_conf(300), []
+
+    def interrupt(step, done, total):
+        if step == "jobs created" and not interrupted:
+            interrupted.append(done)
+            raise RuntimeError("worker lost")
+
+    with pytest.raises(RuntimeError):
+        stage(zk, conf, max_transaction_bytes=30_000, progress=interrupt)
+    zk.create(f"/locks/collections/{PROFILE}", makepath=True)  # held only after staging began
+    result = stage(zk, conf)
+
+    assert result.state == "Processing" and result.jobs == 300
+    assert len(zk.get_children("/jobs/states/pending")) == 300
+    statuses = {read_json(zk, f"/jobs/{jid}/status")["status"] for jid in ("jid0000000001", "jid0000000300")}
+    assert statuses == {"Pending"}

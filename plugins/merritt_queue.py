@@ -85,6 +85,7 @@ EASTERN = ZoneInfo("America/New_York")
 # ZooKeeper refuses requests over jute.maxbuffer (1 MB by default); stay well under it.
 MAX_TRANSACTION_BYTES = 500_000
 OPERATION_OVERHEAD_BYTES = 64  # op header, path/data lengths, the open ACL
+MAX_CONFLICTS = 20  # transactions in a row losing a race with another client before giving up
 PIPELINE_DEPTH = 500  # reads in flight at once: ZooKeeper throttles a client beyond ~1000
 
 
@@ -272,7 +273,7 @@ class MerrittQueue:
         )
 
     def _claim_batch(self, submission: Submission) -> tuple[str, dict[str, Any], bool]:
-        for _ in range(20):
+        for _ in range(MAX_CONFLICTS):
             bid = self.find_batch(submission.uuid)
             if bid is not None:
                 record, _ = self._json(batch_path(bid, "submission"))
@@ -314,8 +315,8 @@ class MerrittQueue:
         before it, so two runs staging the same submission at once cannot both add the
         same rows: the second one's transaction fails, it re-reads and carries on.
         """
-        created, states = 0, batch_path(bid, "states")
-        while True:
+        created, states, conflicts = 0, batch_path(bid, "states"), 0
+        while conflicts < MAX_CONFLICTS:
             marker_version = self._exists(states).version
             done = len(self._children(f"{states}/batch-processing"))
             if done >= len(plans):
@@ -334,10 +335,13 @@ class MerrittQueue:
                 self.commit(operations, f"create jobs of {bid}")
             except TransactionRefused as refused:
                 if isinstance(refused.error, (NodeExistsError, BadVersionError)):
+                    conflicts += 1
                     continue  # a job id was taken, or another run added jobs: read again
                 raise
+            conflicts = 0
             created += count
             self.progress("jobs created", done + count, len(plans))
+        raise QueueError(f"could not create the jobs of {bid}: {MAX_CONFLICTS} transactions in a row lost a race")
 
     def _publish(self, bid: str, jids: list[str], priority: int, state: BatchState, at: datetime) -> None:
         directory = (JobState.HELD if state is BatchState.HELD else JobState.PENDING).directory
@@ -357,7 +361,7 @@ class MerrittQueue:
         entry for that state, and no worker holds its lock. Entries another run creates
         meanwhile make a transaction fail; the jobs are then looked at again.
         """
-        for _ in range(10):
+        for _ in range(MAX_CONFLICTS):
             try:
                 return self._queue_unqueued_once(jids)
             except TransactionRefused as refused:

@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 UV := $(PYTHON) -m uv
 
-.PHONY: venv run stop demo test test-unit bench lock clean
+.PHONY: venv run stop demo test test-ops bench lock clean
 
 $(VENV)/.installed: requirements.lock
 	@$(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install -q uv==0.13.8
@@ -27,9 +27,13 @@ stop: venv
 demo: venv
 	$(PY) -m devstack demo
 
-## make test: the whole suite (what CI runs)
+## make test: the whole suite, tests/ops included (what CI runs)
 test: venv
 	$(PY) -m pytest
+
+## make test-ops: only the scheduler-level suite (Airflow's components driven through the REST API)
+test-ops: venv
+	$(PY) -m pytest tests/ops
 
 ## make bench: every benchmark under bench/, printing ratios
 bench: venv

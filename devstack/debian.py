@@ -23,12 +23,19 @@ REQUIRED = {
 }
 
 
-def missing_packages() -> list[str]:
-    return [package for package, marker in REQUIRED.items() if not marker.exists()]
+# only for the UI tests of tests/ops
+BROWSER = {
+    "chromium": Path("/usr/bin/chromium"),
+    "chromium-driver": Path("/usr/bin/chromedriver"),
+}
 
 
-def ensure_debian_packages() -> None:
-    missing = missing_packages()
+def missing_packages(required: dict[str, Path]) -> list[str]:
+    return [package for package, marker in required.items() if not marker.exists()]
+
+
+def ensure_debian_packages(required: dict[str, Path] = REQUIRED) -> None:
+    missing = missing_packages(required)
     if not missing:
         return
     if os.geteuid() != 0:

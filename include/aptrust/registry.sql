@@ -52,9 +52,9 @@ CREATE TABLE IF NOT EXISTS generic_files (
     created_at             timestamptz NOT NULL DEFAULT now(),
     updated_at             timestamptz NOT NULL DEFAULT now()
 );
--- an object's size (sum of its active files) without touching the heap
-CREATE INDEX IF NOT EXISTS generic_files_active_size_by_object
-    ON generic_files (intellectual_object_id) INCLUDE (size) WHERE state = 'A';
+-- an object's files; its size (sum of the active ones) read from the index alone
+CREATE INDEX IF NOT EXISTS generic_files_by_object
+    ON generic_files (intellectual_object_id, state) INCLUDE (size);
 
 CREATE TABLE IF NOT EXISTS emails (
     id                 bigserial PRIMARY KEY,

@@ -52,7 +52,7 @@ EXPORT_PARAMS = FOLDER | {
         False, type="boolean", description="Override: accept a report that fails the size check (a real drop)"
     ),
     "concurrency": Param(
-        8, type="integer", minimum=1, maximum=16, description="Parallel ArchivesSpace requests of the export task"
+        16, type="integer", minimum=1, maximum=32, description="Parallel ArchivesSpace requests of the export task"
     ),
 }  # fmt: skip
 

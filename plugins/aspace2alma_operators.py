@@ -239,7 +239,7 @@ class ArchivesSpaceToAlmaOperator(BaseOperator):
         folder: str,
         output_name: str = "MARC_out.xml",
         fresh_after: str = "03:00",
-        concurrency: int | str = 8,
+        concurrency: int | str = 16,
         aspace_conn_id: str = "aspace_default",
         sftp_conn_id: str = "lib_sftp",
         progress_interval: float = 30.0,

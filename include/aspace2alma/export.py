@@ -18,11 +18,13 @@ from typing import Any, Protocol
 
 from include.aspace2alma.items import item_fields
 from include.aspace2alma.marcxml import MarcXmlError, parse_single_record, serialize_record
+from include.aspace2alma.memory import limit_malloc_arenas, release_free_memory
 from include.aspace2alma.ordered import bounded_ordered_map
 from include.aspace2alma.rules import RecordDataError, apply_special_collections_changes, clean_and_check
 from include.aspace2alma.selection import exclusion_reason
 
 log = logging.getLogger(__name__)
+TRIM_EVERY = 1_000  # resources between returns of freed memory to the OS
 
 
 class ArchivesSpaceSource(Protocol):
@@ -137,8 +139,11 @@ def export_records(
 
     progress = Progress(len(resources), progress_interval)
     consecutive_errors = 0
+    limit_malloc_arenas()
     for outcome in bounded_ordered_map(work, resources, concurrency=concurrency):
         summary.resources_seen += 1
+        if summary.resources_seen % TRIM_EVERY == 0:
+            release_free_memory()
         if outcome.status == "errored":
             summary.resources_errored += 1
             consecutive_errors += 1

@@ -192,3 +192,21 @@ def test_transient_faults_and_hostile_records_are_retried_or_skipped(standin, dr
     assert len(records) == len(expected) - 2
     assert all(items_of(record) == expected[cn] for cn, record in records.items())
     assert standin.admin("stats")["faults"].get("error_5xx", 0) > 0
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [(b"", "the report is empty"), (b"\xef\xbb\xbf32101000000001\n", "expected the header 'Barcode'")],
+    ids=["empty", "no-header"],
+)
+def test_an_unusable_report_fails_clearly_and_nothing_is_uploaded(standin, dropbox, content, message, capfd):
+    (dropbox / "sc_active_barcodes.csv").write_bytes(content)
+
+    dag_run = _without_retries(load_dag("aspace2alma")).test(logical_date=FRIDAY, run_after=FRIDAY)
+
+    assert str(dag_run.state) == "failed"
+    assert task_states(dag_run)["consume_report"] == "failed"
+    task_log = "".join(capfd.readouterr())
+    assert "/alma/aspace/sc_active_barcodes_old.csv: " in task_log and message in task_log
+    assert not (dropbox / "MARC_out.xml").exists()
+    assert standin.admin("stats")["requests"]["marc"] == 0

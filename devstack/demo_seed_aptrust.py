@@ -10,7 +10,6 @@ second person would (``dag.test()`` never answers a human-in-the-loop task itsel
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import time
 from datetime import datetime, timedelta, timezone

@@ -14,7 +14,7 @@ import shutil
 import statistics
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 from devstack.settings import REPO_ROOT
 from devstack.stack import Devstack

@@ -9,7 +9,6 @@ import pytest
 
 from tests.include.aptrust.fixtures import registry, rows  # noqa: F401 - fixture
 
-GB = 1024**3
 NOW = datetime.now(timezone.utc)
 
 

@@ -33,6 +33,7 @@ from include.postingest.transitions import (
 )
 
 log = logging.getLogger(__name__)
+PROGRESS_EVERY = 1000
 Clock = Callable[[], datetime]
 
 
@@ -68,7 +69,7 @@ class StateChangeApplier:
         self.parked: list[dict[str, str]] = []
 
     def run(self, *, page_size: int = 100, max_records: int | None = None) -> dict[str, Any]:
-        began = time.monotonic()
+        self.began = time.monotonic()
         stream_arn = self.state.stream_arn()
         positions = self.state.shard_positions(stream_arn)
         shards = self.state.shards(stream_arn)
@@ -85,7 +86,7 @@ class StateChangeApplier:
             positions[shard_id] = {"shardEnded": ended}
             if max_records is not None and self.counts["records"] >= max_records:
                 break
-        seconds = time.monotonic() - began
+        seconds = time.monotonic() - self.began
         summary = {
             **self.counts,
             "parked": self.parked,
@@ -111,6 +112,13 @@ class StateChangeApplier:
             if page.records or page.shard_ended:
                 self.state.advance_checkpoint(stream_arn, shard_id, checkpoint, applied_up_to, page.shard_ended)
                 checkpoint = applied_up_to
+                log.info(
+                    "shard %s: %d records applied so far (%.0f/s), checkpoint %s",
+                    shard_id,
+                    self.counts["records"],
+                    self.counts["records"] / max(time.monotonic() - self.began, 1e-6),
+                    checkpoint,
+                )
             if page.shard_ended:
                 return True
             if max_records is not None and self.counts["records"] >= max_records:
@@ -230,6 +238,8 @@ class StuckMessageResender:
         batch: list[tuple[dict[str, Any], str]] = []
         for item in self.stale_items(queue.alias, cutoff):
             counts["stale"] += 1
+            if counts["stale"] % PROGRESS_EVERY == 0:
+                log.info("queue %s: %d stale items handled, %d resent", queue.alias, counts["stale"], counts["resent"])
             try:
                 body = confirmer_message(item, queue, self.config)
             except MalformedRecordError as error:

@@ -152,6 +152,27 @@ def test_with_the_broker_down_nothing_is_checkpointed_and_the_retry_sends_nothin
     assert notice["parameters"] == {"assetId": asset["assetId"], "status": "Asset has been ingested to the Preservation System."}
 
 
+def test_a_failing_queue_send_leaves_the_record_for_the_retry(postingest, monkeypatch):
+    from botocore.exceptions import ClientError
+
+    asset = postingest.insert_asset()
+    good_config = os.environ[f"AIRFLOW_VAR_{postingest.variable.upper()}"]
+    missing_queue = good_config.replace(postingest.queue_urls["CC"], postingest.queue_urls["CC"] + "-gone")
+    monkeypatch.setenv(f"AIRFLOW_VAR_{postingest.variable.upper()}", missing_queue)
+    state = state_hook(postingest)
+
+    with pytest.raises(ClientError, match="does not exist"):
+        applier(postingest, state=state).run()
+    assert "queue" not in postingest.item(asset)
+    assert state.shard_positions(state.stream_arn()) == {}
+
+    monkeypatch.setenv(f"AIRFLOW_VAR_{postingest.variable.upper()}", good_config)
+    retry = applier(postingest).run()
+
+    assert retry["queued_first"] == 1 and postingest.item(asset)["queue"] == "CC"
+    assert len(postingest.queue_messages("CC")) == 1
+
+
 class FlakySqs:
     """The real SQS client, except that chosen batch entries fail once (throttled) or always (sender fault)."""
 

@@ -1,0 +1,66 @@
+"""postingest demo: the state table, checkpoint table, confirmer queues and topic, with work waiting.
+
+- The default names (``dr2-postingest-state``, ``dr2-postingest-checkpoints``,
+  ``dr2-notifications``, queues ``dr2-custodial-copy-confirmer`` and
+  ``dr2-tape-confirmer``) so the DAGs run with their default params under `make run`.
+- Freshly ingested assets, for ``postingest_state_change`` to queue and announce.
+- A second table whose rows have waited on CC for longer than the queue's retention,
+  for ``postingest_resender`` to resend (its own table: the state change DAG would
+  otherwise read those rows' INSERTs from the stream, which in production expired
+  long ago).
+- The queue config as Variable ``postingest_queues``, in this process's environment,
+  which Airflow inherits (unless ``airflow_settings.yaml`` already defines it).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from typing import Any
+
+from devstack.stack import Devstack
+from include.postingest import provisioning
+
+DEMO_ASSETS = 3
+STUCK_ASSETS = 2
+RESEND_DEMO_TABLE = "dr2-postingest-state-resend-demo"
+QUEUES = {"CC": "dr2-custodial-copy-confirmer", "TC": "dr2-tape-confirmer"}
+
+
+def _clients(stack: Devstack):
+    import boto3
+
+    session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1")
+    endpoint = stack["moto"].endpoint_url
+    return session.resource("dynamodb", endpoint_url=endpoint), session.client("sqs", endpoint_url=endpoint)
+
+
+def _asset(**attributes: Any) -> dict[str, Any]:
+    return {
+        "assetId": str(uuid.uuid4()),
+        "batchId": f"TDR_{uuid.uuid4()}",
+        "input": json.dumps({"preservationSystemId": str(uuid.uuid4())}),
+        "correlationId": str(uuid.uuid4()),
+        **attributes,
+    }
+
+
+def seed(stack: Devstack) -> dict[str, dict[str, Any]]:
+    from confluent_kafka.admin import AdminClient
+
+    dynamodb, sqs = _clients(stack)
+    provisioning.create_state_table(dynamodb.meta.client)
+    provisioning.create_state_table(dynamodb.meta.client, RESEND_DEMO_TABLE)
+    provisioning.create_checkpoint_table(dynamodb.meta.client)
+    queue_config = provisioning.create_confirmer_queues(sqs, QUEUES)
+    provisioning.create_topic(AdminClient({"bootstrap.servers": stack["kafka"].bootstrap_servers}))
+    os.environ.setdefault("AIRFLOW_VAR_POSTINGEST_QUEUES", queue_config)
+
+    with dynamodb.Table(provisioning.STATE_TABLE).batch_writer() as writer:
+        for _ in range(DEMO_ASSETS):
+            writer.put_item(Item=_asset())
+    with dynamodb.Table(RESEND_DEMO_TABLE).batch_writer() as writer:
+        for day in range(1, STUCK_ASSETS + 1):
+            writer.put_item(Item=_asset(queue="CC", firstQueued=f"2025-06-0{day}T10:00:00.000Z", lastQueued=f"2025-06-0{day}T10:00:00.000Z"))
+    return {"postingest_resender": {"table": RESEND_DEMO_TABLE}}

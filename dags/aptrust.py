@@ -11,7 +11,7 @@ from datetime import timedelta
 from airflow.sdk import DAG, Param, task
 from airflow.timetables.simple import NullTimetable
 from airflow.timetables.trigger import CronTriggerTimetable
-from aptrust_approval import DeletionApprovalOperator
+from aptrust_approval import DeletionApprovalOperator, DeletionRequestNotifier
 from aptrust_operators import (
     CreateDeleteWorkItemsOperator,
     CreateSpotTestRestoresOperator,
@@ -158,8 +158,9 @@ and/or files). **Touches** `aptrust_registry` (`bulk_delete_jobs`, `Delete` Work
 
 **Steps**: `validate_deletion_list` judges every item first; if any is not found,
 already deleted, has pending WorkItems, or the list mixes institutions, the run fails
-naming each item and why, and nothing is created. `approve_deletion` waits (Required
-Actions in the UI) for someone other than the requester to approve; Reject, or no answer
+naming each item and why, and nothing is created. `approve_deletion` emails the
+institution's active admins a link and waits (Required Actions in the UI) for someone
+other than the requester to approve; Reject, or no answer
 within {APPROVAL_TIMEOUT.days} days, skips the rest: nothing is created. An approval by
 the requester fails the run, nothing created. `create_delete_work_items` re-checks the
 items under row locks and creates, in one transaction, the job, one `Delete` WorkItem
@@ -189,6 +190,13 @@ is not sent again. A rejected or timed-out request is re-submitted by triggering
         ),
         response_timeout=APPROVAL_TIMEOUT,
         execution_timeout=timedelta(minutes=5),
+        notifiers=[
+            DeletionRequestNotifier(
+                institution="{{ params.institution }}",
+                requester="{{ params.requester }}",
+                identifiers="{{ params.identifiers }}",
+            )
+        ],
     )
     create_delete_work_items = CreateDeleteWorkItemsOperator(
         task_id="create_delete_work_items",

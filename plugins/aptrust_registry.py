@@ -202,6 +202,9 @@ class AptrustRegistryHook(PostgresHook):
         rows = self.query(sql.INSTITUTION_BY_IDENTIFIER, {"identifier": identifier})
         return rows[0] if rows else None
 
+    def active_admins(self, institution_id: int) -> list[str]:
+        return [row["email"] for row in self.query(sql.ACTIVE_ADMINS, {"institution_ids": [institution_id]})]
+
     @staticmethod
     def find_items(cursor, identifiers: Sequence[str]) -> list[RegistryItem]:
         """Objects and files named by ``identifiers``, row-locked for the transaction."""

@@ -16,6 +16,7 @@ from include.aptrust.work_items import SYSTEM_USER
 
 RESTORE_DIGEST = "restore_digest"
 DELETION_CONFIRMATION = "deletion_confirmation"
+DELETION_REQUEST = "deletion_request"
 MESSAGE_ID_DOMAIN = "registry.aptrust.org"
 RESTORED_TO = " restored to "
 
@@ -149,4 +150,34 @@ def deletion_confirmation(
         subject=f"APTrust: {len(deletions)} item(s) of {institution} queued for deletion",
         body="\n".join(lines) + "\n",
         work_item_ids=sorted(work_item_id for _, work_item_id in deletions),
+    )
+
+
+def deletion_request(
+    *,
+    institution_id: int,
+    institution: str,
+    request_key: str,
+    requester: str,
+    identifiers: Sequence[str],
+    admins: Sequence[str],
+    approval_link: str | None,
+) -> OutgoingEmail:
+    """Asks the institution's admins to approve or reject a deletion request (not the requester)."""
+    lines = [
+        f"{requester} asks to delete {len(identifiers)} item(s) of {institution}:",
+        "",
+        *(f"  - {identifier}" for identifier in identifiers),
+        "",
+        f"Approve or reject it here: {approval_link}" if approval_link else
+        "Approve or reject it under Required Actions in Airflow.",
+        "Nothing is deleted unless someone other than the requester approves.",
+    ]
+    return OutgoingEmail(
+        email_type=DELETION_REQUEST,
+        institution_id=institution_id,
+        message_id=message_id(DELETION_REQUEST, institution_id, [request_key]),
+        recipients=[address for address in recipient_list(admins) if address.lower() != requester.strip().lower()],
+        subject=f"APTrust: approve deletion of {len(identifiers)} item(s) of {institution}?",
+        body="\n".join(lines) + "\n",
     )

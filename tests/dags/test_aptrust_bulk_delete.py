@@ -60,6 +60,10 @@ def _run(answer, identifiers=ITEMS, requester=REQUESTER):
     return dag_run
 
 
+def _subjects(mailbox):
+    return ["approval request" if "approve deletion" in m["subject"] else m["subject"] for m in mailbox.messages()]
+
+
 def _deletes(registry):  # noqa: F811
     return rows(registry, 'SELECT id, "user", inst_approver, queued_at, generic_file_id FROM work_items WHERE action = \'Delete\' ORDER BY id')
 
@@ -79,7 +83,9 @@ def test_approved_by_another_person_creates_queues_and_confirms_every_item(airfl
     assert all(on_topic.count(str(d["id"])) == 1 for d in deletes)
     [job] = rows(registry, "SELECT * FROM bulk_delete_jobs")
     assert (job["requested_by"], job["approved_by"]) == (REQUESTER, APPROVER)
-    [message] = mailbox.messages()
+    [request, message] = mailbox.messages()
+    assert request["rcpt_tos"] == [APPROVER] and "approve deletion of 3 item(s)" in request["subject"]
+    assert f"/dags/{DAG_ID}/runs/" in request["body"] and "/required_actions" in request["body"]
     assert sorted(message["rcpt_tos"]) == [REQUESTER, APPROVER]
     assert all(f"{identifier} (WorkItem" in message["body"] for identifier in ITEMS)
     assert f"Approved by: {APPROVER}" in message["body"]
@@ -128,7 +134,7 @@ def test_rejection_creates_nothing(airflow_db, registry, mailbox):  # noqa: F811
     assert str(dag_run.state) == "success"
     assert states["create_delete_work_items"] == "skipped" and states["send_confirmation"] == "skipped"
     assert xcom_return(dag_run, "run_summary")["approval"] == {"chosen": "Reject", "by": APPROVER, "timed_out": False}
-    assert _deletes(registry) == [] and mailbox.messages() == []
+    assert _deletes(registry) == [] and _subjects(mailbox) == ["approval request"]
 
 
 def test_the_requester_cannot_approve_their_own_request(airflow_db, registry, mailbox):  # noqa: F811
@@ -138,7 +144,7 @@ def test_the_requester_cannot_approve_their_own_request(airflow_db, registry, ma
 
     assert str(dag_run.state) == "failed"
     assert task_states(dag_run)["approve_deletion"] == "failed"
-    assert _deletes(registry) == [] and mailbox.messages() == []
+    assert _deletes(registry) == [] and _subjects(mailbox) == ["approval request"]
 
 
 def test_no_answer_before_the_timeout_rejects_and_creates_nothing(airflow_db, registry):  # noqa: F811

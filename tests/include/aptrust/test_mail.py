@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from include.aptrust.mail import RestoredItem, deletion_confirmation, recipient_list, restore_digests, restore_location
+from include.aptrust.mail import (
+    RestoredItem,
+    deletion_confirmation,
+    deletion_request,
+    recipient_list,
+    restore_digests,
+    restore_location,
+)
 
 
 def _item(work_item_id, institution_id=1, requester="ann@test.edu", spot_test=False, note=None, **extra):
@@ -69,3 +76,17 @@ def test_deletion_confirmation_lists_every_item_requester_and_approver():
     assert "test.edu/a (WorkItem 11)" in email.body and "test.edu/b/data/f.txt (WorkItem 12)" in email.body
     assert "Requested by: ann@test.edu" in email.body and "Approved by: carol@test.edu" in email.body
     assert email.work_item_ids == [11, 12]
+
+
+def test_deletion_request_goes_to_the_admins_but_never_the_requester():
+    email = deletion_request(
+        institution_id=1, institution="test.edu", request_key="run-1", requester="Ann@test.edu",
+        identifiers=["test.edu/a", "test.edu/b"], admins=["ann@test.edu", "carol@test.edu"],
+        approval_link="http://airflow/dags/x/runs/r/tasks/approve/required_actions",
+    )
+    assert email.recipients == ["carol@test.edu"]
+    assert "  - test.edu/a\n  - test.edu/b" in email.body and "required_actions" in email.body
+    assert "Required Actions" in deletion_request(
+        institution_id=1, institution="test.edu", request_key="r", requester="a@test.edu",
+        identifiers=["test.edu/a"], admins=[], approval_link=None,
+    ).body

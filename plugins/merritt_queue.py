@@ -162,15 +162,22 @@ class MerrittQueue:
         data, stat = self._get(path)
         return decode_json(data, path), stat.version
 
-    def _get_many(self, paths: list[str]) -> dict[str, bytes | None]:
-        """Read many nodes pipelined: up to PIPELINE_DEPTH requests in flight, no waiting in between."""
-        found: dict[str, bytes | None] = {}
+    def _get_many(self, paths: list[str]) -> dict[str, tuple[bytes, Any] | None]:
+        """Read many nodes pipelined (PIPELINE_DEPTH requests in flight): ``(data, stat)`` or None if absent."""
+        return self._pipelined(self.client.get_async, paths)
+
+    def _exists_many(self, paths: list[str]) -> dict[str, bool]:
+        found = self._pipelined(self.client.exists_async, paths)
+        return {path: found[path] is not None for path in paths}
+
+    def _pipelined(self, request, paths: list[str]) -> dict[str, Any]:
+        found: dict[str, Any] = {}
         for start in range(0, len(paths), PIPELINE_DEPTH):
-            pending = [(path, self.client.get_async(path)) for path in paths[start : start + PIPELINE_DEPTH]]
+            pending = [(path, request(path)) for path in paths[start : start + PIPELINE_DEPTH]]
             self.round_trips += len(pending)
             for path, result in pending:
                 try:
-                    found[path] = result.get()[0]
+                    found[path] = result.get()
                 except NoNodeError:
                     found[path] = None
         return found
@@ -380,9 +387,10 @@ class MerrittQueue:
         statuses = self._get_many([job_path(jid, "status") for jid in candidates])
         operations = []
         for jid in candidates:
-            data = statuses[job_path(jid, "status")]
-            if data is None:
+            found = statuses[job_path(jid, "status")]
+            if found is None:
                 continue
+            data = found[0]
             state = parse_job_state(decode_json(data, job_path(jid, "status")).get("status"), job_path(jid, "status"))
             if state in (JobState.PENDING, JobState.HELD) and self._exists(job_path(jid, "lock")) is None:
                 priority = decode_int(self._get(job_path(jid, "priority"))[0], job_path(jid, "priority"))
@@ -404,7 +412,7 @@ class MerrittQueue:
         for bid in bids:
             path = batch_path(bid, "status")
             try:
-                statuses[bid] = None if raw[path] is None else decode_json(raw[path], path)
+                statuses[bid] = None if raw[path] is None else decode_json(raw[path][0], path)
             except CorruptNodeError as error:
                 statuses[bid] = error
         return statuses
@@ -441,7 +449,7 @@ class MerrittQueue:
         statuses = self._get_many([job_path(jid, "status") for jid in listed["batch-failed"]])
         for jid in listed["batch-failed"]:
             path = job_path(jid, "status")
-            failed.append((jid, decode_json(statuses[path], path).get("message", "") if statuses[path] else "(no status)"))
+            failed.append((jid, decode_json(statuses[path][0], path).get("message", "") if statuses[path] else "(no status)"))
         return BatchReport(
             bid=bid,
             submission=submission,
@@ -485,17 +493,48 @@ class MerrittQueue:
         except NoNodeError:
             raise QueueError(f"{job_path(jid, 'status')} does not exist: no such job") from None
 
-    def _job_moves(self, jid: str, target: JobState, message: str, status=None, version=None) -> tuple[list[tuple], list[Change]]:
-        """The operations moving one job to ``target``: status, queue entry and batch entry, as one unit."""
-        if status is None:
-            status, version = self.job_status(jid)
-        current = parse_job_state(status.get("status"), job_path(jid, "status"))
-        moved = move_job(status, target, at=self.clock(), message=message)
-        bid = decode_text(self._get(job_path(jid, "bid"))[0])
-        priority = decode_int(self._get(job_path(jid, "priority"))[0], job_path(jid, "priority"), default=5)
+    def move_jobs(self, jids: list[str], target: JobState, message: str = "") -> list[Change]:
+        """Move jobs to ``target``: each job's status, queue entry and batch entry change in one transaction.
+
+        Every job is read (pipelined) and checked against the state machine, and must
+        not be locked by a worker, before anything is written: a refused move leaves all
+        of them as they were. The
+        status is written at the version read, so a worker's change in between makes
+        the transaction fail instead of being overwritten.
+        """
+        reads = self._get_many([job_path(jid, child) for jid in jids for child in ("status", "bid", "priority")])
+        locked = self._exists_many([job_path(jid, "lock") for jid in jids])
+        moves = []
+        for jid in jids:
+            status_path = job_path(jid, "status")
+            if reads[status_path] is None:
+                raise QueueError(f"{status_path} does not exist: no such job")
+            if locked[job_path(jid, "lock")]:
+                raise QueueError(f"{job_path(jid, 'lock')} is held: a worker is running {jid}")
+            status, stat = decode_json(reads[status_path][0], status_path), reads[status_path][1]
+            current = parse_job_state(status.get("status"), status_path)
+            moved = move_job(status, target, at=self.clock(), message=message)
+            bid = decode_text((reads[job_path(jid, "bid")] or (b"",))[0])
+            priority = decode_int((reads[job_path(jid, "priority")] or (b"",))[0], job_path(jid, "priority"), default=5)
+            moves.append((jid, current, moved, stat.version, bid, priority))
+        present = self._exists_many(
+            [queue_entry(current.directory, priority, jid) for jid, current, _, _, _, priority in moves]
+            + [batch_job_entry(bid, batch_directory_for(current), jid) for jid, current, _, _, bid, _ in moves]
+        )
+        units, changes = [], []
+        for jid, current, moved, version, bid, priority in moves:
+            operations, job_changes = self._job_move_operations(jid, current, target, moved, version, bid, priority, present)
+            units.append(operations)
+            changes += job_changes
+        self._commit_units(units, f"move {len(jids)} job(s) to {target}")
+        return changes
+
+    def _job_move_operations(self, jid, current, target, moved, version, bid, priority, present):
         operations = [("set", job_path(jid, "status"), (encode_json(moved), version))]
         changes = [Change(job_path(jid, "status"), current.value, target.value)]
-        old_entry = self._find_queue_entry(current, jid)
+        old_entry = queue_entry(current.directory, priority, jid)
+        if not present[old_entry]:  # priority changed since the entry was made: look for it by jid
+            old_entry = self._find_queue_entry(current, jid)
         new_entry = queue_entry(target.directory, priority, jid)
         if old_entry:
             operations.append(("delete", old_entry, None))
@@ -503,12 +542,25 @@ class MerrittQueue:
         changes.append(Change(new_entry, old_entry, new_entry))
         old_dir, new_dir = batch_directory_for(current), batch_directory_for(target)
         if old_dir != new_dir:
-            old_batch_entry = batch_job_entry(bid, old_dir, jid)
-            if self._exists(old_batch_entry) is not None:
+            old_batch_entry, new_batch_entry = batch_job_entry(bid, old_dir, jid), batch_job_entry(bid, new_dir, jid)
+            if present[old_batch_entry]:
                 operations.append(("delete", old_batch_entry, None))
-            operations.append(("create", batch_job_entry(bid, new_dir, jid), EMPTY))
-            changes.append(Change(batch_job_entry(bid, new_dir, jid), old_batch_entry, batch_job_entry(bid, new_dir, jid)))
+            operations.append(("create", new_batch_entry, EMPTY))
+            changes.append(Change(new_batch_entry, old_batch_entry, new_batch_entry))
         return operations, changes
+
+    def _commit_units(self, units: list[list[tuple]], what: str) -> None:
+        """Commit units of operations in as few transactions as fit, never splitting a unit."""
+        chunk, size = [], 0
+        for unit in units:
+            cost = sum(_operation_bytes(operation) for operation in unit)
+            if chunk and size + cost > self.max_transaction_bytes:
+                self.commit(chunk, what)
+                chunk, size = [], 0
+            chunk += unit
+            size += cost
+        if chunk:
+            self.commit(chunk, what)
 
     def _find_queue_entry(self, state: JobState, jid: str) -> str | None:
         suffix = f"-{jid}"
@@ -517,12 +569,8 @@ class MerrittQueue:
                 return f"{JOB_STATES}/{state.directory}/{name}"
         return None
 
-    def move_job(self, jid: str, target: JobState, message: str = "", *, refuse_locked: bool = True) -> list[Change]:
-        if refuse_locked and self._exists(job_path(jid, "lock")) is not None:
-            raise QueueError(f"{job_path(jid, 'lock')} is held: a worker is running {jid}")
-        operations, changes = self._job_moves(jid, target, message)
-        self.commit(operations, f"move {jid} to {target}")
-        return changes
+    def move_job(self, jid: str, target: JobState, message: str = "") -> list[Change]:
+        return self.move_jobs([jid], target, message)
 
     def requeue_job(self, jid: str) -> list[Change]:
         status, _ = self.job_status(jid)
@@ -563,11 +611,16 @@ class MerrittQueue:
             changes.append(Change(batch_path(bid, "status"), BatchState.HELD.value, BatchState.PROCESSING.value))
         held_jids = [jid_of_queue_entry(name) for name in self._children(f"{JOB_STATES}/held")]
         configurations = self._get_many([job_path(jid, "configuration") for jid in held_jids])
-        for jid in held_jids:
-            path = job_path(jid, "configuration")
-            if configurations[path] and decode_json(configurations[path], path).get("profile_name") == profile:
-                changes += self.move_job(jid, JobState.PENDING, f"collection {profile} released")
-        return changes
+        released = [
+            jid
+            for jid in held_jids
+            if configurations[job_path(jid, "configuration")]
+            and decode_json(configurations[job_path(jid, "configuration")][0], job_path(jid, "configuration")).get(
+                "profile_name"
+            )
+            == profile
+        ]
+        return changes + self.move_jobs(released, JobState.PENDING, f"collection {profile} released")
 
     def delete_batch(self, bid: str) -> list[Change]:
         """Held or Failed batch → Deleted, with its Held and Failed jobs; refused if any job is still running."""
@@ -575,17 +628,18 @@ class MerrittQueue:
         current = parse_batch_state(status.get("status"), batch_path(bid, "status"))
         check_batch_move(current, BatchState.DELETED)
         jids = self.batch_jids(bid)
-        statuses = {jid: self.job_status(jid) for jid in jids}
+        statuses = self._get_many([job_path(jid, "status") for jid in jids])
         to_delete = []
-        for jid, (job, _) in statuses.items():
-            state = parse_job_state(job.get("status"), job_path(jid, "status"))
+        for jid in jids:
+            path = job_path(jid, "status")
+            if statuses[path] is None:
+                raise QueueError(f"{path} does not exist, but {batch_path(bid)} lists {jid}")
+            state = parse_job_state(decode_json(statuses[path][0], path).get("status"), path)
             if state in (JobState.HELD, JobState.FAILED):
                 to_delete.append(jid)
             elif state not in (JobState.COMPLETED, JobState.DELETED):
                 raise QueueError(f"batch {bid} not deleted: job {jid} is {state}, which cannot move to Deleted")
-        changes = []
-        for jid in to_delete:
-            changes += self.move_job(jid, JobState.DELETED, f"batch {bid} deleted by an operator")
+        changes = self.move_jobs(to_delete, JobState.DELETED, f"batch {bid} deleted by an operator")
         changes.append(self.move_batch(bid, BatchState.DELETED, "deleted by an operator", expected=current))
         return changes
 

@@ -17,6 +17,7 @@ from merritt_zk_hook import MerrittZooKeeperError, MerrittZooKeeperHook, connect
 from tests.include.merritt.support import (  # noqa: F401 - fixtures
     QueueWorker,
     batch_manifest,
+    connect,
     merritt_conn,
     read_json,
     submission_conf,
@@ -145,6 +146,9 @@ def test_zookeeper_down_fails_the_try_and_the_next_try_stages(devstack, zookeepe
             stage(conf)
     finally:
         devstack.start(["zookeeper"])
+    waiter = connect(zookeeper.port)  # the next try comes minutes later; here, wait until sessions are served
+    waiter.stop()
+    waiter.close()
     summary = stage(conf)
     assert (summary["jobs"], summary["already_staged"]) == (3, False)
 

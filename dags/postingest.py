@@ -22,7 +22,9 @@ DEFAULT_ARGS = {
 COMMON_PARAMS = {
     "table": Param("dr2-postingest-state", type="string", description="The postingest state table (DynamoDB)"),
     "queue_config_variable": Param(
-        "postingest_queues", type="string", description="Airflow Variable holding the confirmer queue config (JSON list)"
+        "postingest_queues",
+        type="string",
+        description="Airflow Variable holding the confirmer queue config (JSON list)",
     ),
 }
 
@@ -36,7 +38,9 @@ with DAG(
     params={
         **COMMON_PARAMS,
         "checkpoint_table": Param(
-            "dr2-postingest-checkpoints", type="string", description="DynamoDB table of stream checkpoints and parked records"
+            "dr2-postingest-checkpoints",
+            type="string",
+            description="DynamoDB table of stream checkpoints and parked records",
         ),
         "topic": Param("dr2-notifications", type="string", description="Kafka topic of the external notifications"),
         "max_records": Param(50000, type="integer", minimum=1, description="Stop after this many stream records"),

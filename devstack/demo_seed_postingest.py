@@ -31,7 +31,9 @@ QUEUES = {"CC": "dr2-custodial-copy-confirmer", "TC": "dr2-tape-confirmer"}
 def _clients(stack: Devstack):
     import boto3
 
-    session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1")
+    session = boto3.session.Session(
+        aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"
+    )
     endpoint = stack["moto"].endpoint_url
     return session.resource("dynamodb", endpoint_url=endpoint), session.client("sqs", endpoint_url=endpoint)
 
@@ -62,5 +64,6 @@ def seed(stack: Devstack) -> dict[str, dict[str, Any]]:
             writer.put_item(Item=_asset())
     with dynamodb.Table(RESEND_DEMO_TABLE).batch_writer() as writer:
         for day in range(1, STUCK_ASSETS + 1):
-            writer.put_item(Item=_asset(queue="CC", firstQueued=f"2025-06-0{day}T10:00:00.000Z", lastQueued=f"2025-06-0{day}T10:00:00.000Z"))
+            queued = f"2025-06-0{day}T10:00:00.000Z"
+            writer.put_item(Item=_asset(queue="CC", firstQueued=queued, lastQueued=queued))
     return {"postingest_resender": {"table": RESEND_DEMO_TABLE}}

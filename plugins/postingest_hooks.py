@@ -85,7 +85,10 @@ class PostingestStateHook(DynamoDBHook):
     def streams(self):
         """The DynamoDB Streams client from this hook's connection (endpoint, region, credentials)."""
         return AwsBaseHook(
-            aws_conn_id=self.aws_conn_id, client_type="dynamodbstreams", region_name=self.region_name, config=self.config
+            aws_conn_id=self.aws_conn_id,
+            client_type="dynamodbstreams",
+            region_name=self.region_name,
+            config=self.config,
         ).get_conn()
 
     # -- items ------------------------------------------------------------------
@@ -227,7 +230,10 @@ class PostingestStateHook(DynamoDBHook):
         while True:
             page = self.checkpoints.query(**params)
             for row in page.get("Items", []):
-                positions[row["sk"]] = {"sequenceNumber": row.get("sequenceNumber"), "shardEnded": row.get("shardEnded", False)}
+                positions[row["sk"]] = {
+                    "sequenceNumber": row.get("sequenceNumber"),
+                    "shardEnded": row.get("shardEnded", False),
+                }
             if "LastEvaluatedKey" not in page:
                 return positions
             params["ExclusiveStartKey"] = page["LastEvaluatedKey"]
@@ -302,7 +308,9 @@ class ConfirmerQueueHook(SqsHook):
         """The queue's ``MessageRetentionPeriod``, or None if it cannot be read."""
         self.calls += 1
         try:
-            attributes = self.get_conn().get_queue_attributes(QueueUrl=queue_url, AttributeNames=["MessageRetentionPeriod"])
+            attributes = self.get_conn().get_queue_attributes(
+                QueueUrl=queue_url, AttributeNames=["MessageRetentionPeriod"]
+            )
         except (ClientError, BotoCoreError) as error:
             self.log.warning("%s: cannot read MessageRetentionPeriod (%s); assuming two weeks", queue_url, error)
             return None

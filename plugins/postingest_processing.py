@@ -132,9 +132,9 @@ class StateChangeApplier:
         try:
             self.publisher.confirm_delivery(self.topic)
             self.state.advance_checkpoint(stream_arn, shard_id, checkpoint, applied_up_to, False)
-            log.info("shard %s: checkpointed %s, the last record fully applied before the failure", shard_id, applied_up_to)
+            log.info("shard %s: checkpointed %s, the last record applied before the failure", shard_id, applied_up_to)
         except Exception as error:  # noqa: BLE001 - the original failure is what gets raised
-            log.warning("shard %s: could not checkpoint after the failure (%s); the page will be replayed", shard_id, error)
+            log.warning("shard %s: no checkpoint after the failure (%s); the page will be replayed", shard_id, error)
 
     def _apply(self, shard_id: str, record: StreamRecord) -> None:
         self.counts["records"] += 1
@@ -244,7 +244,8 @@ class StuckMessageResender:
                 body = confirmer_message(item, queue, self.config)
             except MalformedRecordError as error:
                 counts["unsendable"] += 1
-                summary["unsendable"].append({"assetId": item.get("assetId"), "queue": queue.alias, "error": str(error)})
+                problem = {"assetId": item.get("assetId"), "queue": queue.alias, "error": str(error)}
+                summary["unsendable"].append(problem)
                 log.error("cannot resend to %s: %s", queue.alias, error)
                 continue
             if not self.state.apply_update(item_key(item), claim_update(queue.alias, item["lastQueued"], claim)):
@@ -264,7 +265,8 @@ class StuckMessageResender:
         for index, (item, _) in enumerate(batch):
             if index in failures:
                 counts["failed"] += 1
-                summary["send_failures"].append({"assetId": item["assetId"], "queue": queue.alias, "error": failures[index]})
+                problem = {"assetId": item["assetId"], "queue": queue.alias, "error": failures[index]}
+                summary["send_failures"].append(problem)
                 log.error("resend of asset %s to %s failed: %s", item["assetId"], queue.alias, failures[index])
                 self.state.apply_update(item_key(item), unclaim_update(claim, item["lastQueued"]))
             else:

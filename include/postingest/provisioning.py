@@ -49,7 +49,7 @@ def create_checkpoint_table(dynamodb_client, table_name: str = CHECKPOINT_TABLE)
         dynamodb_client,
         TableName=table_name,
         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "sk", "AttributeType": "S"}],
+        AttributeDefinitions=[{"AttributeName": name, "AttributeType": "S"} for name in ("pk", "sk")],
         BillingMode="PAY_PER_REQUEST",
     )
     return table_name
@@ -70,7 +70,8 @@ def create_topic(kafka_admin_client, topic: str = NOTIFICATIONS_TOPIC, partition
     from confluent_kafka import KafkaError, KafkaException
     from confluent_kafka.admin import NewTopic
 
-    for future in kafka_admin_client.create_topics([NewTopic(topic, num_partitions=partitions, replication_factor=1)]).values():
+    futures = kafka_admin_client.create_topics([NewTopic(topic, num_partitions=partitions, replication_factor=1)])
+    for future in futures.values():
         try:
             future.result(timeout=30)
         except KafkaException as error:

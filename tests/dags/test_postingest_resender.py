@@ -80,7 +80,8 @@ def test_failed_sends_are_put_back_and_fail_the_task_for_a_retry(postingest, mon
         task_id="resend", table_name=postingest.table, queue_config_variable=postingest.variable
     )
 
-    with pytest.raises(AirflowException, match=f"1 resend\\(s\\) failed and were put back for the retry: {stuck['assetId']}"):
+    expected = f"1 resend\\(s\\) failed and were put back for the retry: {stuck['assetId']}"
+    with pytest.raises(AirflowException, match=expected):
         operator.execute(context={})
 
     assert postingest.item(stuck)["lastQueued"] == "2020-01-01T00:00:00.000Z"

@@ -26,12 +26,14 @@ def test_the_stream_is_read_in_pages_from_a_checkpoint(postingest, state):
     pages = list(state.read_shard(arn, shard["ShardId"], None, page_size=2))
     first = pages[0].records[0]
     state.advance_checkpoint(arn, shard["ShardId"], None, first.sequence_number, False)
-    rest = [r.keys["assetId"] for page in state.read_shard(arn, shard["ShardId"], first.sequence_number, 10) for r in page.records]
+    later_pages = state.read_shard(arn, shard["ShardId"], first.sequence_number, 10)
+    rest = [record.keys["assetId"] for page in later_pages for record in page.records]
 
     assert [len(page.records) for page in pages] == [2, 1, 0]
     assert (first.event_name, first.old_image, first.new_image["input"]) == ("INSERT", None, assets[0]["input"])
     assert rest == [a["assetId"] for a in assets[1:]]
-    assert state.shard_positions(arn) == {shard["ShardId"]: {"sequenceNumber": first.sequence_number, "shardEnded": False}}
+    expected_position = {"sequenceNumber": first.sequence_number, "shardEnded": False}
+    assert state.shard_positions(arn) == {shard["ShardId"]: expected_position}
 
 
 def test_a_checkpoint_moves_only_from_where_the_run_started(postingest, state):

@@ -93,7 +93,11 @@ class Postingest:
         from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
         consumer = Consumer(
-            {"bootstrap.servers": self.bootstrap_servers, "group.id": f"test-{uuid.uuid4()}", "enable.auto.commit": False}
+            {
+                "bootstrap.servers": self.bootstrap_servers,
+                "group.id": f"test-{uuid.uuid4()}",
+                "enable.auto.commit": False,
+            }
         )
         consumer.assign([TopicPartition(self.topic, 0, OFFSET_BEGINNING)])
         found: list[dict[str, Any]] = []
@@ -125,7 +129,8 @@ def postingest(moto, kafka, monkeypatch) -> Postingest:
     table = provisioning.create_state_table(dynamodb.meta.client, f"postingest-state-{suffix}")
     checkpoint_table = provisioning.create_checkpoint_table(dynamodb.meta.client, f"postingest-checkpoints-{suffix}")
     config = provisioning.create_confirmer_queues(sqs, {"CC": f"cc-confirmer-{suffix}", "TC": f"tc-confirmer-{suffix}"})
-    topic = provisioning.create_topic(AdminClient({"bootstrap.servers": kafka.bootstrap_servers}), f"notifications-{suffix}")
+    admin = AdminClient({"bootstrap.servers": kafka.bootstrap_servers})
+    topic = provisioning.create_topic(admin, f"notifications-{suffix}")
     variable = f"postingest_queues_{suffix}"
     monkeypatch.setenv(f"AIRFLOW_VAR_{variable.upper()}", config)
     return Postingest(

@@ -339,3 +339,22 @@ def test_a_resumed_staging_keeps_the_hold_decision_of_the_interrupted_run(zookee
     assert len(zk.get_children("/jobs/states/pending")) == 300
     statuses = {read_json(zk, f"/jobs/{jid}/status")["status"] for jid in ("jid0000000001", "jid0000000300")}
     assert statuses == {"Pending"}
+
+
+def test_deleting_a_large_held_batch_is_all_or_nothing_and_takes_few_transactions(zk):
+    zk.create(f"/locks/collections/{PROFILE}", makepath=True)
+    held = stage(zk, submission_conf(300))
+    zk.create(f"/jobs/{held.last_jid}/lock", ephemeral=True)  # a worker is on one job
+    queue = MerrittQueue(zk)
+
+    with pytest.raises(QueueError, match=f"/jobs/{held.last_jid}/lock is held"):
+        queue.delete_batch(held.bid)
+    assert len(zk.get_children("/jobs/states/held")) == 300 and queue.transactions == 0
+    assert read_json(zk, f"/batches/{held.bid}/status")["status"] == "Held"
+
+    zk.delete(f"/jobs/{held.last_jid}/lock")
+    changes = queue.delete_batch(held.bid)
+    assert len(changes) == 3 * 300 + 1 and queue.transactions <= 3
+    assert len(zk.get_children("/jobs/states/deleted")) == 300
+    assert len(zk.get_children(f"/batches/{held.bid}/states/batch-deleted")) == 300
+    assert read_json(zk, f"/batches/{held.bid}/status")["status"] == "Deleted"

@@ -8,14 +8,13 @@
   for ``postingest_resender`` to resend (its own table: the state change DAG would
   otherwise read those rows' INSERTs from the stream, which in production expired
   long ago).
-- The queue config as Variable ``postingest_queues``, in this process's environment,
-  which Airflow inherits (unless ``airflow_settings.yaml`` already defines it).
+The queue config (Variable ``postingest_queues``) comes from ``airflow_settings.yaml``;
+moto accepts its AWS-style queue URLs on the local endpoint.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import uuid
 from typing import Any
 
@@ -55,9 +54,8 @@ def seed(stack: Devstack) -> dict[str, dict[str, Any]]:
     provisioning.create_state_table(dynamodb.meta.client)
     provisioning.create_state_table(dynamodb.meta.client, RESEND_DEMO_TABLE)
     provisioning.create_checkpoint_table(dynamodb.meta.client)
-    queue_config = provisioning.create_confirmer_queues(sqs, QUEUES)
+    provisioning.create_confirmer_queues(sqs, QUEUES)
     provisioning.create_topic(AdminClient({"bootstrap.servers": stack["kafka"].bootstrap_servers}))
-    os.environ.setdefault("AIRFLOW_VAR_POSTINGEST_QUEUES", queue_config)
 
     with dynamodb.Table(provisioning.STATE_TABLE).batch_writer() as writer:
         for _ in range(DEMO_ASSETS):

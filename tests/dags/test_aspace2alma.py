@@ -87,7 +87,7 @@ def test_clearing_the_whole_run_the_same_day_reuses_the_consumed_report_without_
     assert {cn: items_of(r) for cn, r in exported_records(dropbox).items()} == expected_export()
 
 
-@pytest.mark.parametrize("task_id", ["wait_for_report", "consume_report", "export_to_alma"])
+@pytest.mark.parametrize("task_id", ["check_superseded", "wait_for_report", "consume_report", "export_to_alma"])
 def test_clearing_one_task_and_re_running_it(standin, dropbox, task_id):
     write_report(dropbox)
     assert str(run_dag("aspace2alma", logical_date=FRIDAY).state) == "success"

@@ -656,35 +656,56 @@ class MerrittQueue:
         return changes
 
     def _remove_batch(self, bid: str) -> list[Change]:
+        """Delete a batch's jobs (with their queue entries), then the batch and its ``/batch-uuids`` node.
+
+        Each job goes in one transaction with its entry; the batch's own nodes go last,
+        deepest first, the batch node itself in the final transaction. A run stopped half
+        way leaves a Completed batch missing some jobs, which the next run removes.
+        """
         if self._exists(batch_path(bid, "lock")) is not None:
             raise QueueError(f"{batch_path(bid, 'lock')} is held: batch {bid} is being reported")
         submission, _ = self._json(batch_path(bid, "submission"))
-        for jid in self.batch_jids(bid):
-            status, _ = self.job_status(jid)
-            state = parse_job_state(status.get("status"), job_path(jid, "status"))
-            operations = [("delete", path, None) for path in self._subtree(job_path(jid))]
-            entry = self._find_queue_entry(state, jid)
-            if entry:
-                operations.insert(0, ("delete", entry, None))
-            self.commit(operations, f"remove {jid} of {bid}")
-        operations = [("delete", path, None) for path in self._subtree(batch_path(bid))]
+        jids = self.batch_jids(bid)
+        reads = self._get_many([job_path(jid, child) for jid in jids for child in ("status", "priority")])
+        entries = {}
+        for jid in jids:
+            status, priority = reads[job_path(jid, "status")], reads[job_path(jid, "priority")]
+            if status is not None and priority is not None:
+                state = parse_job_state(decode_json(status[0], job_path(jid, "status")).get("status"), job_path(jid, "status"))
+                entries[jid] = queue_entry(state.directory, decode_int(priority[0], job_path(jid, "priority")), jid)
+        present = self._exists_many(list(entries.values()))
+        trees = self._subtrees([job_path(jid) for jid in jids])
+        units = [
+            ([("delete", entries[jid], None)] if present.get(entries.get(jid)) else [])
+            + [("delete", path, None) for path in trees[job_path(jid)]]
+            for jid in jids
+        ]
+        self._commit_units(units, f"remove the jobs of {bid}")
+        operations = [("delete", path, None) for path in self._subtrees([batch_path(bid)])[batch_path(bid)]]
         uuid_node = batch_uuid_path(submission.get("batchID", ""))
-        if decode_text(self._get_or_none(uuid_node) or b"") == bid:
+        if decode_text((self._get_or_none(uuid_node) or b"")) == bid:
             operations.append(("delete", uuid_node, None))
         try:
-            self.commit(operations, f"remove {bid}")
+            self._commit_units([[operation] for operation in operations], f"remove {bid}")
         except TransactionRefused as refused:
             if isinstance(refused.error, NotEmptyError):
                 raise QueueError(f"{refused.path} changed while {bid} was being removed; run again") from None
             raise
         return [Change(batch_path(bid), BatchState.COMPLETED.value, None)]
 
-    def _subtree(self, path: str) -> list[str]:
-        """``path`` and everything under it, deepest first (the order deletes must go in)."""
-        below = []
-        for child in self._children(path):
-            below += self._subtree(f"{path}/{child}")
-        return below + [path]
+    def _subtrees(self, roots: list[str]) -> dict[str, list[str]]:
+        """Each root and everything under it, deepest first (the order deletes must go in); read level by level."""
+        found = {root: [root] for root in roots}
+        frontier = [(root, root) for root in roots]
+        while frontier:
+            children = self._pipelined(self.client.get_children_async, [path for _, path in frontier])
+            next_frontier = []
+            for root, path in frontier:
+                for child in children[path] or []:
+                    found[root].append(f"{path}/{child}")
+                    next_frontier.append((root, f"{path}/{child}"))
+            frontier = next_frontier
+        return {root: paths[::-1] for root, paths in found.items()}
 
 
 class TransactionRefused(QueueError):

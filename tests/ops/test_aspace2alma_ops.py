@@ -11,11 +11,8 @@ import time
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-import pytest
-
 from tests.dags.aspace2alma_support import (  # noqa: F401 - fixtures
     FRIDAY,
-    THURSDAY,
     WEDNESDAY,
     dropbox,
     expected_export,
@@ -23,26 +20,10 @@ from tests.dags.aspace2alma_support import (  # noqa: F401 - fixtures
     standin,
     write_report,
 )
+from tests.ops.aspace2alma_ops_support import CLEANUP, DELIVERED, EXPORT, WAIT_ALL_DAY, fresh_dags  # noqa: F401
 
 EASTERN = ZoneInfo("America/New_York")
 PRINTED_DATE = re.compile(r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(\+00:00)?")
-EXPORT = "aspace2alma"
-CLEANUP = "aspace2alma_skip_day_cleanup"
-# 03:30 Eastern on each run's day: Alma's report, delivered on time
-DELIVERED = {day: day - timedelta(hours=2) for day in (WEDNESDAY, THURSDAY, FRIDAY)}
-# A run dated today waits for a report delivered any time today (the cut-off must lie ahead).
-WAIT_ALL_DAY = {"report_fresh_after": "00:00", "report_cutoff": "23:59"}
-
-
-@pytest.fixture
-def fresh_dags(api):
-    """Both DAGs parsed and unpaused, with no run left from an earlier test."""
-    for dag_id in (EXPORT, CLEANUP):
-        api.wait_for_dag(dag_id)
-        api.unpause(dag_id)
-        for run in api.runs(dag_id):
-            api.call("DELETE", f"/dags/{dag_id}/dagRuns/{run['dag_run_id']}")
-    return api
 
 
 def _export_is_complete(folder) -> None:

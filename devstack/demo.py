@@ -34,26 +34,26 @@ def load_dags() -> dict[str, Any]:
     return bag.dags
 
 
-def run_summary(dag: Any, dag_run: Any) -> Any:
-    """The ``return_value`` XComs of the DAG's leaf tasks, keyed by task id."""
+def return_values(dag_id: str, run_id: str, task_ids: list[str]) -> dict[str, Any]:
+    """The ``return_value`` XComs of some tasks of one DAG run, keyed by task id."""
     from airflow.models.xcom import XComModel
     from airflow.utils.session import create_session
 
-    leaves = [task.task_id for task in dag.leaves]
     with create_session() as session:
-        rows = (
-            session.query(XComModel)
-            .filter(
-                XComModel.dag_id == dag.dag_id,
-                XComModel.run_id == dag_run.run_id,
-                XComModel.key == "return_value",
-                XComModel.task_id.in_(leaves),
-            )
-            .all()
+        rows = session.query(XComModel).filter(
+            XComModel.dag_id == dag_id,
+            XComModel.run_id == run_id,
+            XComModel.key == "return_value",
+            XComModel.task_id.in_(task_ids),
         )
-        values = {row.task_id: row.value for row in rows}
-    decoded = {task_id: json.loads(value) if isinstance(value, str) else value for task_id, value in values.items()}
-    return decoded[leaves[0]] if len(decoded) == 1 and len(leaves) == 1 else decoded
+        return {row.task_id: XComModel.deserialize_value(row) for row in rows}
+
+
+def run_summary(dag: Any, dag_run: Any) -> Any:
+    """What the DAG's leaf task returned (by task id when there are several leaves)."""
+    leaves = [task.task_id for task in dag.leaves]
+    values = return_values(dag.dag_id, dag_run.run_id, leaves)
+    return values.get(leaves[0]) if len(leaves) == 1 else values
 
 
 def run_dag(dag: Any, conf: dict[str, Any]) -> DemoResult:

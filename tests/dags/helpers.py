@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from devstack.demo import return_values
 from devstack.settings import REPO_ROOT
 
 
@@ -39,18 +40,4 @@ def task_states(dag_run) -> dict[str, str]:
 
 
 def xcom_return(dag_run, task_id: str) -> Any:
-    from airflow.models.xcom import XComModel
-    from airflow.utils.session import create_session
-
-    with create_session() as session:
-        row = (
-            session.query(XComModel)
-            .filter(
-                XComModel.dag_id == dag_run.dag_id,
-                XComModel.run_id == dag_run.run_id,
-                XComModel.task_id == task_id,
-                XComModel.key == "return_value",
-            )
-            .one()
-        )
-        return XComModel.deserialize_value(row)
+    return return_values(dag_run.dag_id, dag_run.run_id, [task_id])[task_id]

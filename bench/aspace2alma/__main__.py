@@ -117,6 +117,7 @@ def main() -> int:
         print(f"  (bench ran {time.monotonic() - began:.0f} s)")
     finally:
         stack.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
     draw(curve)
 
     sequential = curve[1] * RESOURCES / SLICE

@@ -1,0 +1,171 @@
+"""Fault injection under the real scheduler for the postingest and APTrust DAGs (see
+tests/ops/test_fault_matrix.py for the pattern, docs/reliability.md for the matrix).
+
+A server the DAG touches is stopped once the run has started, the task's try fails,
+the server comes back, an operator clears the failed task through the REST API, and
+the run succeeds; then the external state is checked: nothing lost, nothing
+duplicated, nothing half-written.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+
+from tests.dags.postingest.fixtures import postingest  # noqa: F401 - fixture
+from tests.dags.test_aptrust_bulk_delete import ITEMS, REQUESTER
+from tests.dags.test_aptrust_bulk_delete import _deletes as bulk_deletes
+from tests.dags.test_aptrust_bulk_delete import _seed as seed_bulk_delete
+from tests.dags.test_aptrust_restore_notifications import _emails as digest_emails
+from tests.dags.test_aptrust_restore_notifications import _seed as seed_restores
+from tests.dags.test_aptrust_spot_test_restore import _seed as seed_spot_tests
+from tests.dags.test_aptrust_spot_test_restore import _spot_tests as spot_tests
+from tests.include.aptrust.fixtures import mailbox, registry, rows, topic_values  # noqa: F401 - fixtures
+
+FAILED_TRY = {"up_for_retry", "failed"}
+STATE_CHANGE = "postingest_state_change"
+RESENDER = "postingest_resender"
+SPOT_TEST = "aptrust_spot_test_restore"
+DIGESTS = "aptrust_restore_notifications"
+BULK_DELETE = "aptrust_bulk_delete"
+NOVEMBER_RUN = datetime(2026, 11, 1, 11, 0, tzinfo=timezone.utc)  # 06:00 EST on the 1st
+
+
+def _fresh(api, dag_id: str):
+    api.wait_for_dag(dag_id)
+    api.unpause(dag_id)
+    for run in api.runs(dag_id):
+        api.call("DELETE", f"/dags/{dag_id}/dagRuns/{run['dag_run_id']}")
+
+
+def _set_variable(api, key: str, value: str) -> None:
+    api.call("POST", "/variables", json={"key": key, "value": value})
+
+
+@pytest.fixture
+def postingest_world(api, postingest):  # noqa: F811 - fixture
+    """A private postingest world whose queue config Variable the cluster can read (the
+    fixture's AIRFLOW_VAR_* lives only in this process), both DAGs fresh."""
+    import os
+
+    _set_variable(api, postingest.variable, os.environ[f"AIRFLOW_VAR_{postingest.variable.upper()}"])
+    for dag_id in (STATE_CHANGE, RESENDER):
+        _fresh(api, dag_id)
+    yield postingest
+    api.call("DELETE", f"/variables/{postingest.variable}")
+
+
+def test_postingest_state_change_kafka_stopped(api, devstack, kafka, postingest_world):
+    from confluent_kafka.admin import AdminClient
+
+    from include.postingest import provisioning
+
+    world = postingest_world
+    assets = [world.insert_asset(correlationId=f"corr-{n}") for n in range(5)]
+    devstack.stop(["kafka"])
+    try:
+        run_id = api.trigger(STATE_CHANGE, conf=world.conf)
+        api.wait_for_task(STATE_CHANGE, run_id, "apply_stream_records", FAILED_TRY, timeout=120)
+    finally:
+        devstack.start(["kafka"])
+        # tansu keeps topics in memory: the session's later tests need theirs back too
+        provisioning.create_topic(AdminClient({"bootstrap.servers": kafka.bootstrap_servers}), world.topic)
+
+    api.clear_tasks(STATE_CHANGE, run_id, ["apply_stream_records"], downstream=True)
+    assert api.wait_for_run(STATE_CHANGE, run_id) == "success", api.task_states(STATE_CHANGE, run_id)
+
+    # nothing sent twice to the confirmer, every asset moved on exactly once
+    messages = world.queue_messages("CC")
+    assert sorted(m["assetId"] for m in messages) == sorted(a["assetId"] for a in assets)
+    assert all(world.item(asset)["queue"] == "CC" for asset in assets)
+    # nothing lost: every asset announced once after the broker came back
+    notices = world.notifications(expected=len(assets))
+    assert sorted(n["key"] for n in notices) == sorted(a["assetId"] for a in assets)
+    assert len({n["properties"]["messageId"] for n in notices}) == len(assets)
+    summary = api.xcom(STATE_CHANGE, run_id, "report")
+    assert summary["parked"] == [] and summary["notifications"] == len(assets)
+
+
+# -- APTrust --------------------------------------------------------------------------
+
+
+def test_aptrust_spot_test_restore_kafka_stopped_before_queueing(api, devstack, kafka, registry):  # noqa: F811
+    seed_spot_tests(registry)
+    _fresh(api, SPOT_TEST)
+    devstack.stop(["kafka"])  # create_spot_tests does not use the broker: the run stops at queue_spot_tests
+    try:
+        run_id = api.trigger(SPOT_TEST, logical_date=NOVEMBER_RUN)
+        api.wait_for_task(SPOT_TEST, run_id, "queue_spot_tests", FAILED_TRY, timeout=120)
+        created = spot_tests(registry)
+        assert len(created) == 2 and all(t["queued_at"] is None for t in created)
+    finally:
+        devstack.start(["kafka"])
+
+    api.clear_tasks(SPOT_TEST, run_id, ["queue_spot_tests"], downstream=True)
+    assert api.wait_for_run(SPOT_TEST, run_id) == "success", api.task_states(SPOT_TEST, run_id)
+    tests = spot_tests(registry)
+    assert [t["id"] for t in tests] == [t["id"] for t in created]  # nothing created twice
+    assert all(t["queued_at"] is not None for t in tests)
+    for topic, test in (("restore_glacier", tests[0]), ("restore_object", tests[1])):
+        assert topic_values(kafka, topic) == [str(test["id"])]  # the broker restarted empty: queued once since
+
+
+def test_aptrust_restore_notifications_smtp_stopped_before_sending(api, devstack, registry, mailbox):  # noqa: F811
+    done, _old = seed_restores(registry)
+    _fresh(api, DIGESTS)
+    devstack.stop(["smtp"])  # record_digests does not use SMTP: the run stops at send_digests
+    try:
+        run_id = api.trigger(DIGESTS)
+        api.wait_for_task(DIGESTS, run_id, "send_digests", FAILED_TRY, timeout=120)
+        recorded = digest_emails(registry)
+        assert len(recorded) == 2 and all(e["sent_at"] is None for e in recorded)
+    finally:
+        devstack.start(["smtp"])
+
+    api.clear_tasks(DIGESTS, run_id, ["send_digests"], downstream=True)
+    assert api.wait_for_run(DIGESTS, run_id) == "success", api.task_states(DIGESTS, run_id)
+    emails = digest_emails(registry)
+    assert [e["id"] for e in emails] == [e["id"] for e in recorded]  # recorded once
+    assert all(e["sent_at"] is not None for e in emails)
+    assert sorted(m["message"]["Message-ID"] for m in mailbox.messages()) == sorted(e["message_id"] for e in emails)
+    notified = rows(registry, "SELECT id FROM work_items WHERE notification_email_id IS NOT NULL")
+    assert sorted(row["id"] for row in notified) == sorted(done.values())
+
+
+def _approve(api, dag_id: str, run_id: str, task_id: str) -> dict:
+    """Approve as the API's user (admin: not the requester), as the Required Actions page does."""
+    return api.call(
+        "PATCH",
+        f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/-1/hitlDetails",
+        json={"chosen_options": ["Approve"], "params_input": {}},
+    )
+
+
+def test_aptrust_bulk_delete_kafka_stopped_after_approval(api, devstack, kafka, registry, mailbox):  # noqa: F811
+    seed_bulk_delete(registry)
+    _fresh(api, BULK_DELETE)
+    run_id = api.trigger(BULK_DELETE, conf={"institution": "test.edu", "requester": REQUESTER, "identifiers": ITEMS})
+    api.wait_for_task(BULK_DELETE, run_id, "approve_deletion", {"awaiting_input"}, timeout=120)
+    devstack.stop(["kafka"])
+    try:
+        responded = _approve(api, BULK_DELETE, run_id, "approve_deletion")
+        api.wait_for_task(BULK_DELETE, run_id, "queue_deletions", FAILED_TRY, timeout=120)
+        created = bulk_deletes(registry)
+        assert len(created) == len(ITEMS) and all(d["queued_at"] is None for d in created)
+    finally:
+        devstack.start(["kafka"])
+
+    api.clear_tasks(BULK_DELETE, run_id, ["queue_deletions"], downstream=True)
+    assert api.wait_for_run(BULK_DELETE, run_id) == "success", api.task_states(BULK_DELETE, run_id)
+    approver = responded["responded_by"]["name"]
+    assert approver != REQUESTER
+    deletes = bulk_deletes(registry)
+    assert [d["id"] for d in deletes] == [d["id"] for d in created]  # created once
+    assert {(d["user"], d["inst_approver"]) for d in deletes} == {(REQUESTER, approver)}
+    assert all(d["queued_at"] is not None for d in deletes)
+    assert sorted(topic_values(kafka, "delete_item")) == sorted(str(d["id"]) for d in deletes)
+    assert len(rows(registry, "SELECT id FROM bulk_delete_jobs")) == 1
+    subjects = [m["subject"] for m in mailbox.messages()]
+    assert len(subjects) == 2 and "approve deletion" in subjects[0]  # the request, then one confirmation
+

@@ -1,7 +1,7 @@
 """The scheduler-level suite: Airflow's real components on the devstack, driven only
 through the public REST API.
 
-One cluster per test session (API server, scheduler, dag-processor, triggerer;
+One cluster for the package, stopped when its tests are done (API server, scheduler, dag-processor, triggerer;
 LocalExecutor; the session's metadata DB on the devstack's PostgreSQL). The
 scheduler's own cron scheduling is off (``use_job_schedule``), so the only runs
 are the ones a test triggers or backfills: what it asserts on is all it caused.
@@ -17,7 +17,7 @@ from tests.conftest import STACK, WORKDIR
 from tests.ops.api import AirflowApi
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def airflow_cluster(airflow_db, sftp, aspace, moto, kafka, zookeeper, smtp):
     env = {
         **airflow_environment(STACK, WORKDIR / "airflow", api_port=free_port()),
@@ -34,6 +34,6 @@ def airflow_cluster(airflow_db, sftp, aspace, moto, kafka, zookeeper, smtp):
         cluster.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def api(airflow_cluster) -> AirflowApi:
     return AirflowApi(airflow_cluster.base_url, ADMIN_USER, ADMIN_PASSWORD)

@@ -322,12 +322,14 @@ class MerrittQueue:
         before it, so two runs staging the same submission at once cannot both add the
         same rows: the second one's transaction fails, it re-reads and carries on.
         """
-        created, states, conflicts = 0, batch_path(bid, "states"), 0
+        created, states, conflicts, last_done = 0, batch_path(bid, "states"), 0, -1
         while conflicts < MAX_CONFLICTS:
             marker_version = self._exists(states).version
             done = len(self._children(f"{states}/batch-processing"))
             if done >= len(plans):
                 return created
+            if done > last_done:  # losing races to a run that makes progress is fine: only a standstill counts
+                conflicts, last_done = 0, done
             counter = self._exists(JOBS).cversion
             operations, size, count = [("set", states, (EMPTY, marker_version))], 0, 0
             for offset, plan in enumerate(plans[done:]):
@@ -345,7 +347,6 @@ class MerrittQueue:
                     conflicts += 1
                     continue  # a job id was taken, or another run added jobs: read again
                 raise
-            conflicts = 0
             created += count
             self.progress("jobs created", done + count, len(plans))
         raise QueueError(f"could not create the jobs of {bid}: {MAX_CONFLICTS} transactions in a row lost a race")

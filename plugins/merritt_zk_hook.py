@@ -7,8 +7,9 @@ Connection fields:
 - ``schema`` (or extra ``chroot``): the chroot the queue lives under, e.g. ``merritt``;
   empty for the root. The chroot node must exist.
 - ``login``/``password``: ZooKeeper digest authentication (``addauth digest login:password``).
-- extra ``session_timeout`` (seconds, default 30), ``connect_timeout`` (default 15),
-  ``max_tries`` (retries of a ZooKeeper call across connection loss, default 5).
+- extra ``session_timeout`` (seconds, default 30), ``connect_timeout`` (default 15: also how
+  long a lost connection is re-established before the client gives up and the task's
+  calls fail), ``max_tries`` (retries of a ZooKeeper call across connection loss, default 5).
 
 kazoo reconnects on its own and starts a new session when one expires; callers wrap
 their idempotent steps in :meth:`retry`, which retries on connection loss, timeouts and
@@ -65,15 +66,18 @@ class MerrittZooKeeperHook(BaseHook):
         conn = self.get_connection(self.zk_conn_id)
         extra = conn.extra_dejson
         self._max_tries = int(extra.get("max_tries", 5))
+        self._connect_timeout = float(extra.get("connect_timeout", 15))
         settings: dict[str, Any] = {
             "hosts": connection_string(conn.host, conn.port, conn.schema or extra.get("chroot")),
             "timeout": float(extra.get("session_timeout", 30)),
-            "connection_retry": KazooRetry(max_tries=-1, delay=0.2, max_delay=5),
+            # Reconnecting gives up after connect_timeout without an answer: the client closes and
+            # every call waiting for the connection fails (ConnectionClosedError), so the try fails
+            # and Airflow retries it. Unbounded, a call made while ZooKeeper is down waits forever.
+            "connection_retry": KazooRetry(max_tries=-1, delay=0.2, max_delay=5, deadline=self._connect_timeout),
             "command_retry": KazooRetry(max_tries=self._max_tries, delay=0.2, max_delay=5),
         }
         if conn.login:
             settings["auth_data"] = [("digest", f"{conn.login}:{conn.password or ''}")]
-        self._connect_timeout = float(extra.get("connect_timeout", 15))
         return settings
 
     def get_conn(self) -> KazooClient:

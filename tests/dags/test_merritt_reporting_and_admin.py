@@ -40,6 +40,7 @@ def report():
 def test_a_failed_job_is_reported_requeued_rerun_and_the_batch_completed_then_removed(
     airflow_db, merritt_conn, zk, smtp
 ):
+    mail_before = len(smtp.messages())  # the sink is shared by the whole test session
     batch = stage(zk, submission_conf(3, notification="curator@example.org"))
     worker = QueueWorker(zk)
     broken = worker.run_one(fail_in="Storing")
@@ -50,7 +51,7 @@ def test_a_failed_job_is_reported_requeued_rerun_and_the_batch_completed_then_re
     assert first["waiting"] == 1  # `other` still has its job pending
     assert [(r["bid"], r["outcome"], r["completed"], r["failed"]) for r in first["reported"]] == [(batch.bid, "Failed", 2, 1)]
     assert read_json(zk, f"/batches/{batch.bid}/status")["status"] == "Failed"
-    (mail,) = [m for m in smtp.messages() if m["to"] == "curator@example.org"]
+    (mail,) = [m for m in smtp.messages()[mail_before:] if m["to"] == "curator@example.org"]
     assert "Failed: 2 completed, 1 failed" in mail["subject"]
     assert f"{broken}: storing failed: GET 404 for {broken}" in mail["body"]
 

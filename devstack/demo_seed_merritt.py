@@ -6,15 +6,13 @@ DAG staging a new five-job batch, and the admin DAG re-queuing the failed job.
 
 from __future__ import annotations
 
-import json
-import os
 import sys
 from typing import Any
 
 from devstack.settings import REPO_ROOT
 from devstack.stack import Devstack
 
-PROFILES = ["merritt_demo_content", "merritt_demo_images"]
+PROFILES = ["merritt_demo_content", "merritt_demo_images"]  # as Variable merritt_profiles in airflow_settings.yaml
 FINISHED_BATCH_UUID = "demo-finished-batch"
 
 
@@ -32,8 +30,6 @@ def demo_manifest(name: str, rows: int) -> str:
 
 
 def seed(stack: Devstack) -> dict[str, dict[str, Any]]:
-    # The DAGs read the known profiles from Variable merritt_profiles; Airflow inherits this environment.
-    os.environ.setdefault("AIRFLOW_VAR_MERRITT_PROFILES", json.dumps(PROFILES))
     if str(REPO_ROOT / "plugins") not in sys.path:
         sys.path.insert(0, str(REPO_ROOT / "plugins"))
     from kazoo.client import KazooClient

@@ -9,6 +9,7 @@ duplicated, nothing half-written.
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timezone
 
 import pytest
@@ -169,3 +170,100 @@ def test_aptrust_bulk_delete_kafka_stopped_after_approval(api, devstack, kafka, 
     subjects = [m["subject"] for m in mailbox.messages()]
     assert len(subjects) == 2 and "approve deletion" in subjects[0]  # the request, then one confirmation
 
+
+# -- PostgreSQL: the registry and Airflow's metadata DB go down together ----------------
+# Airflow's scheduler, dag-processor and triggerer exit when their metadata DB goes away
+# (the API server stays up): in a deployment their process supervisor (systemd, Kubernetes,
+# Astro) starts them again. The tests play that supervisor for the session's cluster.
+
+
+def _restart_exited_components(cluster) -> list[str]:
+    exited = [name for name, process in cluster.processes.items() if process.popen is not None and not process.running()]
+    for name in exited:
+        cluster.processes[name].start()
+    return exited
+
+
+def _supervised(cluster, call, timeout: float = 300):
+    """Repeat ``call`` (a short wait through the REST API) until it answers, restarting the
+    Airflow components that exited and riding out the API server's failing DB calls."""
+    import requests
+
+    deadline = time.monotonic() + timeout
+    while True:
+        _restart_exited_components(cluster)
+        try:
+            return call()
+        except (AssertionError, requests.RequestException):
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(1)
+
+
+def _postgres_outage(api, cluster, devstack, registry, dag_id: str, run_id: str, task_id: str, seconds: float = 3.0):  # noqa: F811
+    """Stop PostgreSQL once ``task_id`` runs, bring it back after ``seconds``, wait for the failed try.
+    The registry fixture's connection died with the server: it gets a new one."""
+    import psycopg
+
+    api.wait_for_task(dag_id, run_id, task_id, {"running"}, timeout=180)
+    devstack.stop(["postgres"])
+    try:
+        time.sleep(seconds)
+    finally:
+        devstack.start(["postgres"])
+        registry.connection = psycopg.connect(devstack["postgres"].url("aptrust_registry"), autocommit=True)
+    state = _supervised(cluster, lambda: api.wait_for_task(dag_id, run_id, task_id, FAILED_TRY | {"success"}, timeout=5))
+    assert state in FAILED_TRY, f"{task_id} finished before PostgreSQL was stopped: widen it"
+
+
+def _clear_and_finish(api, cluster, dag_id: str, run_id: str, task_id: str) -> str:
+    _supervised(cluster, lambda: api.clear_tasks(dag_id, run_id, [task_id], downstream=True))
+    return _supervised(cluster, lambda: api.wait_for_run(dag_id, run_id, timeout=5))
+
+
+def test_aptrust_spot_test_restore_postgres_stopped_mid_creation(api, airflow_cluster, devstack, kafka, registry):  # noqa: F811
+    institutions = 150  # one transaction each: seconds of work to stop the server in
+    for n in range(institutions):
+        inst = registry.institution(f"inst-{n}.edu", spot_restore_frequency=30)
+        registry.intellectual_object(inst, f"inst-{n}.edu/bag")
+    _fresh(api, SPOT_TEST)
+    run_id = api.trigger(SPOT_TEST, logical_date=NOVEMBER_RUN)
+    _postgres_outage(api, airflow_cluster, devstack, registry, SPOT_TEST, run_id, "create_spot_tests")
+    half = spot_tests(registry)
+    assert len({t["institution"] for t in half}) == len(half)
+
+    finished = _clear_and_finish(api, airflow_cluster, SPOT_TEST, run_id, "create_spot_tests")
+    assert finished == "success", api.task_states(SPOT_TEST, run_id)
+    tests = spot_tests(registry)
+    assert sorted(t["institution"] for t in tests) == sorted(f"inst-{n}.edu" for n in range(institutions))
+    assert {t["id"] for t in half} <= {t["id"] for t in tests}  # what committed before the outage was kept
+    assert all(t["queued_at"] is not None and t["last"] == t["id"] for t in tests)
+    orphans = rows(
+        registry,
+        "SELECT w.id FROM work_items w LEFT JOIN spot_test_restores s ON s.work_item_id = w.id "
+        "WHERE w.action = 'Restore Object' AND s.work_item_id IS NULL",
+    )
+    assert orphans == []  # no WorkItem without its spot-test row: nothing half-written
+    assert sorted(topic_values(kafka, "restore_object")) == sorted(str(t["id"]) for t in tests)
+
+
+def test_aptrust_restore_notifications_postgres_stopped_mid_sending(api, airflow_cluster, devstack, registry, mailbox):  # noqa: F811
+    institutions = 120  # one digest each: seconds of sending to stop the server in
+    restores = []
+    for n in range(institutions):
+        inst = registry.institution(f"inst-{n}.edu")
+        bag = registry.intellectual_object(inst, f"inst-{n}.edu/bag")
+        restores.append(registry.work_item(inst, bag, "Restore Object", "Success", user=f"ann@inst-{n}.edu",
+                                           note=f"restored to s3://restore.inst-{n}.edu/bag.tar"))
+    _fresh(api, DIGESTS)
+    run_id = api.trigger(DIGESTS)
+    _postgres_outage(api, airflow_cluster, devstack, registry, DIGESTS, run_id, "send_digests")
+
+    finished = _clear_and_finish(api, airflow_cluster, DIGESTS, run_id, "send_digests")
+    assert finished == "success", api.task_states(DIGESTS, run_id)
+    emails = digest_emails(registry)
+    assert len(emails) == institutions and all(e["sent_at"] is not None for e in emails)
+    assert sorted(i for e in emails for i in e["work_item_ids"]) == sorted(restores)  # each restore in one digest
+    sent = [m["message"]["Message-ID"] for m in mailbox.messages()]
+    assert set(sent) == {e["message_id"] for e in emails}  # every digest delivered
+    assert len(sent) - len(set(sent)) <= 1  # at most the one in flight again, with its Message-ID

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from airflow.sdk import DAG, Param
-from airflow.timetables.trigger import CronTriggerTimetable
+from airflow.sdk import DAG, CronTriggerTimetable, Param
 from postingest_operators import ApplyStateChangesOperator, PostingestRunReportOperator, ResendStuckMessagesOperator
 
 DEFAULT_ARGS = {

@@ -151,7 +151,8 @@ def test_aptrust_bulk_delete_kafka_stopped_after_approval(api, devstack, kafka, 
     devstack.stop(["kafka"])
     try:
         responded = _approve(api, BULK_DELETE, run_id, "approve_deletion")
-        api.wait_for_task(BULK_DELETE, run_id, "queue_deletions", FAILED_TRY, timeout=120)
+        # the approval resumes through the triggerer, then two tasks run before queue_deletions
+        api.wait_for_task(BULK_DELETE, run_id, "queue_deletions", FAILED_TRY, timeout=360)
         created = bulk_deletes(registry)
         assert len(created) == len(ITEMS) and all(d["queued_at"] is None for d in created)
     finally:

@@ -62,6 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
     server.add_argument("--user", default="admin")
     server.add_argument("--password", default="admin")
     server.add_argument("--session-ttl", type=float, default=3600.0, help="seconds of inactivity")
+    server.add_argument("--cache-responses", type=_bool, nargs="?", const=True, default=False,
+                        help="keep each rendered MARC export / container page (the benchmark's setting)")  # fmt: skip
     server.add_argument("--log-interval", type=float, default=10.0, help="seconds between request summaries")
     faults = parser.add_argument_group("failure injection")
     faults.add_argument("--faults", type=_json_or_file, default={}, help="fault config as JSON, or @file")
@@ -112,6 +114,7 @@ async def serve(args: argparse.Namespace, faults: FaultConfig) -> None:
         session_ttl=args.session_ttl,
         faults=faults,
         log_interval=args.log_interval,
+        cache_responses=args.cache_responses,
     )
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
     await runner.setup()

@@ -22,7 +22,7 @@ _FIELD_NAMES = {
     "conn_host": "host",
     "conn_port": "port",
     "conn_login": "login",
-    "conn_password": "password",
+    "conn_password": "password",  # pragma: allowlist secret
     "conn_schema": "schema",
     "conn_extra": "extra",
 }

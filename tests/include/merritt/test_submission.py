@@ -49,7 +49,7 @@ def test_a_batch_manifest_becomes_one_job_per_row_with_the_spec_nodes():
     assert configuration == {
         **record, "jobID": "jid0000000007", "profile_name": "merritt_demo_content", "submitter": "jdoe@example.org",
         "payload_url": "https://example.org/a.checkm", "payload_type": "object-manifest", "response_type": "xml",
-        "filename": "a.checkm", "digestType": "md5", "digestValue": "0cc175b9c0f1b6a831c399e269772661",
+        "filename": "a.checkm", "digestType": "md5", "digestValue": "0cc175b9c0f1b6a831c399e269772661",  # pragma: allowlist secret
     }
     assert decode_json(nodes["/jobs/jid0000000007/identifiers"], "i") == {"primary_id": "ark:/13030/m5a", "local_id": ["loc1", "loc2"]}
     assert decode_json(nodes["/jobs/jid0000000007/metadata"], "m") == {

@@ -24,7 +24,7 @@ from pathlib import Path
 from devstack.airflow import ADMIN_PASSWORD, ADMIN_USER, AirflowCluster, airflow_environment, prepare_metadata_db
 from devstack.debian import ensure_debian_packages
 from devstack.demo_data import seed_demo_data
-from devstack.process import ManagedProcess, port_is_open
+from devstack.process import port_is_open
 from devstack.settings import REPO_ROOT
 from devstack.stack import ALL_SERVERS, Devstack, read_state, stop_recorded
 
@@ -33,8 +33,8 @@ LOCAL_WORKDIR = REPO_ROOT / ".devstack" / "local"
 DEMO_WORKDIR = REPO_ROOT / ".devstack" / "demo"
 
 
-def _wait_for_interrupt(stack: Devstack, watched: list[ManagedProcess] = ()) -> None:
-    """Block until Ctrl-C, SIGTERM, or a server or watched process exits."""
+def _wait_for_interrupt(stack: Devstack) -> None:
+    """Block until Ctrl-C, SIGTERM, or a server exits."""
     stopping = False
 
     def request_stop(signum, frame):  # noqa: ARG001
@@ -44,8 +44,7 @@ def _wait_for_interrupt(stack: Devstack, watched: list[ManagedProcess] = ()) -> 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
     while not stopping:
-        dead = [process.name for process in watched if not process.running()]
-        dead += [name for name, server in stack.servers.items() if server.process and not server.process.running()]
+        dead = [name for name, server in stack.servers.items() if server.process and not server.process.running()]
         if dead:
             log.warning("%s exited; stopping the stack", ", ".join(dead))
             break
@@ -107,16 +106,19 @@ def command_run(args: argparse.Namespace) -> int:
         print("migrating Airflow's metadata DB ...", flush=True)
         prepare_metadata_db(env)
         seed_demo_data(stack)
-        airflow = AirflowCluster(env, LOCAL_WORKDIR / "airflow")
+        airflow = AirflowCluster(
+            env, LOCAL_WORKDIR / "airflow", on_restart=lambda _name: stack.write_state({"processes": airflow.records()})
+        )
         airflow.start()
         stack.write_state({"processes": airflow.records()})
         print(
             f"\nAirflow is up in {time.monotonic() - began:.0f}s: {airflow.base_url}"
             f"  (login {ADMIN_USER} / {ADMIN_PASSWORD})\n"
-            f"logs: {airflow.workdir}/<component>.log\nCtrl-C or `make stop` stops everything.",
+            f"logs: {airflow.workdir}/<component>.log (a component that exits is restarted)\n"
+            "Ctrl-C or `make stop` stops everything.",
             flush=True,
         )
-        _wait_for_interrupt(stack, list(airflow.processes.values()))
+        _wait_for_interrupt(stack)
     finally:
         if airflow is not None:
             airflow.stop()

@@ -4,19 +4,25 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
+import threading
+import time
 import urllib.request
 from pathlib import Path
+from typing import Callable
 
-from devstack.process import ManagedProcess, wait_until
+from devstack.process import ManagedProcess, free_port
 from devstack.settings import REPO_ROOT, pools_import_document
 from devstack.stack import Devstack
 
 API_PORT = 8080
 ADMIN_USER = "admin"
-ADMIN_PASSWORD = "admin"
+ADMIN_PASSWORD = "admin"  # pragma: allowlist secret
+
+log = logging.getLogger(__name__)
 
 
 def airflow_environment(stack: Devstack, home: Path, *, api_port: int = API_PORT) -> dict[str, str]:
@@ -43,7 +49,7 @@ def airflow_environment(stack: Devstack, home: Path, *, api_port: int = API_PORT
         "AIRFLOW__API__HOST": "127.0.0.1",
         "AIRFLOW__API__PORT": str(api_port),
         "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{api_port}",
-        "AIRFLOW__API_AUTH__JWT_SECRET": "devstack-only-not-a-secret",
+        "AIRFLOW__API_AUTH__JWT_SECRET": "devstack-only-not-a-secret",  # pragma: allowlist secret
         "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(home / "logs"),
         "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "True",
         "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), str(REPO_ROOT / "plugins")]),
@@ -66,17 +72,52 @@ def prepare_metadata_db(env: dict[str, str]) -> None:
 
 
 AIRFLOW_COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
+CELERY_WORKER_CONCURRENCY = 4
+
+
+def celery_environment(env: dict[str, str], broker_url: str) -> dict[str, str]:
+    """Overrides of ``airflow_environment`` that switch to the CeleryExecutor: tasks go
+    through the broker at ``broker_url``, results to the metadata DB."""
+    database = env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].replace("postgresql+psycopg2://", "postgresql://")
+    return {
+        "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
+        "AIRFLOW__CELERY__BROKER_URL": broker_url,
+        "AIRFLOW__CELERY__RESULT_BACKEND": f"db+{database}",
+        "AIRFLOW__CELERY__WORKER_CONCURRENCY": str(CELERY_WORKER_CONCURRENCY),
+    }
 
 
 class AirflowCluster:
     """Airflow's own components (API server, scheduler, dag-processor, triggerer) as
     separate processes, LocalExecutor, on a prepared metadata DB: what `make run` serves
-    and what the scheduler-level tests drive through the REST API."""
+    and what the scheduler-level tests drive through the REST API.
 
-    def __init__(self, env: dict[str, str], workdir: Path, *, die_with_parent: bool = True) -> None:
+    Once started, a supervisor thread restarts a component that exits, as systemd's
+    ``Restart=on-failure`` or a Kubernetes pod would: the scheduler, dag-processor and
+    triggerer exit on purpose when the metadata DB goes away. Restarts back off from
+    ``RESTART_BACKOFF`` seconds, doubling while the component keeps exiting within
+    ``STABLE_AFTER`` seconds of its start, up to ``MAX_BACKOFF``.
+    """
+
+    RESTART_BACKOFF, MAX_BACKOFF, STABLE_AFTER = 1.0, 30.0, 60.0
+
+    def __init__(
+        self,
+        env: dict[str, str],
+        workdir: Path,
+        *,
+        die_with_parent: bool = True,
+        on_restart: Callable[[str], None] | None = None,
+        celery_workers: int = 0,
+    ) -> None:
+        """``celery_workers``: with the CeleryExecutor (``celery_environment``), start that many
+        ``airflow celery worker`` processes, each in its own working and temp directory and
+        with its own log-server port, as separate machines would be."""
         self.env = env
         self.workdir = workdir
         self.api_port = int(env["AIRFLOW__API__PORT"])
+        self.on_restart = on_restart
+        self.restarts: list[tuple[str, float]] = []
         airflow_bin = Path(sys.executable).parent
         process_env = {**os.environ, **env, "PATH": f"{airflow_bin}{os.pathsep}{os.environ['PATH']}"}
         self.processes = {
@@ -90,30 +131,92 @@ class AirflowCluster:
             )
             for component in AIRFLOW_COMPONENTS
         }
+        for number in range(1, celery_workers + 1):
+            name = f"celery-worker-{number}"
+            home = workdir / name
+            (home / "tmp").mkdir(parents=True, exist_ok=True)
+            self.processes[name] = ManagedProcess(
+                name,
+                [str(airflow_bin / "airflow"), "celery", "worker", "--celery-hostname", f"worker{number}@%h"],
+                workdir / f"{name}.log",
+                env={**process_env, "TMPDIR": str(home / "tmp"),
+                     "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port())},  # fmt: skip
+                cwd=home,
+                die_with_parent=die_with_parent,
+            )
+        self._stopping = threading.Event()
+        self._supervisor: threading.Thread | None = None
 
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.api_port}"
 
-    def start(self, components: tuple[str, ...] = AIRFLOW_COMPONENTS, timeout: float = 240) -> None:
-        for component in components:
-            self.processes[component].start()
-        wait_until(self.healthy, timeout, "Airflow components")
+    def start(self, timeout: float = 240) -> None:
+        """Start every component and wait until the API reports them healthy; fail at once,
+        with its log, if one exits on the way (a bad configuration, a missing dependency)."""
+        for process in self.processes.values():
+            process.start()
+        deadline = time.monotonic() + timeout
+        while not self._responds_healthy():
+            for process in self.processes.values():
+                if not process.running():
+                    raise RuntimeError(f"airflow {process.name} exited while starting:\n{process.log_tail()}")
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"Airflow components not healthy after {timeout:.0f}s")
+            time.sleep(0.5)
+        if self._supervisor is None:
+            self._stopping.clear()
+            self._supervisor = threading.Thread(target=self._supervise, name="airflow-supervisor", daemon=True)
+            self._supervisor.start()
 
     def healthy(self) -> bool:
-        for process in self.processes.values():
-            if process.popen is not None and not process.running():
-                raise RuntimeError(f"airflow {process.name} exited:\n{process.log_tail()}")
-        with urllib.request.urlopen(f"{self.base_url}/api/v2/monitor/health", timeout=2) as response:
-            health = json.loads(response.read())
+        """Every component running and the API's health endpoint reporting them healthy."""
+        return all(process.running() for process in self.processes.values()) and self._responds_healthy()
+
+    def _responds_healthy(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"{self.base_url}/api/v2/monitor/health", timeout=2) as response:
+                health = json.loads(response.read())
+        except (OSError, ValueError):
+            return False
         return all(
             (health.get(part) or {}).get("status") == "healthy"
             for part in ("metadatabase", "scheduler", "triggerer", "dag_processor")
         )
 
-    def stop(self, components: tuple[str, ...] = AIRFLOW_COMPONENTS) -> None:
-        for component in components:
-            self.processes[component].stop(timeout=20)
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._supervisor is not None:
+            self._supervisor.join()
+            self._supervisor = None
+        for process in self.processes.values():
+            process.stop(timeout=20)
+
+    def _supervise(self) -> None:
+        started = {name: time.monotonic() for name in self.processes}
+        backoff = dict.fromkeys(self.processes, self.RESTART_BACKOFF)
+        due: dict[str, float] = {}
+        while not self._stopping.wait(0.5):
+            now = time.monotonic()
+            for name, process in self.processes.items():
+                if process.popen is None or process.running():
+                    continue
+                if name not in due:
+                    if now - started[name] > self.STABLE_AFTER:
+                        backoff[name] = self.RESTART_BACKOFF
+                    due[name] = now + backoff[name]
+                    log.warning(
+                        "airflow %s exited (code %s); restarting in %.0f s\n%s",
+                        name, process.popen.returncode, backoff[name], process.log_tail(5),
+                    )  # fmt: skip
+                    backoff[name] = min(backoff[name] * 2, self.MAX_BACKOFF)
+                elif now >= due[name]:
+                    del due[name]
+                    process.start()
+                    started[name] = now
+                    self.restarts.append((name, now))
+                    if self.on_restart is not None:
+                        self.on_restart(name)
 
     def records(self) -> dict[str, dict]:
         return {f"airflow-{name}": process.record() for name, process in self.processes.items() if process.pid}

@@ -30,6 +30,10 @@ BROWSER = {
 }
 
 
+# only for the CeleryExecutor run of tests/ops (the broker)
+CELERY_BROKER = {"redis-server": Path("/usr/bin/redis-server")}
+
+
 def missing_packages(required: dict[str, Path]) -> list[str]:
     return [package for package, marker in required.items() if not marker.exists()]
 

@@ -11,6 +11,7 @@ import getpass
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -18,7 +19,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from devstack.process import ManagedProcess, port_is_open, wait_until
+from devstack.process import ManagedProcess, free_port, port_is_open, wait_until
 
 LOOPBACK = "127.0.0.1"
 POSTGRES_BIN = Path("/usr/lib/postgresql/15/bin")
@@ -229,16 +230,37 @@ class ZooKeeperServer(Server):
 
 
 class MotoServer(Server):
-    """moto in server mode: DynamoDB, DynamoDB Streams and SQS over HTTP."""
+    """moto in server mode: DynamoDB, DynamoDB Streams and SQS over HTTP, behind a
+    ``devstack.tcp_gate`` so that ``disconnect()``/``reconnect()`` make an outage that
+    keeps moto's in-memory state (stopping moto would lose every table and queue)."""
 
     name = "moto"
     conn_id = "aws_default"
 
+    def __init__(self, workdir: Path, port: int) -> None:
+        super().__init__(workdir, port)
+        self.backend_port: int | None = None
+
     def argv(self) -> list[str]:
-        return [str(Path(sys.executable).with_name("moto_server")), "-H", LOOPBACK, "-p", str(self.port)]
+        self.backend_port = free_port()
+        moto = [str(Path(sys.executable).with_name("moto_server")), "-H", LOOPBACK, "-p", str(self.backend_port)]
+        gate = ["--listen", str(self.port), "--target", str(self.backend_port)]
+        return [sys.executable, "-m", "devstack.tcp_gate", *gate, "--", *moto]
+
+    def process_env(self) -> dict[str, str]:
+        return {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
 
     def ready(self) -> bool:
         return _http_ok(f"http://{LOOPBACK}:{self.port}/moto-api/")
+
+    def disconnect(self) -> None:
+        """Refuse new connections and cut open ones; moto keeps running with its state."""
+        os.kill(self.pid, signal.SIGUSR1)
+        wait_until(lambda: not port_is_open(self.port), 10, "moto disconnected", self.process)
+
+    def reconnect(self) -> None:
+        os.kill(self.pid, signal.SIGUSR2)
+        wait_until(self.ready, 10, "moto reconnected", self.process)
 
     @property
     def endpoint_url(self) -> str:
@@ -425,6 +447,27 @@ class ArchivesSpaceStandin(Server):
         )
         with urllib.request.urlopen(request, timeout=5) as response:
             return json.loads(response.read() or b"null")
+
+
+class RedisServer(Server):
+    """Redis from Debian, in memory only: the Celery broker of the CeleryExecutor runs
+    (``AirflowCluster(celery_workers=...)``). Not a server the DAGs use, so not part of
+    ``SERVER_CLASSES``."""
+
+    name = "redis"
+
+    def argv(self) -> list[str]:
+        return ["/usr/bin/redis-server", "--bind", LOOPBACK, "--port", str(self.port), "--save", "",
+                "--appendonly", "no", "--dir", str(self.workdir), "--daemonize", "no"]  # fmt: skip
+
+    def ready(self) -> bool:
+        with socket.create_connection((LOOPBACK, self.port), timeout=1) as sock:
+            sock.sendall(b"PING\r\n")
+            return sock.recv(16) == b"+PONG\r\n"
+
+    @property
+    def url(self) -> str:
+        return f"redis://{LOOPBACK}:{self.port}/0"
 
 
 SERVER_CLASSES: dict[str, type[Server]] = {

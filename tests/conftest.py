@@ -39,6 +39,10 @@ def devstack():
     shutil.rmtree(WORKDIR, ignore_errors=True)
 
 
+def pytest_unconfigure(config):  # noqa: ARG001 - also when no test used the devstack
+    shutil.rmtree(WORKDIR, ignore_errors=True)
+
+
 def _server_fixture(name: str):
     @pytest.fixture(scope="session", name=name)
     def fixture(devstack):

@@ -197,3 +197,41 @@ def _group_exists(pgid: int) -> bool:
         return True
     except ProcessLookupError:
         return False
+
+
+def test_redis_broker_serves_the_celery_client(tmp_path):
+    import redis
+
+    from devstack.debian import CELERY_BROKER, ensure_debian_packages
+    from devstack.process import free_port
+    from devstack.servers import RedisServer
+
+    ensure_debian_packages(CELERY_BROKER)
+    broker = RedisServer(tmp_path, free_port())
+    broker.start()
+    try:
+        client = redis.Redis.from_url(broker.url)
+        client.lpush("celery", b"task")
+        assert client.rpop("celery") == b"task"
+    finally:
+        broker.stop()
+    assert not port_is_open(broker.port)
+
+
+def test_moto_outage_refuses_clients_and_keeps_its_state(moto):
+    from airflow.providers.amazon.aws.hooks.sqs import SqsHook
+    from botocore.config import Config
+    from botocore.exceptions import EndpointConnectionError
+
+    sqs = SqsHook(aws_conn_id="aws_default", config=Config(retries={"max_attempts": 1})).get_conn()
+    queue_url = sqs.create_queue(QueueName=f"q{uuid.uuid4().hex[:8]}")["QueueUrl"]
+    sqs.send_message(QueueUrl=queue_url, MessageBody="kept")
+    moto.disconnect()
+    try:
+        assert not port_is_open(moto.port)
+        with pytest.raises(EndpointConnectionError):
+            sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["All"])
+    finally:
+        moto.reconnect()
+    [message] = sqs.receive_message(QueueUrl=queue_url)["Messages"]
+    assert message["Body"] == "kept"

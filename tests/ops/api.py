@@ -77,7 +77,8 @@ class AirflowApi:
             if state in states:
                 return state
             if time.monotonic() > deadline:
-                raise AssertionError(f"{dag_id}.{task_id} in {run_id} still {state} after {timeout}s")
+                states_now = self.task_states(dag_id, run_id)
+                raise AssertionError(f"{dag_id}.{task_id} in {run_id} still {state} after {timeout}s: {states_now}")
             time.sleep(0.5)
 
     def xcom(self, dag_id: str, run_id: str, task_id: str, key: str = "return_value") -> Any:

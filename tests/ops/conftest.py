@@ -1,24 +1,33 @@
 """The scheduler-level suite: Airflow's real components on the devstack, driven only
 through the public REST API.
 
-One cluster for the package, stopped when its tests are done (API server, scheduler, dag-processor, triggerer;
-LocalExecutor; the session's metadata DB on the devstack's PostgreSQL). The
-scheduler's own cron scheduling is off (``use_job_schedule``), so the only runs
-are the ones a test triggers or backfills: what it asserts on is all it caused.
+The package runs twice, once per executor: one cluster at a time (API server, scheduler,
+dag-processor, triggerer; the session's metadata DB on the devstack's PostgreSQL), first
+with the LocalExecutor, then with the CeleryExecutor (Redis as the broker, two workers,
+each with its own working and temp directory, so a task that needed a file another task
+left on local disk would fail). The scheduler's own cron scheduling is off
+(``use_job_schedule``), so the only runs are the ones a test triggers or backfills: what
+it asserts on is all it caused.
 """
 
 from __future__ import annotations
 
 import pytest
 
-from devstack.airflow import ADMIN_PASSWORD, ADMIN_USER, AirflowCluster, airflow_environment
+from devstack.airflow import ADMIN_PASSWORD, ADMIN_USER, AirflowCluster, airflow_environment, celery_environment
+from devstack.debian import CELERY_BROKER, ensure_debian_packages
 from devstack.process import free_port
+from devstack.servers import RedisServer
 from tests.conftest import STACK, WORKDIR
 from tests.ops.api import AirflowApi
 
 
-@pytest.fixture(scope="package")
-def airflow_cluster(airflow_db, sftp, aspace, moto, kafka, zookeeper, smtp):
+EXECUTORS = ("LocalExecutor", "CeleryExecutor")
+CELERY_WORKERS = 2
+
+
+@pytest.fixture(scope="package", params=EXECUTORS)
+def airflow_cluster(request, airflow_db, sftp, aspace, moto, kafka, zookeeper, smtp):
     env = {
         **airflow_environment(STACK, WORKDIR / "airflow", api_port=free_port()),
         "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
@@ -26,12 +35,21 @@ def airflow_cluster(airflow_db, sftp, aspace, moto, kafka, zookeeper, smtp):
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
         "AIRFLOW__CORE__PARALLELISM": "8",
     }
-    cluster = AirflowCluster(env, WORKDIR / "airflow-cluster")
+    broker = None
+    if request.param == "CeleryExecutor":
+        ensure_debian_packages(CELERY_BROKER)
+        broker = RedisServer(WORKDIR, free_port())
+        broker.start()
+        env.update(celery_environment(env, broker.url))
+    workers = CELERY_WORKERS if broker else 0
+    cluster = AirflowCluster(env, WORKDIR / f"airflow-cluster-{request.param}", celery_workers=workers)
     try:
         cluster.start()
         yield cluster
     finally:
         cluster.stop()
+        if broker is not None:
+            broker.stop()
 
 
 @pytest.fixture(scope="package")

@@ -200,33 +200,36 @@ def test_search_is_capped_at_10000_docs():
         assert len(_search(big, headers, uri, page=2).json()["response"]["docs"]) == 50
 
 
-def test_same_seed_same_bytes_over_http(server, dataset):
+def _marc_path(repo_id: int, resource_id: int) -> str:
+    return f"/repositories/{repo_id}/resources/marc21/{resource_id}.xml"
+
+
+def _export_and_containers(server, repo_id: int, resource_id: int) -> tuple[bytes, bytes]:
+    """One resource's MARC export and first top-container page, as bytes, over a new session."""
     headers = _login(server.url)
-    repo_id, resource_id = _resource_with_containers(dataset)
-    marc_path = f"/repositories/{repo_id}/resources/marc21/{resource_id}.xml"
     uri = f"/repositories/{repo_id}/resources/{resource_id}"
-    first = (_get(server, marc_path, headers).content, _search(server, headers, uri).content)
-    assert first == (_get(server, marc_path, headers).content, _search(server, headers, uri).content)
+    return _get(server, _marc_path(repo_id, resource_id), headers).content, _search(server, headers, uri).content
+
+
+def test_same_seed_same_bytes_over_http(server, dataset):
+    repo_id, resource_id = _resource_with_containers(dataset)
+    first = _export_and_containers(server, repo_id, resource_id)
+    assert first == _export_and_containers(server, repo_id, resource_id)
     with BackgroundServer(create_app(seed=SEED + 1, repositories=3, resources=36, containers=400)) as other:
-        other_headers = _login(other.url)
-        assert _get(other, marc_path, other_headers).content != first[0]
+        assert _export_and_containers(other, repo_id, resource_id)[0] != first[0]
 
 
 def test_cached_responses_are_the_rendered_bytes_and_faults_still_apply(server, dataset):
-    headers = _login(server.url)
     repo_id, resource_id = _resource_with_containers(dataset)
-    marc_path = f"/repositories/{repo_id}/resources/marc21/{resource_id}.xml"
-    uri = f"/repositories/{repo_id}/resources/{resource_id}"
-    rendered = (_get(server, marc_path, headers).content, _search(server, headers, uri).content)
+    rendered = _export_and_containers(server, repo_id, resource_id)
     with BackgroundServer(create_app(seed=SEED, repositories=3, resources=36, containers=400, cache_responses=True)) as cached:
-        cached_headers = _login(cached.url)
         for _ in range(2):  # rendered once, then answered from the cache
-            assert (_get(cached, marc_path, cached_headers).content, _search(cached, cached_headers, uri).content) == rendered
+            assert _export_and_containers(cached, repo_id, resource_id) == rendered
         _set_faults(cached, {"invalid_xml": {"resource_ids": [resource_id]}})
-        truncated = _get(cached, marc_path, cached_headers).content
+        truncated = _export_and_containers(cached, repo_id, resource_id)[0]
         assert truncated != rendered[0] and rendered[0].startswith(truncated)
         _set_faults(cached, {})
-        assert _get(cached, marc_path, cached_headers).content == rendered[0]  # the cache kept the whole export
+        assert _export_and_containers(cached, repo_id, resource_id)[0] == rendered[0]  # the cache kept the whole export
 
 
 # -- latency --------------------------------------------------------------------------

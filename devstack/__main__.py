@@ -21,7 +21,14 @@ import sys
 import time
 from pathlib import Path
 
-from devstack.airflow import ADMIN_PASSWORD, ADMIN_USER, AirflowCluster, airflow_environment, prepare_metadata_db
+from devstack.airflow import (
+    ADMIN_PASSWORD,
+    ADMIN_USER,
+    AirflowCluster,
+    airflow_environment,
+    move_variables_into_metadata_db,
+    prepare_metadata_db,
+)
 from devstack.debian import ensure_debian_packages
 from devstack.demo_data import seed_demo_data
 from devstack.process import port_is_open
@@ -105,6 +112,7 @@ def command_run(args: argparse.Namespace) -> int:
         env = airflow_environment(stack, LOCAL_WORKDIR / "airflow")
         print("migrating Airflow's metadata DB ...", flush=True)
         prepare_metadata_db(env)
+        env = move_variables_into_metadata_db(env)
         seed_demo_data(stack)
         airflow = AirflowCluster(
             env, LOCAL_WORKDIR / "airflow", on_restart=lambda _name: stack.write_state({"processes": airflow.records()})

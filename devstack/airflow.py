@@ -71,6 +71,19 @@ def prepare_metadata_db(env: dict[str, str]) -> None:
     airflow_command(["pools", "import", str(pools_file)], env, stdout=subprocess.DEVNULL)
 
 
+def move_variables_into_metadata_db(env: dict[str, str]) -> dict[str, str]:
+    """``env`` without its ``AIRFLOW_VAR_*``, which go into the metadata DB instead (keys
+    already there are kept): for `make run`, where an operator edits Variables in the UI,
+    and an environment variable would silently shadow the edit."""
+    variables = {key[len("AIRFLOW_VAR_"):].lower(): value for key, value in env.items() if key.startswith("AIRFLOW_VAR_")}
+    remaining = {key: value for key, value in env.items() if not key.startswith("AIRFLOW_VAR_")}
+    variables_file = Path(env["AIRFLOW_HOME"]) / "variables.json"
+    variables_file.write_text(json.dumps(variables))
+    airflow_command(["variables", "import", "--action-on-existing-key", "skip", str(variables_file)], remaining,
+                    stdout=subprocess.DEVNULL)  # fmt: skip
+    return remaining
+
+
 AIRFLOW_COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
 CELERY_WORKER_CONCURRENCY = 4
 

@@ -29,14 +29,23 @@ def airflow_environment(stack: Devstack, home: Path, *, api_port: int = API_PORT
     """Environment variables that make an Airflow process use this stack.
 
     Workers run in UTC (SFTPSensor compares naive mtimes as UTC); DAG schedules
-    carry their own America/New_York timezone.
+    carry their own America/New_York timezone. The Fernet key (Variables and
+    Connections are stored encrypted) is generated once per Airflow home and given to
+    every process explicitly: left to Airflow, a process started before ``airflow.cfg``
+    was written would use no key and read other processes' values still encrypted.
     """
+    from cryptography.fernet import Fernet
+
     home.mkdir(parents=True, exist_ok=True)
     passwords_file = home / "simple_auth_manager_passwords.json"
     if not passwords_file.exists():
         passwords_file.write_text(json.dumps({ADMIN_USER: ADMIN_PASSWORD}))
+    fernet_file = home / "fernet.key"
+    if not fernet_file.exists():
+        fernet_file.write_bytes(Fernet.generate_key())
     return {
         "AIRFLOW_HOME": str(home),
+        "AIRFLOW__CORE__FERNET_KEY": fernet_file.read_text().strip(),
         "AIRFLOW__CORE__DAGS_FOLDER": str(REPO_ROOT / "dags"),
         "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO_ROOT / "plugins"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",

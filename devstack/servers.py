@@ -27,6 +27,18 @@ ZOOKEEPER_CLASSPATH = "/usr/share/java/zookeeper.jar:/usr/share/java/slf4j-api.j
 SFTP_FOLDER = "/alma/aspace"
 
 
+def _with_repo_on_path() -> dict[str, str]:
+    """This environment, with the repository importable: for servers run as ``python -m devstack...``."""
+    return {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+
+
+def _answers(port: int, request: bytes, reply: bytes) -> bool:
+    """The server on ``port`` answers ``request`` with exactly ``reply`` (a plain-text health probe)."""
+    with socket.create_connection((LOOPBACK, port), timeout=1) as sock:
+        sock.sendall(request)
+        return sock.recv(len(reply) + 1) == reply
+
+
 def _http_ok(url: str) -> bool:
     with urllib.request.urlopen(url, timeout=1) as response:
         return response.status < 500
@@ -224,9 +236,7 @@ class ZooKeeperServer(Server):
         ]
 
     def ready(self) -> bool:
-        with socket.create_connection((LOOPBACK, self.port), timeout=1) as sock:
-            sock.sendall(b"ruok")
-            return sock.recv(16) == b"imok"
+        return _answers(self.port, b"ruok", b"imok")
 
 
 class MotoServer(Server):
@@ -248,7 +258,7 @@ class MotoServer(Server):
         return [sys.executable, "-m", "devstack.tcp_gate", *gate, "--", *moto]
 
     def process_env(self) -> dict[str, str]:
-        return {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+        return _with_repo_on_path()
 
     def ready(self) -> bool:
         return _http_ok(f"http://{LOOPBACK}:{self.port}/moto-api/")
@@ -402,7 +412,7 @@ class SmtpSink(Server):
         return [sys.executable, "-m", "devstack.smtp_sink", "--port", str(self.port), "--dir", str(self.maildir)]
 
     def process_env(self) -> dict[str, str]:
-        return {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+        return _with_repo_on_path()
 
     def messages(self) -> list[dict[str, Any]]:
         from devstack.smtp_sink import read_messages
@@ -427,7 +437,7 @@ class ArchivesSpaceStandin(Server):
         return argv
 
     def process_env(self) -> dict[str, str]:
-        return {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+        return _with_repo_on_path()
 
     @property
     def base_url(self) -> str:
@@ -461,9 +471,7 @@ class RedisServer(Server):
                 "--appendonly", "no", "--dir", str(self.workdir), "--daemonize", "no"]  # fmt: skip
 
     def ready(self) -> bool:
-        with socket.create_connection((LOOPBACK, self.port), timeout=1) as sock:
-            sock.sendall(b"PING\r\n")
-            return sock.recv(16) == b"+PONG\r\n"
+        return _answers(self.port, b"PING\r\n", b"+PONG\r\n")
 
     @property
     def url(self) -> str:

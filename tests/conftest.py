@@ -36,10 +36,9 @@ def devstack():
     if "airflow.settings" in sys.modules:  # release metadata-DB connections before PostgreSQL goes
         sys.modules["airflow.settings"].dispose_orm()
     STACK.stop()
-    shutil.rmtree(WORKDIR, ignore_errors=True)
 
 
-def pytest_unconfigure(config):  # noqa: ARG001 - also when no test used the devstack
+def pytest_unconfigure(config):  # noqa: ARG001 - the work dir goes, whether or not a test used the devstack
     shutil.rmtree(WORKDIR, ignore_errors=True)
 
 

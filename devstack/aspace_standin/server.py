@@ -531,8 +531,12 @@ def _html_error(status: int, reason: str) -> web.Response:
 # --------------------------------------------------------------------------
 
 
+def _json_bytes(payload: Any) -> bytes:
+    return json.dumps(payload, ensure_ascii=False).encode()
+
+
 def _json(payload: Any, status: int = 200) -> web.Response:
-    return _raw(json.dumps(payload, ensure_ascii=False).encode(), "application/json", status)
+    return _raw(_json_bytes(payload), "application/json", status)
 
 
 def _raw(body: bytes, content_type: str, status: int = 200) -> web.Response:
@@ -654,7 +658,7 @@ def _search_body(state: StandinState, repo_id: int, query: str, start: int, rows
         },
         "response": {"numFound": found, "start": start, "numFoundExact": True, "docs": docs},
     }
-    return json.dumps(payload, ensure_ascii=False).encode()
+    return _json_bytes(payload)
 
 
 def _int_param(request: web.Request, names: tuple[str, ...], default: int) -> int:

@@ -42,6 +42,12 @@ def _fresh(api, dag_id: str):
         api.call("DELETE", f"/dags/{dag_id}/dagRuns/{run['dag_run_id']}")
 
 
+def _published_since(kafka, topic: str, earlier: Counter) -> list[str]:
+    """The values published on ``topic`` beyond ``earlier`` (a Counter of what was there), sorted;
+    a value published twice since shows twice."""
+    return sorted((Counter(topic_values(kafka, topic)) - earlier).elements())
+
+
 def _set_variable(api, key: str, value: str) -> None:
     api.call("POST", "/variables", json={"key": key, "value": value})
 
@@ -232,7 +238,7 @@ def test_aptrust_bulk_delete_kafka_stopped_after_approval(api, devstack, kafka, 
 
 def test_aptrust_bulk_delete_smtp_stopped_before_the_confirmation(api, devstack, kafka, registry, mailbox):  # noqa: F811
     seed_bulk_delete(registry)
-    earlier_messages = Counter(topic_values(kafka, "delete_item"))  # earlier tests' queued deletions
+    earlier = Counter(topic_values(kafka, "delete_item"))  # earlier tests' queued deletions
     _fresh(api, BULK_DELETE)
     run_id = api.trigger(BULK_DELETE, conf={"institution": "test.edu", "requester": REQUESTER, "identifiers": ITEMS})
     api.wait_for_task(BULK_DELETE, run_id, "approve_deletion", {"awaiting_input"}, timeout=120)
@@ -250,8 +256,7 @@ def test_aptrust_bulk_delete_smtp_stopped_before_the_confirmation(api, devstack,
     assert api.wait_for_run(BULK_DELETE, run_id) == "success", api.task_states(BULK_DELETE, run_id)
     deletes = bulk_deletes(registry)
     assert [(d["id"], d["queued_at"]) for d in deletes] == [(d["id"], d["queued_at"]) for d in queued]  # untouched
-    published = Counter(topic_values(kafka, "delete_item")) - earlier_messages
-    assert sorted(published.elements()) == sorted(str(d["id"]) for d in deletes)  # queued once
+    assert _published_since(kafka, "delete_item", earlier) == sorted(str(d["id"]) for d in deletes)  # queued once
     subjects = [m["subject"] for m in mailbox.messages()]
     assert len(subjects) == 2 and subjects.count(request["subject"]) == 1  # the request, then one confirmation
 
@@ -303,7 +308,7 @@ def test_aptrust_spot_test_restore_postgres_stopped_mid_creation(api, devstack, 
     for n in range(institutions):
         inst = registry.institution(f"inst-{n}.edu", spot_restore_frequency=30)
         registry.intellectual_object(inst, f"inst-{n}.edu/bag")
-    earlier_messages = Counter(topic_values(kafka, "restore_object"))  # earlier tests' queued restores
+    earlier = Counter(topic_values(kafka, "restore_object"))  # earlier tests' queued restores
     _fresh(api, SPOT_TEST)
     run_id = api.trigger(SPOT_TEST, logical_date=NOVEMBER_RUN)
     _postgres_outage(api, devstack, registry, SPOT_TEST, run_id, "create_spot_tests")
@@ -322,8 +327,7 @@ def test_aptrust_spot_test_restore_postgres_stopped_mid_creation(api, devstack, 
         "WHERE w.action = 'Restore Object' AND s.work_item_id IS NULL",
     )
     assert orphans == []  # no WorkItem without its spot-test row: nothing half-written
-    queued = Counter(topic_values(kafka, "restore_object")) - earlier_messages
-    assert sorted(queued.elements()) == sorted(str(t["id"]) for t in tests)
+    assert _published_since(kafka, "restore_object", earlier) == sorted(str(t["id"]) for t in tests)
 
 
 def test_aptrust_restore_notifications_postgres_stopped_mid_sending(api, devstack, registry, mailbox):  # noqa: F811

@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 UV := $(PYTHON) -m uv
 
-.PHONY: venv run stop demo test test-ops scan-secrets bench lock clean
+.PHONY: venv run stop demo test test-ops lint format scan-secrets bench lock clean
 
 $(VENV)/.installed: requirements.lock
 	@$(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install -q uv==0.13.8
@@ -34,6 +34,16 @@ test: venv
 ## make test-ops: only the scheduler-level suite (Airflow's components driven through the REST API)
 test-ops: venv
 	$(PY) -m pytest tests/ops
+
+## make lint: ruff's checks and its formatter in check mode (CI runs it before the tests)
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+## make format: apply ruff's safe fixes and its formatter
+format: venv
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
 
 ## make scan-secrets: detect-secrets over every tracked file; fails on any finding not marked
 ## with its inline allowlist pragma (only the devstack's local, public credentials are). CI runs it.

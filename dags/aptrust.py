@@ -9,8 +9,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 from airflow.sdk import DAG, CronTriggerTimetable, Param, task
-from aptrust_approval import DeletionApprovalOperator, DeletionRequestNotifier
-from aptrust_operators import (
+
+from preservation_pipelines.aptrust.operators.approval import DeletionApprovalOperator, DeletionRequestNotifier
+from preservation_pipelines.aptrust.operators.registry import (
     CreateDeleteWorkItemsOperator,
     CreateSpotTestRestoresOperator,
     QueueWorkItemsOperator,
@@ -39,7 +40,10 @@ def run_summary(parts: dict, pulled: dict | None = None, ti=None):
     ``pulled`` ({key: (task_id, xcom key)}) names results read without a dependency edge:
     a task downstream of an approval would be skipped with the rest on Reject.
     """
-    summary = {**parts, **{name: ti.xcom_pull(task_ids=task_id, key=key) for name, (task_id, key) in (pulled or {}).items()}}
+    summary = {
+        **parts,
+        **{name: ti.xcom_pull(task_ids=task_id, key=key) for name, (task_id, key) in (pulled or {}).items()},
+    }
     print(f"run summary: {summary}")
     return summary
 
@@ -141,7 +145,10 @@ with DAG(
         "institution": Param("", type="string", minLength=3, description="Institution identifier, e.g. test.edu"),
         "requester": Param("", type="string", format="idn-email", description="Email of the person asking"),
         "identifiers": Param(
-            [], type="array", items={"type": "string"}, minItems=1,
+            [],
+            type="array",
+            items={"type": "string"},
+            minItems=1,
             description="Object (test.edu/bag) and file (test.edu/bag/data/file) identifiers, one per line",
         ),
     },

@@ -9,7 +9,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from airflow.sdk import DAG, Param
-from aspace2alma_operators import (
+
+from preservation_pipelines.aspace2alma.operators.export import (
     CONSUMED_REPORT_NAME,
     REPORT_NAME,
     ArchivesSpaceToAlmaOperator,
@@ -19,10 +20,12 @@ from aspace2alma_operators import (
     SFTPRotateOperator,
     SkipIfSupersededOperator,
 )
-from aspace2alma_sensors import SFTPFreshFileSensor
-from timetables import WeekdayTimetable
+from preservation_pipelines.aspace2alma.sensors.sftp import SFTPFreshFileSensor
+from preservation_pipelines.common.timetables.weekday import WeekdayTimetable
 
-EXPORT_SCHEDULE = WeekdayTimetable(at="05:30", weekdays=("SUN", "TUE", "WED", "THU", "FRI"), timezone="America/New_York")
+EXPORT_SCHEDULE = WeekdayTimetable(
+    at="05:30", weekdays=("SUN", "TUE", "WED", "THU", "FRI"), timezone="America/New_York"
+)
 CLEANUP_SCHEDULE = EXPORT_SCHEDULE.complement()
 DEADLINE_SCHEDULE = WeekdayTimetable(at="10:30", weekdays=EXPORT_SCHEDULE.weekdays, timezone="America/New_York")
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from airflow.sdk import DAG, CronTriggerTimetable, Param
-from merritt_operators import (
+
+from preservation_pipelines.merritt.operators.queue import (
     ADMIN_ACTIONS,
     MerrittBatchReportingOperator,
     MerrittQueueAdminOperator,
@@ -21,7 +22,12 @@ DEFAULT_ARGS = {
     "execution_timeout": timedelta(minutes=30),
 }
 SUBMISSION_TYPES = [
-    "batch-manifest", "single-file-batch-manifest", "container-batch-manifest", "object-manifest", "file", "container"
+    "batch-manifest",
+    "single-file-batch-manifest",
+    "container-batch-manifest",
+    "object-manifest",
+    "file",
+    "container",
 ]
 
 
@@ -40,7 +46,9 @@ SUBMISSION_PARAMS = {
         description="An http(s) URL, or the checkm manifest itself (batch manifest types only)",
     ),
     "submission_uuid": _optional_text("Idempotency key; empty: derived from this DAG run"),
-    "priority": Param(None, type=["null", "integer"], minimum=0, maximum=99, description="00 most urgent; empty: by size"),
+    "priority": Param(
+        None, type=["null", "integer"], minimum=0, maximum=99, description="00 most urgent; empty: by size"
+    ),
     "update": Param(False, type="boolean", description="Update existing objects instead of adding"),
     "filename": _optional_text("Name of the submitted file"),
     "title": _optional_text("ERC what"),

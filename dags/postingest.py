@@ -9,7 +9,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 from airflow.sdk import DAG, CronTriggerTimetable, Param
-from postingest_operators import ApplyStateChangesOperator, PostingestRunReportOperator, ResendStuckMessagesOperator
+
+from preservation_pipelines.postingest.operators.state_changes import (
+    ApplyStateChangesOperator,
+    PostingestRunReportOperator,
+    ResendStuckMessagesOperator,
+)
 
 DEFAULT_ARGS = {
     "owner": "digital-preservation",

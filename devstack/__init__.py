@@ -1,0 +1,1 @@
+"""The local stack: real servers on loopback, the ArchivesSpace stand-in, Airflow's components."""

@@ -1,11 +1,11 @@
 """``python -m devstack <command>``: the local stack and Airflow on it.
 
-  up      start the servers and wait (Ctrl-C stops them); --detach to return at once
-  down    stop everything a detached `up` or `run` started (what `make stop` calls)
-  status  each server's port, pid and whether it answers
-  run     servers + Airflow (API server/UI, scheduler, dag-processor, triggerer) on
-          http://127.0.0.1:8080, demo data seeded, DAGs unpaused (`make run`)
-  demo    servers + every DAG run once headless, with a summary (`make demo`)
+up      start the servers and wait (Ctrl-C stops them); --detach to return at once
+down    stop everything a detached `up` or `run` started (what `make stop` calls)
+status  each server's port, pid and whether it answers
+run     servers + Airflow (API server/UI, scheduler, dag-processor, triggerer) on
+        http://127.0.0.1:8080, demo data seeded, DAGs unpaused (`make run`)
+demo    servers + every DAG run once headless, with a summary (`make demo`)
 """
 
 from __future__ import annotations
@@ -154,7 +154,9 @@ def command_demo(args: argparse.Namespace) -> int:
 
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", datefmt="%H:%M:%S")
-    parser = argparse.ArgumentParser(prog="python -m devstack", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m devstack", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     up = commands.add_parser("up", help="start the servers")
     up.add_argument("servers", nargs="*", help=f"any of {', '.join(ALL_SERVERS)} (default: all)")

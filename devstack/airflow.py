@@ -11,11 +11,11 @@ import sys
 import threading
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from devstack.process import ManagedProcess, free_port
-from devstack.settings import REPO_ROOT, pools_import_document
+from devstack.settings import PLUGINS_FOLDER, REPO_ROOT, pools_import_document
 from devstack.stack import Devstack
 
 API_PORT = 8080
@@ -47,7 +47,7 @@ def airflow_environment(stack: Devstack, home: Path, *, api_port: int = API_PORT
         "AIRFLOW_HOME": str(home),
         "AIRFLOW__CORE__FERNET_KEY": fernet_file.read_text().strip(),
         "AIRFLOW__CORE__DAGS_FOLDER": str(REPO_ROOT / "dags"),
-        "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO_ROOT / "plugins"),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(PLUGINS_FOLDER),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
@@ -61,7 +61,7 @@ def airflow_environment(stack: Devstack, home: Path, *, api_port: int = API_PORT
         "AIRFLOW__API_AUTH__JWT_SECRET": "devstack-only-not-a-secret",  # pragma: allowlist secret
         "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(home / "logs"),
         "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "True",
-        "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), str(REPO_ROOT / "plugins")]),
+        "PYTHONPATH": str(REPO_ROOT),  # for include/; Airflow adds its plugins folder itself
         "TZ": "UTC",
         **stack.airflow_connections_env(),
     }
@@ -84,7 +84,9 @@ def move_variables_into_metadata_db(env: dict[str, str]) -> dict[str, str]:
     """``env`` without its ``AIRFLOW_VAR_*``, which go into the metadata DB instead (keys
     already there are kept): for `make run`, where an operator edits Variables in the UI,
     and an environment variable would silently shadow the edit."""
-    variables = {key[len("AIRFLOW_VAR_"):].lower(): value for key, value in env.items() if key.startswith("AIRFLOW_VAR_")}
+    variables = {
+        key[len("AIRFLOW_VAR_") :].lower(): value for key, value in env.items() if key.startswith("AIRFLOW_VAR_")
+    }
     remaining = {key: value for key, value in env.items() if not key.startswith("AIRFLOW_VAR_")}
     variables_file = Path(env["AIRFLOW_HOME"]) / "variables.json"
     variables_file.write_text(json.dumps(variables))
@@ -161,8 +163,11 @@ class AirflowCluster:
                 name,
                 [str(airflow_bin / "airflow"), "celery", "worker", "--celery-hostname", f"worker{number}@%h"],
                 workdir / f"{name}.log",
-                env={**process_env, "TMPDIR": str(home / "tmp"),
-                     "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port())},  # fmt: skip
+                env={
+                    **process_env,
+                    "TMPDIR": str(home / "tmp"),
+                    "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
+                },  # fmt: skip
                 cwd=home,
                 die_with_parent=die_with_parent,
             )

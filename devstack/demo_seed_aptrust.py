@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from devstack.settings import REPO_ROOT
@@ -21,7 +21,9 @@ from devstack.stack import Devstack
 DEMO_INSTITUTION = "demo.edu"
 DEMO_REQUESTER = "depositor@demo.edu"
 DEMO_APPROVER = "approver@demo.edu"
-DEMO_DELETIONS = [f"{DEMO_INSTITUTION}/old-bag-{n}" for n in range(3)] + [f"{DEMO_INSTITUTION}/mixed-bag/data/obsolete.txt"]
+DEMO_DELETIONS = [f"{DEMO_INSTITUTION}/old-bag-{n}" for n in range(3)] + [
+    f"{DEMO_INSTITUTION}/mixed-bag/data/obsolete.txt"
+]
 
 
 class RegistryBuilder:
@@ -48,16 +50,24 @@ class RegistryBuilder:
         return self._insert(
             "INSERT INTO institutions (name, identifier, spot_restore_frequency, state) "
             "VALUES (%(name)s, %(identifier)s, %(frequency)s, %(state)s) RETURNING id",
-            {"name": identifier.split(".")[0].title() + " University", "identifier": identifier,
-             "frequency": spot_restore_frequency, "state": state},
+            {
+                "name": identifier.split(".")[0].title() + " University",
+                "identifier": identifier,
+                "frequency": spot_restore_frequency,
+                "state": state,
+            },
         )
 
     def user(self, institution_id: int, email: str, role: str = "institutional_admin", active: bool = True) -> int:
         return self._insert(
             "INSERT INTO users (name, email, institution_id, role, deactivated_at) "
             "VALUES (%(email)s, %(email)s, %(institution_id)s, %(role)s, %(deactivated_at)s) RETURNING id",
-            {"email": email, "institution_id": institution_id, "role": role,
-             "deactivated_at": None if active else datetime.now(timezone.utc)},
+            {
+                "email": email,
+                "institution_id": institution_id,
+                "role": role,
+                "deactivated_at": None if active else datetime.now(UTC),
+            },
         )
 
     def intellectual_object(
@@ -74,22 +84,40 @@ class RegistryBuilder:
         object_id = self._insert(
             "INSERT INTO intellectual_objects (identifier, bag_name, institution_id, state, storage_option) "
             "VALUES (%(identifier)s, %(bag)s, %(institution_id)s, %(state)s, %(storage_option)s) RETURNING id",
-            {"identifier": identifier, "bag": identifier.split("/", 1)[1], "institution_id": institution_id,
-             "state": state, "storage_option": storage_option},
+            {
+                "identifier": identifier,
+                "bag": identifier.split("/", 1)[1],
+                "institution_id": institution_id,
+                "state": state,
+                "storage_option": storage_option,
+            },
         )
         for number, size in enumerate(file_sizes):
             self.generic_file(object_id, institution_id, f"{identifier}/data/file-{number}.txt", size, state)
         if ingested:
-            self.work_item(institution_id, object_id, "Ingest", "Success", name=identifier.split("/", 1)[1] + ".tar",
-                           date_processed=datetime.now(timezone.utc) - timedelta(days=400))
+            self.work_item(
+                institution_id,
+                object_id,
+                "Ingest",
+                "Success",
+                name=identifier.split("/", 1)[1] + ".tar",
+                date_processed=datetime.now(UTC) - timedelta(days=400),
+            )
         return object_id
 
-    def generic_file(self, object_id: int, institution_id: int, identifier: str, size: int | None, state: str = "A") -> int:
+    def generic_file(
+        self, object_id: int, institution_id: int, identifier: str, size: int | None, state: str = "A"
+    ) -> int:
         return self._insert(
             "INSERT INTO generic_files (identifier, intellectual_object_id, institution_id, size, state) "
             "VALUES (%(identifier)s, %(object_id)s, %(institution_id)s, %(size)s, %(state)s) RETURNING id",
-            {"identifier": identifier, "object_id": object_id, "institution_id": institution_id, "size": size,
-             "state": state},
+            {
+                "identifier": identifier,
+                "object_id": object_id,
+                "institution_id": institution_id,
+                "size": size,
+                "state": state,
+            },
         )
 
     def work_item(
@@ -110,11 +138,21 @@ class RegistryBuilder:
             '"user", note, action, stage, status, bag_date, date_processed) '
             "VALUES (%(name)s, %(etag)s, %(institution_id)s, %(object_id)s, %(file_id)s, %(bucket)s, %(user)s, "
             "%(note)s, %(action)s, %(stage)s, %(status)s, %(bag_date)s, %(date_processed)s) RETURNING id",
-            {"name": name, "etag": f"etag-{name}", "institution_id": institution_id, "object_id": object_id,
-             "file_id": generic_file_id, "bucket": "aptrust.receiving.demo", "user": user, "note": note,
-             "action": action, "stage": "Cleanup" if status == "Success" else "Requested", "status": status,
-             "bag_date": datetime(2024, 5, 1, tzinfo=timezone.utc),
-             "date_processed": date_processed or datetime.now(timezone.utc)},
+            {
+                "name": name,
+                "etag": f"etag-{name}",
+                "institution_id": institution_id,
+                "object_id": object_id,
+                "file_id": generic_file_id,
+                "bucket": "aptrust.receiving.demo",
+                "user": user,
+                "note": note,
+                "action": action,
+                "stage": "Cleanup" if status == "Success" else "Requested",
+                "status": status,
+                "bag_date": datetime(2024, 5, 1, tzinfo=UTC),
+                "date_processed": date_processed or datetime.now(UTC),
+            },
         )
 
 
@@ -134,8 +172,14 @@ def seed_registry(builder: RegistryBuilder) -> None:
     mixed = builder.intellectual_object(demo, f"{DEMO_INSTITUTION}/mixed-bag", file_sizes=())
     builder.generic_file(mixed, demo, f"{DEMO_INSTITUTION}/mixed-bag/data/obsolete.txt", 512)
     restored = builder.intellectual_object(demo, f"{DEMO_INSTITUTION}/restored-bag")
-    builder.work_item(demo, restored, "Restore Object", "Success", user=DEMO_REQUESTER,
-                      note="Bag restored to https://s3.amazonaws.com/aptrust.restore.demo.edu/restored-bag.tar")
+    builder.work_item(
+        demo,
+        restored,
+        "Restore Object",
+        "Success",
+        user=DEMO_REQUESTER,
+        note="Bag restored to https://s3.amazonaws.com/aptrust.restore.demo.edu/restored-bag.tar",
+    )
 
 
 def seed(stack: Devstack) -> dict[str, dict[str, Any]]:
@@ -201,16 +245,23 @@ def approve_pending(dag_id: str, task_id: str, user_id: str, chosen: str = "Appr
     with create_session() as session:
         waiting = (
             session.query(TaskInstance)
-            .filter(TaskInstance.dag_id == dag_id, TaskInstance.task_id == task_id,
-                    TaskInstance.state == TaskInstanceState.AWAITING_INPUT)
+            .filter(
+                TaskInstance.dag_id == dag_id,
+                TaskInstance.task_id == task_id,
+                TaskInstance.state == TaskInstanceState.AWAITING_INPUT,
+            )
             .first()
         )
         if waiting is None:
             return False
         update_hitl_detail(
-            dag_id=dag_id, dag_run_id=waiting.run_id, task_id=task_id,
+            dag_id=dag_id,
+            dag_run_id=waiting.run_id,
+            task_id=task_id,
             update_hitl_detail_payload=UpdateHITLDetailPayload(chosen_options=[chosen], params_input={}),
-            user=Respondent(), session=session, map_index=waiting.map_index,
+            user=Respondent(),
+            session=session,
+            map_index=waiting.map_index,
         )
     return True
 

@@ -6,10 +6,9 @@ DAG staging a new five-job batch, and the admin DAG re-queuing the failed job.
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
-from devstack.settings import REPO_ROOT
+from devstack.settings import use_plugins_folder
 from devstack.stack import Devstack
 
 PROFILES = ["merritt_demo_content", "merritt_demo_images"]  # as Variable merritt_profiles in airflow_settings.yaml
@@ -30,14 +29,13 @@ def demo_manifest(name: str, rows: int) -> str:
 
 
 def seed(stack: Devstack) -> dict[str, dict[str, Any]]:
-    if str(REPO_ROOT / "plugins") not in sys.path:
-        sys.path.insert(0, str(REPO_ROOT / "plugins"))
+    use_plugins_folder()
     from kazoo.client import KazooClient
-    from merritt_queue import MerrittQueue
 
     from include.merritt.checkm import parse_manifest
     from include.merritt.states import JOB_PIPELINE, JobState
     from include.merritt.submission import parse_submission, plan_jobs
+    from preservation_pipelines.merritt.queue import MerrittQueue
 
     client = KazooClient(hosts=f"127.0.0.1:{stack['zookeeper'].port}")
     client.start(timeout=15)
@@ -54,7 +52,9 @@ def seed(stack: Devstack) -> dict[str, dict[str, Any]]:
             },
             PROFILES,
         )
-        staged = queue.stage(submission, plan_jobs(submission, parse_manifest(submission.payload, manifest_of_manifests=True)))
+        staged = queue.stage(
+            submission, plan_jobs(submission, parse_manifest(submission.payload, manifest_of_manifests=True))
+        )
         jids = queue.batch_jids(staged.bid)
         failing = jids[-1]
         for jid in jids:
@@ -63,7 +63,9 @@ def seed(stack: Devstack) -> dict[str, dict[str, Any]]:
             for target in JOB_PIPELINE[1:] if jid != failing else JOB_PIPELINE[1:4]:
                 queue.move_job(jid, target)
             if jid == failing:
-                queue.move_job(jid, JobState.FAILED, f"GET https://example.org/finished/object3.checkm: 404 Not Found ({jid})")
+                queue.move_job(
+                    jid, JobState.FAILED, f"GET https://example.org/finished/object3.checkm: 404 Not Found ({jid})"
+                )
     finally:
         client.stop()
         client.close()

@@ -344,7 +344,17 @@ class PostgresServer(Server):
         if (self.data_dir / "PG_VERSION").exists():
             return
         subprocess.run(
-            [str(POSTGRES_BIN / "initdb"), "-D", str(self.data_dir), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"],
+            [
+                str(POSTGRES_BIN / "initdb"),
+                "-D",
+                str(self.data_dir),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--no-sync",
+            ],
             check=True,
             user=self.process_user(),
             cwd=self.workdir,
@@ -378,7 +388,23 @@ class PostgresServer(Server):
 
     def psql(self, sql: str, database: str = "postgres") -> str:
         done = subprocess.run(
-            ["psql", "-X", "-q", "-A", "-t", "-h", LOOPBACK, "-p", str(self.port), "-U", "postgres", "-d", database, "-c", sql],
+            [
+                "psql",
+                "-X",
+                "-q",
+                "-A",
+                "-t",
+                "-h",
+                LOOPBACK,
+                "-p",
+                str(self.port),
+                "-U",
+                "postgres",
+                "-d",
+                database,
+                "-c",
+                sql,
+            ],
             check=True,
             capture_output=True,
             text=True,

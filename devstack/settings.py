@@ -9,6 +9,7 @@ DAG code only ever names connection ids, so production differs by connections al
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ import yaml
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SETTINGS_FILE = REPO_ROOT / "airflow_settings.yaml"
+PLUGINS_FOLDER = REPO_ROOT / "plugins"
 
 _FIELD_NAMES = {
     "conn_type": "conn_type",
@@ -26,6 +28,13 @@ _FIELD_NAMES = {
     "conn_schema": "schema",
     "conn_extra": "extra",
 }
+
+
+def use_plugins_folder() -> None:
+    """Make the plugins package importable outside Airflow (devstack seeds, benchmarks), by
+    putting ``plugins/`` on ``sys.path`` exactly as Airflow does for its plugins folder."""
+    if str(PLUGINS_FOLDER) not in sys.path:
+        sys.path.append(str(PLUGINS_FOLDER))
 
 
 def load_settings(path: Path = SETTINGS_FILE) -> dict[str, list[dict[str, Any]]]:
@@ -42,11 +51,7 @@ def merge_connection(base: dict[str, Any], overrides: dict[str, Any]) -> dict[st
 
 def connection_json(conn: dict[str, Any]) -> str:
     """The JSON form Airflow accepts in an ``AIRFLOW_CONN_<ID>`` variable."""
-    fields = {
-        target: conn[source]
-        for source, target in _FIELD_NAMES.items()
-        if conn.get(source) not in (None, "", {})
-    }
+    fields = {target: conn[source] for source, target in _FIELD_NAMES.items() if conn.get(source) not in (None, "", {})}
     return json.dumps(fields)
 
 
@@ -66,6 +71,10 @@ def airflow_environment(overrides_by_conn_id: dict[str, dict[str, Any]], path: P
 def pools_import_document(path: Path = SETTINGS_FILE) -> dict[str, dict[str, Any]]:
     """Pools in the shape ``airflow pools import`` reads."""
     return {
-        pool["pool_name"]: {"slots": pool["pool_slot"], "description": pool.get("pool_description", ""), "include_deferred": False}
+        pool["pool_name"]: {
+            "slots": pool["pool_slot"],
+            "description": pool.get("pool_description", ""),
+            "include_deferred": False,
+        }
         for pool in load_settings(path)["pools"]
     }

@@ -11,8 +11,9 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 from urllib.parse import urlparse
 
 from devstack.process import free_port, stop_recorded_process
@@ -80,7 +81,9 @@ class Devstack:
             began = time.monotonic()
             server.start(die_with_parent=self.die_with_parent)
             self.start_seconds[name] = time.monotonic() - began
-            log.info("%-9s ready on 127.0.0.1:%d in %.2fs (pid %s)", name, server.port, self.start_seconds[name], server.pid)
+            log.info(
+                "%-9s ready on 127.0.0.1:%d in %.2fs (pid %s)", name, server.port, self.start_seconds[name], server.pid
+            )
         self.write_state()
 
     def stop(self, names: Iterable[str] | None = None) -> None:

@@ -1,0 +1,1 @@
+"""Domain logic of the pipelines, with no Airflow import."""

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -23,6 +22,7 @@ ensure_debian_packages()
 WORKDIR = REPO_ROOT / ".devstack" / f"pytest-{os.getpid()}"
 STACK = Devstack(WORKDIR, ports="free")
 os.environ.update(airflow_environment(STACK, WORKDIR / "airflow"))
+import airflow  # noqa: E402,F401  - Airflow puts its plugins folder on sys.path, as in a deployment
 
 
 def _refresh_connections() -> None:
@@ -66,4 +66,3 @@ def airflow_db(postgres):
     """A migrated Airflow metadata DB (on the devstack's PostgreSQL) with the project's pools."""
     prepare_metadata_db(airflow_environment(STACK, WORKDIR / "airflow"))
     return postgres
-

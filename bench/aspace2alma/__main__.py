@@ -33,7 +33,7 @@ import time
 from pathlib import Path
 
 from devstack.aspace_standin.data import Dataset
-from devstack.settings import REPO_ROOT
+from devstack.settings import REPO_ROOT, use_plugins_folder
 from devstack.stack import Devstack
 
 RESOURCES, CONTAINERS, REPOSITORIES, LATENCY_MS = 10_000, 150_000, 5, 20
@@ -47,7 +47,7 @@ PLOT = Path(__file__).resolve().parent / "export_vs_concurrency.png"
 
 def dag_concurrency() -> int:
     """The ``concurrency`` param default of the aspace2alma DAG, read from the DAG file itself."""
-    sys.path.insert(0, str(REPO_ROOT / "plugins"))
+    use_plugins_folder()
     from airflow.dag_processing.dagbag import DagBag
 
     dag = DagBag(dag_folder=str(REPO_ROOT / "dags" / "aspace2alma.py")).dags["aspace2alma"]
@@ -66,7 +66,12 @@ def write_report(path: Path, dataset: Dataset) -> None:
 
 def measure(env: dict[str, str], workdir: Path, report: Path, concurrency: int, resources: int | None, stack) -> dict:
     stack["aspace"].admin("reset", {})
-    spec = {"report": str(report), "out": str(workdir / "MARC_out.xml"), "concurrency": concurrency, "resources": resources}
+    spec = {
+        "report": str(report),
+        "out": str(workdir / "MARC_out.xml"),
+        "concurrency": concurrency,
+        "resources": resources,
+    }
     done = subprocess.run(
         [sys.executable, "-m", "bench.aspace2alma.worker", json.dumps(spec)],
         env=env, cwd=REPO_ROOT, capture_output=True, text=True,
@@ -135,15 +140,15 @@ def main() -> int:
     summary = full["summary"]
     per_resource = full["requests"] / RESOURCES
     rows = [
-        ("full export, concurrency %d" % concurrency, f"{full['seconds']:.1f} s", f"target < {TARGET_SECONDS:.0f} s",
+        (f"full export, concurrency {concurrency}", f"{full['seconds']:.1f} s", f"target < {TARGET_SECONDS:.0f} s",
          full["seconds"] < TARGET_SECONDS),
-        ("sequential (concurrency 1, %d resources x %d)" % (SLICE, RESOURCES // SLICE), f"{sequential:.1f} s",
+        (f"sequential (concurrency 1, {SLICE} resources x {RESOURCES // SLICE})", f"{sequential:.1f} s",
          "", True),
         ("speed-up over sequential", f"{speedup:.1f}x", f"target >= {TARGET_SPEEDUP:.0f}x", speedup >= TARGET_SPEEDUP),
         ("peak RSS 1,000 / 10,000 resources", f"{small['peak_rss_mib']:.0f} / {full['peak_rss_mib']:.0f} MiB",
          f"ratio {rss_ratio:.2f}, target <= {TARGET_RSS_RATIO}", rss_ratio <= TARGET_RSS_RATIO),
         ("requests per resource", f"{per_resource:.2f}", f"{full['requests']} requests", True),
-        ("export time by concurrency (%d resources)" % SLICE,
+        (f"export time by concurrency ({SLICE} resources)",
          "  ".join(f"{c}: {curve[c]:.1f} s" for c in CURVE), f"plot: {PLOT.name}", True),
     ]  # fmt: skip
     print(f"\nrun summary: written {summary['resources_written']}, excluded {summary['resources_excluded']}, "

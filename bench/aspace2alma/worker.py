@@ -14,6 +14,8 @@ import sys
 import time
 from pathlib import Path
 
+from devstack.settings import use_plugins_folder
+
 
 class FirstResources:
     """The hook, seen through a window of the first ``limit`` resources (repository order)."""
@@ -40,13 +42,12 @@ class FirstResources:
 
 
 def main(spec: dict) -> None:
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "plugins"))
-    from archivesspace_hook import RESOURCE_ERRORS, ArchivesSpaceHook
-
+    use_plugins_folder()
     from include.aspace2alma.export import ExportSummary, export_records
     from include.aspace2alma.marcxml import stream_collection
     from include.aspace2alma.report import parse_barcode_report
     from include.aspace2alma.selection import exclusion_list
+    from preservation_pipelines.aspace2alma.hooks.archivesspace import RESOURCE_ERRORS, ArchivesSpaceHook
 
     began = time.perf_counter()
     barcodes = parse_barcode_report(Path(spec["report"]).read_bytes(), spec["report"])
@@ -64,7 +65,11 @@ def main(spec: dict) -> None:
     summary.bytes_uploaded = written
     seconds = time.perf_counter() - began
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"seconds": seconds, "peak_rss_mib": peak_kib / 1024, "summary": summary.as_dict() | {"errored_uris": []}}))
+    print(
+        json.dumps(
+            {"seconds": seconds, "peak_rss_mib": peak_kib / 1024, "summary": summary.as_dict() | {"errored_uris": []}}
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -1,0 +1,1 @@
+"""DAG parse-time benchmark."""

@@ -1,0 +1,1 @@
+"""Devstack start-up benchmark."""

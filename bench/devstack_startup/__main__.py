@@ -31,7 +31,9 @@ def main() -> int:
     finally:
         stack.stop()
         shutil.rmtree(workdir, ignore_errors=True)
-    print(f"{'server':10} {'start (median s)':>17} {'stop (median s)':>16}   ({ROUNDS} rounds; first start includes one-time set-up)")
+    print(
+        f"{'server':10} {'start (median s)':>17} {'stop (median s)':>16}   ({ROUNDS} rounds; first start includes one-time set-up)"
+    )
     for name in ALL_SERVERS:
         print(f"{name:10} {statistics.median(starts[name]):17.2f} {statistics.median(stops[name]):16.2f}")
     total_start = sum(statistics.median(values) for values in starts.values())

@@ -1,0 +1,1 @@
+"""Merritt queue benchmark."""

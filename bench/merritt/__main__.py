@@ -16,7 +16,7 @@ import shutil
 import sys
 import time
 
-from devstack.settings import REPO_ROOT
+from devstack.settings import REPO_ROOT, use_plugins_folder
 from devstack.stack import Devstack
 
 JOBS = 10_000
@@ -30,10 +30,20 @@ def plan(rows: int, uuid: str):
     from include.merritt.checkm import parse_manifest
     from include.merritt.submission import parse_submission, plan_jobs
 
-    lines = ["#%checkm_0.7", "#%fields | nfo:fileUrl | nfo:hashAlgorithm | nfo:hashValue | nfo:fileName | mrt:localIdentifier"]
-    lines += [f"https://example.org/o/{n:06d}.checkm | md5 | {n:032x} | {n:06d}.checkm | loc{n:06d}" for n in range(rows)]
-    conf = {"submission_uuid": uuid, "submitter": "bench", "profile": PROFILE, "type": "batch-manifest",
-            "payload": "\n".join(lines)}
+    lines = [
+        "#%checkm_0.7",
+        "#%fields | nfo:fileUrl | nfo:hashAlgorithm | nfo:hashValue | nfo:fileName | mrt:localIdentifier",
+    ]
+    lines += [
+        f"https://example.org/o/{n:06d}.checkm | md5 | {n:032x} | {n:06d}.checkm | loc{n:06d}" for n in range(rows)
+    ]
+    conf = {
+        "submission_uuid": uuid,
+        "submitter": "bench",
+        "profile": PROFILE,
+        "type": "batch-manifest",
+        "payload": "\n".join(lines),
+    }
     submission = parse_submission(conf, {PROFILE})
     return submission, plan_jobs(submission, parse_manifest(submission.payload, manifest_of_manifests=True))
 
@@ -53,9 +63,9 @@ def client_for(port: int, chroot: str):
 
 def stage_one_create_per_node(client, submission, jobs) -> int:
     """The running system's way: every node its own synchronous create. Returns the round trips."""
-    from include.merritt.layout import EMPTY, BATCH_JOB_DIRECTORIES, encode_json, queue_entry
+    from include.merritt.layout import BATCH_JOB_DIRECTORIES, EMPTY, encode_json, queue_entry
     from include.merritt.states import BatchState, new_batch_status, new_job_status
-    from merritt_queue import MerrittQueue, eastern_now
+    from preservation_pipelines.merritt.queue import MerrittQueue, eastern_now
 
     MerrittQueue(client).ensure_layout()
     trips = 0
@@ -81,7 +91,7 @@ def stage_one_create_per_node(client, submission, jobs) -> int:
             create(path, data)
         jids.append(jid)
     create(f"/batches/{bid}/status", encode_json(new_batch_status(BatchState.PROCESSING, now)))
-    for job, jid in zip(jobs, jids):
+    for job, jid in zip(jobs, jids, strict=True):
         create(queue_entry("pending", job.priority, jid))
     return trips
 
@@ -100,7 +110,7 @@ def count_nodes(client) -> int:
 
 
 def bench_staging(port: int) -> tuple[bool, list[str]]:
-    from merritt_queue import MerrittQueue
+    from preservation_pipelines.merritt.queue import MerrittQueue
 
     submission, jobs = plan(JOBS, "bench-transactions")
     tx_client = client_for(port, "/transactions")
@@ -121,9 +131,15 @@ def bench_staging(port: int) -> tuple[bool, list[str]]:
     speedup = single_seconds / tx_seconds
     print(f"staging a {JOBS:,}-job batch ({tx_nodes:,} vs {single_nodes:,} nodes in the chroot)")
     print(f"  {'':24} {'seconds':>9} {'round trips':>12} {'transactions':>13} {'jobs/s':>9}")
-    print(f"  {'transactions':24} {tx_seconds:9.2f} {result.round_trips:12,} {result.transactions:13,} {JOBS / tx_seconds:9,.0f}")
-    print(f"  {'one create per node':24} {single_seconds:9.2f} {single_trips:12,} {'-':>13} {JOBS / single_seconds:9,.0f}")
-    print(f"  speed-up {speedup:.1f}x (target >= {SPEEDUP_TARGET:.0f}x); round trips / {single_trips / result.round_trips:.0f}")
+    print(
+        f"  {'transactions':24} {tx_seconds:9.2f} {result.round_trips:12,} {result.transactions:13,} {JOBS / tx_seconds:9,.0f}"
+    )
+    print(
+        f"  {'one create per node':24} {single_seconds:9.2f} {single_trips:12,} {'-':>13} {JOBS / single_seconds:9,.0f}"
+    )
+    print(
+        f"  speed-up {speedup:.1f}x (target >= {SPEEDUP_TARGET:.0f}x); round trips / {single_trips / result.round_trips:.0f}"
+    )
     missed = []
     if speedup < SPEEDUP_TARGET:
         missed.append(f"staging speed-up {speedup:.1f}x < {SPEEDUP_TARGET}x")
@@ -136,7 +152,7 @@ def bench_staging(port: int) -> tuple[bool, list[str]]:
 
 def bench_reporting(stack: Devstack) -> None:
     from include.merritt.layout import EMPTY
-    from merritt_queue import MerrittQueue
+    from preservation_pipelines.merritt.queue import MerrittQueue
 
     client = client_for(stack["zookeeper"].port, "/reporting")
     queue = MerrittQueue(client)
@@ -157,7 +173,7 @@ def bench_reporting(stack: Devstack) -> None:
     os.environ["AIRFLOW_CONN_MERRITT_ZK"] = json.dumps(
         {"conn_type": "generic", "host": "127.0.0.1", "port": stack["zookeeper"].port, "schema": "reporting"}
     )
-    from merritt_operators import MerrittBatchReportingOperator
+    from preservation_pipelines.merritt.operators.queue import MerrittBatchReportingOperator
 
     operator = MerrittBatchReportingOperator(task_id="report_finished_batches")
     began = time.perf_counter()
@@ -167,14 +183,16 @@ def bench_reporting(stack: Devstack) -> None:
     idle = operator.execute({})
     idle_seconds = time.perf_counter() - began
     print(f"\nreporting {BATCHES:,} finished batches (set up by staging them in {setup_seconds:.1f}s)")
-    print(f"  reported {len(summary['reported']):,} in {report_seconds:.2f}s ({len(summary['reported']) / report_seconds:,.0f} batches/s)")
+    print(
+        f"  reported {len(summary['reported']):,} in {report_seconds:.2f}s ({len(summary['reported']) / report_seconds:,.0f} batches/s)"
+    )
     print(f"  next run, nothing left to report: {idle_seconds:.2f}s to scan {idle['batches']:,} batches")
     if len(summary["reported"]) != BATCHES:
         raise SystemExit(f"reported {len(summary['reported'])} of {BATCHES} batches")
 
 
 def main() -> int:
-    sys.path.insert(0, str(REPO_ROOT / "plugins"))
+    use_plugins_folder()
     workdir = REPO_ROOT / ".devstack" / "bench-merritt"
     shutil.rmtree(workdir, ignore_errors=True)  # a fresh ZooKeeper: no batches left from an earlier run
     stack = Devstack(workdir, ports="free")

@@ -24,9 +24,9 @@ import os
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
-from devstack.settings import REPO_ROOT
+from devstack.settings import REPO_ROOT, use_plugins_folder
 from devstack.stack import Devstack
 
 TABLE_ITEMS = 100_000
@@ -34,7 +34,7 @@ STALE_ITEMS = 5_000
 STREAM_ASSETS = 1_000
 TARGET_READ_RATIO = 15.0
 TARGET_SQS_CALLS_PER_MESSAGE = 0.15
-NOW = datetime(2025, 6, 19, 16, 24, tzinfo=timezone.utc)
+NOW = datetime(2025, 6, 19, 16, 24, tzinfo=UTC)
 STALE_AT = "2025-06-01T10:00:00.000Z"
 FRESH_AT = "2025-06-18T10:00:00.000Z"
 
@@ -43,7 +43,7 @@ def configure_airflow(stack: Devstack, home: str) -> None:
     os.environ.update(
         {"AIRFLOW_HOME": home, "AIRFLOW__CORE__LOAD_EXAMPLES": "False", **stack.airflow_connections_env()}
     )
-    sys.path.insert(0, str(REPO_ROOT / "plugins"))
+    use_plugins_folder()
 
 
 def stale_row(n: int) -> dict[str, str]:
@@ -110,8 +110,8 @@ def scan_source(state):
 
 
 def run_resender(table_name: str, config, use_scan: bool) -> dict[str, float]:
-    from postingest_hooks import ConfirmerQueueHook, PostingestStateHook
-    from postingest_processing import StuckMessageResender
+    from preservation_pipelines.postingest.hooks.state import ConfirmerQueueHook, PostingestStateHook
+    from preservation_pipelines.postingest.processing import StuckMessageResender
 
     state = PostingestStateHook(table_name=table_name)
     queues = ConfirmerQueueHook()
@@ -136,8 +136,12 @@ def measure_stream_rate(clients, bootstrap: str, config_text: str) -> dict[str, 
 
     from include.postingest import provisioning
     from include.postingest.config import parse_queue_config
-    from postingest_hooks import ConfirmerQueueHook, NotificationPublisherHook, PostingestStateHook
-    from postingest_processing import StateChangeApplier
+    from preservation_pipelines.postingest.hooks.state import (
+        ConfirmerQueueHook,
+        NotificationPublisherHook,
+        PostingestStateHook,
+    )
+    from preservation_pipelines.postingest.processing import StateChangeApplier
 
     table = provisioning.create_state_table(clients["dynamodb"].meta.client, "bench-stream-state")
     provisioning.create_checkpoint_table(clients["dynamodb"].meta.client, "bench-stream-checkpoints")
@@ -151,7 +155,7 @@ def measure_stream_rate(clients, bootstrap: str, config_text: str) -> dict[str, 
         publisher=NotificationPublisherHook(),
         config=parse_queue_config(config_text),
         topic=topic,
-        clock=lambda: datetime.now(timezone.utc),
+        clock=lambda: datetime.now(UTC),
     )
     summary = applier.run(page_size=100)
     if summary["queued_first"] != STREAM_ASSETS:
@@ -191,8 +195,12 @@ def benchmark(stack: Devstack) -> int:
     per_message = query["sqs_calls"] / query["resent"]
     rows = [
         ("wall time (s)", f"{query['seconds']:12.1f}", f"{scan['seconds']:12.1f}", scan["seconds"] / query["seconds"]),
-        ("items read (ScannedCount)", f"{query['items_read']:12,}", f"{scan['items_read']:12,}",
-         scan["items_read"] / query["items_read"]),
+        (
+            "items read (ScannedCount)",
+            f"{query['items_read']:12,}",
+            f"{scan['items_read']:12,}",
+            scan["items_read"] / query["items_read"],
+        ),
         ("SQS calls per resent message", f"{per_message:12.3f}", f"{scan['sqs_calls'] / scan['resent']:12.3f}", None),
     ]
     title = f"resender over {TABLE_ITEMS:,} items, {STALE_ITEMS:,} stale"

@@ -20,7 +20,7 @@ from typing import Any
 
 from aiohttp import web
 
-from .server import FAULT_KINDS, FaultConfig, create_app
+from devstack.aspace_standin.server import FAULT_KINDS, FaultConfig, create_app
 
 
 def _bool(text: str) -> bool:

@@ -914,7 +914,7 @@ def _paragraph(rng: random.Random, title: str, begin: int, end: int) -> str:
         f"and {rng.choice(MATERIAL_PHRASES)}.",
         f"Correspondents include {person}, whose letters touch on {rng.choice(TOPIC_PHRASES)}.",
         f"Materials relating to {rng.choice(TOPIC_PHRASES)} are arranged chronologically within each series.",
-        f"Researchers should consult the folder list, since not every topic is named in these descriptions.",
+        "Researchers should consult the folder list, since not every topic is named in these descriptions.",
     ]
     rng.shuffle(sentences)
     return " ".join(sentences[: rng.randint(3, 5)])
@@ -1073,8 +1073,13 @@ def top_container_json(tc: TopContainer) -> dict:
         "is_linked_to_published_record": True,
         "display_string": display,
         "long_display_string": ", ".join(
-            [display.replace(":", "", 1), profile_name, *(loc.title for loc in tc.locations[:1]),
-             tc.collection_identifier, tc.collection_title]
+            [
+                display.replace(":", "", 1),
+                profile_name,
+                *(loc.title for loc in tc.locations[:1]),
+                tc.collection_identifier,
+                tc.collection_title,
+            ]
         ),  # fmt: skip
     }
     return record

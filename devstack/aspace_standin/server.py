@@ -34,7 +34,7 @@ from typing import Any
 
 from aiohttp import web
 
-from .data import Dataset, solr_doc
+from devstack.aspace_standin.data import Dataset, solr_doc
 
 log = logging.getLogger("aspace_standin")
 
@@ -496,7 +496,7 @@ def billion_laughs() -> bytes:
         '<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE collection [\n'
         + "\n".join(entities)
         + '\n]>\n<collection xmlns="http://www.loc.gov/MARC21/slim"><record>'
-        '<leader>00000npcaa2200000 u 4500</leader>'
+        "<leader>00000npcaa2200000 u 4500</leader>"
         '<datafield ind1=" " ind2=" " tag="520"><subfield code="a">&lol9;</subfield></datafield>'
         "</record></collection>\n"
     ).encode()
@@ -632,7 +632,9 @@ async def _top_containers(request: web.Request) -> web.Response:
     start = (max(_int_param(request, ("page",), 1), 1) - 1) * rows
     if "start" in request.query:
         start = max(_int_param(request, ("start",), 0), 0)
-    body = state.render(("search", repo_id, query, start, rows), lambda: _search_body(state, repo_id, query, start, rows))
+    body = state.render(
+        ("search", repo_id, query, start, rows), lambda: _search_body(state, repo_id, query, start, rows)
+    )
     return _raw(body, "application/json")
 
 

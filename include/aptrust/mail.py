@@ -169,8 +169,9 @@ def deletion_request(
         "",
         *(f"  - {identifier}" for identifier in identifiers),
         "",
-        f"Approve or reject it here: {approval_link}" if approval_link else
-        "Approve or reject it under Required Actions in Airflow.",
+        f"Approve or reject it here: {approval_link}"
+        if approval_link
+        else "Approve or reject it under Required Actions in Airflow.",
         "Nothing is deleted unless someone other than the requester approves.",
     ]
     return OutgoingEmail(

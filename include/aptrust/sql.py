@@ -74,9 +74,10 @@ WHERE o.id = ANY(%(object_ids)s)
 """
 
 # What the benchmark compares against: the whole eligible set, sorted at random.
-SPOT_TEST_NAIVE_ORDER_BY_RANDOM = SPOT_TEST_ELIGIBLE_AMONG.replace(
-    "WHERE o.id = ANY(%(object_ids)s)", "WHERE o.institution_id = %(institution_id)s"
-) + "\nORDER BY sizes.size >= %(preferred_max_bytes)s, CASE WHEN sizes.size >= %(preferred_max_bytes)s THEN sizes.size END, random()\nLIMIT 1"
+SPOT_TEST_NAIVE_ORDER_BY_RANDOM = (
+    SPOT_TEST_ELIGIBLE_AMONG.replace("WHERE o.id = ANY(%(object_ids)s)", "WHERE o.institution_id = %(institution_id)s")
+    + "\nORDER BY sizes.size >= %(preferred_max_bytes)s, CASE WHEN sizes.size >= %(preferred_max_bytes)s THEN sizes.size END, random()\nLIMIT 1"
+)
 
 # The object and its last successful ingest, whose name/etag/bucket/bag_date a new
 # WorkItem repeats. NULLs when the object was never ingested successfully.

@@ -1,0 +1,1 @@
+"""aspace2alma domain logic: MARC rules, items, reports, selection."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 EASTERN = ZoneInfo("America/New_York")
@@ -18,7 +18,7 @@ def eastern_instant(day: date, at: str) -> datetime:
     """``HH:MM`` Eastern on ``day``, as an aware UTC datetime."""
     hours, minutes = (int(part) for part in at.split(":"))
     local = datetime.combine(day, time(hours, minutes), tzinfo=EASTERN)
-    return local.astimezone(timezone.utc)
+    return local.astimezone(UTC)
 
 
 def later_fire_instants(

@@ -21,7 +21,7 @@ class ReportError(ValueError):
 
 
 def decode_report(data: bytes, name: str) -> str:
-    for bom, encoding in _BOMS:
+    for bom, encoding in _BOMS:  # noqa: B007 - the loop finds the encoding
         if data.startswith(bom):
             break
     else:

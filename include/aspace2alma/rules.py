@@ -150,7 +150,9 @@ def replace_finding_aid_link(record: etree._Element) -> None:
     url = subfield_value(link, "u") or ""
     link.set("ind1", "4")
     link.set("ind2", "2")
-    replace_subfields(link, [("z", "Search and Request"), ("u", url), ("y", "Princeton University Library Finding Aids")])
+    replace_subfields(
+        link, [("z", "Search and Request"), ("u", url), ("y", "Princeton University Library Finding Aids")]
+    )
 
 
 # -- rule 10 -----------------------------------------------------------------
@@ -164,7 +166,12 @@ def location_codes(note: str) -> list[str]:
 
 
 def add_location_fields(record: etree._Element) -> None:
-    codes = [code for field in datafields(record, "500") for sub in subfields(field, "a") for code in location_codes(sub.text or "")]
+    codes = [
+        code
+        for field in datafields(record, "500")
+        for sub in subfields(field, "a")
+        for code in location_codes(sub.text or "")
+    ]
     append_after_last_datafield(record, [new_datafield("982", [("c", code)]) for code in codes])
 
 

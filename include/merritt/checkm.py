@@ -97,7 +97,9 @@ def parse_manifest(data: bytes | str, *, manifest_of_manifests: bool = False) ->
             raise ManifestError("row before any '#%fields' directive", number)
         row = _parse_row(raw, number, fields, manifest_of_manifests)
         if row.file_name in names_seen:
-            raise ManifestError(f"duplicate fileName {row.file_name!r} (first on line {names_seen[row.file_name]})", number)
+            raise ManifestError(
+                f"duplicate fileName {row.file_name!r} (first on line {names_seen[row.file_name]})", number
+            )
         names_seen[row.file_name] = number
         rows.append(row)
     if fields is None:
@@ -117,10 +119,10 @@ def _decode(data: bytes) -> str:
 def _parse_row(raw: str, number: int, fields: tuple[str, ...], manifest_of_manifests: bool) -> ManifestRow:
     cells = [cell.strip() for cell in raw.split("|")]
     if len(cells) > len(fields):
-        if any(cells[len(fields):]):
+        if any(cells[len(fields) :]):
             raise ManifestError(f"{len(cells)} cells but #%fields declares {len(fields)}", number)
         cells = cells[: len(fields)]
-    values = dict(zip(fields, cells + [""] * (len(fields) - len(cells))))
+    values = dict(zip(fields, cells + [""] * (len(fields) - len(cells)), strict=True))
 
     url = values.get("fileUrl", "")
     parsed = urlparse(url)

@@ -8,7 +8,6 @@ from typing import Any
 
 from include.merritt.states import BatchState
 
-
 EMAIL_ADDRESS = re.compile(r"^[^@\s,;]+@[^@\s,;]+\.[^@\s,;]+$")
 
 
@@ -18,7 +17,9 @@ def split_addresses(text: str) -> list[str]:
 
 def report_recipients(submission: dict[str, Any]) -> list[str]:
     """Who hears about a batch: its ``notification`` addresses, else the submitter if that is an address."""
-    listed = [address for address in split_addresses(submission.get("notification", "")) if EMAIL_ADDRESS.match(address)]
+    listed = [
+        address for address in split_addresses(submission.get("notification", "")) if EMAIL_ADDRESS.match(address)
+    ]
     submitter = str(submission.get("submitter", ""))
     return listed or ([submitter] if EMAIL_ADDRESS.match(submitter) else [])
 

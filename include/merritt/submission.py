@@ -15,7 +15,15 @@ from typing import Any
 from urllib.parse import unquote, urlparse
 
 from include.merritt.checkm import Manifest, ManifestRow
-from include.merritt.layout import EMPTY, batch_job_entry, encode_int, encode_json, encode_text, format_timestamp, job_path
+from include.merritt.layout import (
+    EMPTY,
+    batch_job_entry,
+    encode_int,
+    encode_json,
+    encode_text,
+    format_timestamp,
+    job_path,
+)
 from include.merritt.priority import initial_priority
 from include.merritt.report import EMAIL_ADDRESS, split_addresses
 
@@ -39,7 +47,17 @@ OPTIONAL_FIELDS = {  # conf key → key in the submission node
     "digest_type": "digestType",
     "digest_value": "digestValue",
 }
-FIELDS = {"submission_uuid", "submitter", "profile", "type", "payload", "priority", "update", "filename", *OPTIONAL_FIELDS}
+FIELDS = {
+    "submission_uuid",
+    "submitter",
+    "profile",
+    "type",
+    "payload",
+    "priority",
+    "update",
+    "filename",
+    *OPTIONAL_FIELDS,
+}
 DEFAULT_RESPONSE_TYPE = "xml"
 NODE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 
@@ -181,7 +199,9 @@ class JobPlan:
             config["digestType"], config["digestValue"] = self.digest_type, self.digest_value
         return config
 
-    def nodes(self, jid: str, bid: str, submission_record: dict[str, Any], status: dict[str, Any]) -> list[tuple[str, bytes]]:
+    def nodes(
+        self, jid: str, bid: str, submission_record: dict[str, Any], status: dict[str, Any]
+    ) -> list[tuple[str, bytes]]:
         """The job's nodes, parent first, with the batch's entry listing it under ``batch-processing``."""
         return [
             (job_path(jid), EMPTY),
@@ -189,11 +209,19 @@ class JobPlan:
             (job_path(jid, "priority"), encode_int(self.priority)),
             (job_path(jid, "space_needed"), encode_int(self.space_needed)),
             (job_path(jid, "configuration"), encode_json(self.configuration(submission_record, jid))),
-            (job_path(jid, "identifiers"), encode_json({"primary_id": self.primary_id, "local_id": list(self.local_ids)})),
+            (
+                job_path(jid, "identifiers"),
+                encode_json({"primary_id": self.primary_id, "local_id": list(self.local_ids)}),
+            ),
             (
                 job_path(jid, "metadata"),
                 encode_json(
-                    {"erc_who": self.creator, "erc_what": self.title, "erc_when": self.date, "erc_where": self.primary_id}
+                    {
+                        "erc_who": self.creator,
+                        "erc_what": self.title,
+                        "erc_when": self.date,
+                        "erc_where": self.primary_id,
+                    }
                 ),
             ),
             (job_path(jid, "status"), encode_json(status)),

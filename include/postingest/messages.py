@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from include.postingest.config import INGESTED_TEXT, ConfirmerQueue, QueueConfig
@@ -20,7 +20,7 @@ MESSAGE_ID_NAMESPACE = uuid.UUID("5b0e7a52-6f43-4c55-9d0c-4a4f2f0b7d19")
 
 def iso_instant(moment: datetime) -> str:
     """UTC, millisecond precision, ``Z`` suffix: string order is time order."""
-    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def confirmer_payload(item: dict[str, Any], queue: ConfirmerQueue, config: QueueConfig) -> Any:

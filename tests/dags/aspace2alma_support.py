@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from lxml import etree
@@ -16,9 +16,9 @@ FOLDER = "/alma/aspace"
 # The stand-in the `aspace` fixture starts has the default dataset.
 DATASET = Dataset()
 REPORT_BARCODES = sorted(DATASET.iter_barcodes())[::2] + ["39999000000001"]
-FRIDAY = datetime(2026, 11, 20, 10, 30, tzinfo=timezone.utc)  # 05:30 EST, a run day
-THURSDAY = datetime(2026, 11, 19, 10, 30, tzinfo=timezone.utc)
-WEDNESDAY = datetime(2026, 11, 18, 10, 30, tzinfo=timezone.utc)
+FRIDAY = datetime(2026, 11, 20, 10, 30, tzinfo=UTC)  # 05:30 EST, a run day
+THURSDAY = datetime(2026, 11, 19, 10, 30, tzinfo=UTC)
+WEDNESDAY = datetime(2026, 11, 18, 10, 30, tzinfo=UTC)
 
 
 def write_report(folder, barcodes=REPORT_BARCODES, *, name="sc_active_barcodes.csv", modified: datetime | None = None):
@@ -36,7 +36,7 @@ def exported_records(folder):
     records = collection.findall(f"{MARC}record")
     ids = [r.find(f"{MARC}controlfield[@tag='001']").text for r in records]
     assert not [i for i, n in Counter(ids).items() if n > 1], "a record appears twice"
-    return dict(zip(ids, records))
+    return dict(zip(ids, records, strict=True))
 
 
 def items_of(record):

@@ -28,9 +28,8 @@ def run_dag(dag_id: str, *, logical_date: datetime | None = None, conf: dict[str
 
 
 def task_states(dag_run) -> dict[str, str]:
-    from airflow.utils.session import create_session
-
     from airflow.models.taskinstance import TaskInstance
+    from airflow.utils.session import create_session
 
     with create_session() as session:
         rows = session.query(TaskInstance).filter(

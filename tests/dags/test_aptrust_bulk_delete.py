@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
@@ -65,7 +65,10 @@ def _subjects(mailbox):
 
 
 def _deletes(registry):  # noqa: F811
-    return rows(registry, 'SELECT id, "user", inst_approver, queued_at, generic_file_id FROM work_items WHERE action = \'Delete\' ORDER BY id')
+    return rows(
+        registry,
+        "SELECT id, \"user\", inst_approver, queued_at, generic_file_id FROM work_items WHERE action = 'Delete' ORDER BY id",
+    )
 
 
 def test_approved_by_another_person_creates_queues_and_confirms_every_item(airflow_db, registry, kafka, mailbox):  # noqa: F811
@@ -94,7 +97,7 @@ def test_approved_by_another_person_creates_queues_and_confirms_every_item(airfl
     assert summary["approval"] == {"chosen": "Approve", "by": APPROVER, "timed_out": False}
 
     # the creating task cleared and re-run: the run's job is returned, nothing new
-    from aptrust_operators import CreateDeleteWorkItemsOperator
+    from preservation_pipelines.aptrust.operators.registry import CreateDeleteWorkItemsOperator
 
     again = CreateDeleteWorkItemsOperator(
         task_id="create", institution="test.edu", requester=REQUESTER, identifiers=ITEMS, approval={}
@@ -103,18 +106,25 @@ def test_approved_by_another_person_creates_queues_and_confirms_every_item(airfl
 
 
 def test_a_bad_list_fails_before_approval_naming_each_item_and_creates_nothing(airflow_db, registry):  # noqa: F811
-    from aptrust_operators import ValidateDeletionListOperator
     from airflow.sdk.exceptions import AirflowFailException
+
+    from preservation_pipelines.aptrust.operators.registry import ValidateDeletionListOperator
 
     _seed(registry)
     bad = ["test.edu/bag-0", "test.edu/nope", "test.edu/deleted", "test.edu/busy", "other.edu/bag"]
 
     with pytest.raises(AirflowFailException) as rejected:
-        ValidateDeletionListOperator(task_id="v", institution="test.edu", requester=REQUESTER, identifiers=bad).execute({})
+        ValidateDeletionListOperator(task_id="v", institution="test.edu", requester=REQUESTER, identifiers=bad).execute(
+            {}
+        )
     message = str(rejected.value)
-    for expected in ("test.edu/nope: not found", "test.edu/deleted: conflict: already deleted",
-                     "test.edu/busy: conflict: pending WorkItem(s)", "other.edu/bag: belongs to another institution",
-                     "mixes institutions"):
+    for expected in (
+        "test.edu/nope: not found",
+        "test.edu/deleted: conflict: already deleted",
+        "test.edu/busy: conflict: pending WorkItem(s)",
+        "other.edu/bag: belongs to another institution",
+        "mixes institutions",
+    ):
         assert expected in message
     assert "test.edu/bag-0" not in message
 
@@ -158,13 +168,15 @@ def test_no_answer_before_the_timeout_rejects_and_creates_nothing(airflow_db, re
     def time_out():
         """The response deadline passes; the scheduler's sweep resolves the task with its default."""
         with create_session() as session:
-            waiting = session.query(TaskInstance).filter(
-                TaskInstance.dag_id == DAG_ID, TaskInstance.state == TaskInstanceState.AWAITING_INPUT
-            ).first()
+            waiting = (
+                session.query(TaskInstance)
+                .filter(TaskInstance.dag_id == DAG_ID, TaskInstance.state == TaskInstanceState.AWAITING_INPUT)
+                .first()
+            )
             if waiting is None:
                 return False
             assert waiting.trigger_timeout is not None  # the operator's response_timeout is in force
-            waiting.trigger_timeout = datetime.now(timezone.utc) - timedelta(seconds=1)
+            waiting.trigger_timeout = datetime.now(UTC) - timedelta(seconds=1)
         SchedulerJobRunner.check_awaiting_input_timeouts(SimpleNamespace(log=logging.getLogger("sweep")))
         return True
 
@@ -177,15 +189,19 @@ def test_no_answer_before_the_timeout_rejects_and_creates_nothing(airflow_db, re
 
 
 def test_an_item_that_changed_while_awaiting_approval_stops_the_creation(registry):  # noqa: F811
-    from aptrust_operators import CreateDeleteWorkItemsOperator
     from airflow.sdk.exceptions import AirflowFailException
+
+    from preservation_pipelines.aptrust.operators.registry import CreateDeleteWorkItemsOperator
 
     objects = _seed(registry)
     registry.work_item(1, objects[1], "Ingest", "Pending")  # a new version arrived meanwhile
 
     with pytest.raises(AirflowFailException, match="test.edu/bag-1: conflict: pending WorkItem"):
         CreateDeleteWorkItemsOperator(
-            task_id="create", institution="test.edu", requester=REQUESTER, identifiers=ITEMS,
+            task_id="create",
+            institution="test.edu",
+            requester=REQUESTER,
+            identifiers=ITEMS,
             approval={"responded_by_user": {"id": APPROVER, "name": APPROVER}},
         ).execute({"dag": SimpleNamespace(dag_id=DAG_ID), "run_id": "manual__changed"})
     assert _deletes(registry) == [] and rows(registry, "SELECT * FROM bulk_delete_jobs") == []

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
 from tests.dags.helpers import run_dag, task_states, xcom_return
 from tests.include.aptrust.fixtures import mailbox, registry, rows  # noqa: F401 - fixtures
 
-NOW = datetime.now(timezone.utc)
+NOW = datetime.now(UTC)
 
 
 def _seed(registry):  # noqa: F811
@@ -20,14 +20,35 @@ def _seed(registry):  # noqa: F811
     registry.user(one, "reader@one.edu", role="institutional_user")
     bag = registry.intellectual_object(one, "one.edu/bag")
     other_bag = registry.intellectual_object(one, "one.edu/other-bag")
-    file_id = rows(registry, "SELECT id FROM generic_files WHERE intellectual_object_id = %(id)s", {"id": other_bag})[0]["id"]
+    file_id = rows(registry, "SELECT id FROM generic_files WHERE intellectual_object_id = %(id)s", {"id": other_bag})[
+        0
+    ]["id"]
     done = {
-        "ann": registry.work_item(one, bag, "Restore Object", "Success", user="ann@one.edu",
-                                  note="Bag restored to s3://aptrust.restore.one.edu/bag.tar"),
-        "ann_file": registry.work_item(one, other_bag, "Restore File", "Success", user="ann@one.edu", generic_file_id=file_id,
-                                       note="File restored to s3://aptrust.restore.one.edu/other-bag/data/file-0.txt"),
-        "spot": registry.work_item(one, other_bag, "Glacier Restore", "Success", user="system@aptrust.org",
-                                   note="Automated object restoration spot test restored to s3://aptrust.restore.one.edu/other-bag.tar"),
+        "ann": registry.work_item(
+            one,
+            bag,
+            "Restore Object",
+            "Success",
+            user="ann@one.edu",
+            note="Bag restored to s3://aptrust.restore.one.edu/bag.tar",
+        ),
+        "ann_file": registry.work_item(
+            one,
+            other_bag,
+            "Restore File",
+            "Success",
+            user="ann@one.edu",
+            generic_file_id=file_id,
+            note="File restored to s3://aptrust.restore.one.edu/other-bag/data/file-0.txt",
+        ),
+        "spot": registry.work_item(
+            one,
+            other_bag,
+            "Glacier Restore",
+            "Success",
+            user="system@aptrust.org",
+            note="Automated object restoration spot test restored to s3://aptrust.restore.one.edu/other-bag.tar",
+        ),
     }
     registry.work_item(one, bag, "Restore Object", "Failed", user="ann@one.edu")
     registry.work_item(one, bag, "Restore Object", "Started", user="ann@one.edu")
@@ -35,7 +56,9 @@ def _seed(registry):  # noqa: F811
     registry.connection.execute("UPDATE work_items SET updated_at = now() - interval '30 days' WHERE id = %s", (old,))
     two = registry.institution("two.edu")
     two_bag = registry.intellectual_object(two, "two.edu/bag")
-    done["bob"] = registry.work_item(two, two_bag, "Restore Object", "Success", user="bob@two.edu", note="restored to s3://r/two.tar")
+    done["bob"] = registry.work_item(
+        two, two_bag, "Restore Object", "Success", user="bob@two.edu", note="restored to s3://r/two.tar"
+    )
     return done, old
 
 
@@ -56,10 +79,15 @@ def test_one_digest_per_institution_to_requesters_and_active_admins_sent_once(ai
     assert "one.edu/other-bag/data/file-0.txt: Restore File" in one
     assert "one.edu/other-bag [spot test]: Glacier Restore" in one
     emails = _emails(registry)
-    assert [e["work_item_ids"] for e in emails] == [sorted([done["ann"], done["ann_file"], done["spot"]]), [done["bob"]]]
+    assert [e["work_item_ids"] for e in emails] == [
+        sorted([done["ann"], done["ann_file"], done["spot"]]),
+        [done["bob"]],
+    ]
     assert all(e["sent_at"] is not None for e in emails)
     assert [e["message_id"] for e in emails] == [m["message"]["Message-ID"] for m in messages]
-    notified = rows(registry, "SELECT id, notification_email_id FROM work_items WHERE notification_email_id IS NOT NULL")
+    notified = rows(
+        registry, "SELECT id, notification_email_id FROM work_items WHERE notification_email_id IS NOT NULL"
+    )
     assert sorted(row["id"] for row in notified) == sorted(done.values())  # not the failed, started or 30-day-old ones
     assert xcom_return(dag_run, "run_summary")["emails"]["sent"] == [e["id"] for e in emails]
 
@@ -69,7 +97,7 @@ def test_one_digest_per_institution_to_requesters_and_active_admins_sent_once(ai
 
 
 def test_a_refused_recipient_is_recorded_and_the_others_still_get_the_digest(registry, mailbox):  # noqa: F811
-    from aptrust_operators import RecordRestoreDigestsOperator, SendStoredEmailsOperator
+    from preservation_pipelines.aptrust.operators.registry import RecordRestoreDigestsOperator, SendStoredEmailsOperator
 
     _seed(registry)
     (mailbox.maildir / "refused_recipients").write_text("admin@one.edu\nbob@two.edu\n")
@@ -87,9 +115,8 @@ def test_a_refused_recipient_is_recorded_and_the_others_still_get_the_digest(reg
 
 
 def test_crash_before_the_record_commits_records_and_sends_nothing(registry, mailbox):  # noqa: F811
-    from aptrust_operators import RecordRestoreDigestsOperator
-
     import include.aptrust.mail as mail
+    from preservation_pipelines.aptrust.operators.registry import RecordRestoreDigestsOperator
 
     _seed(registry)
     restore_digests = mail.restore_digests
@@ -109,7 +136,7 @@ def test_crash_before_the_record_commits_records_and_sends_nothing(registry, mai
 
 
 def test_crash_after_recording_before_sending_is_sent_by_the_retry(registry, mailbox):  # noqa: F811
-    from aptrust_operators import RecordRestoreDigestsOperator, SendStoredEmailsOperator
+    from preservation_pipelines.aptrust.operators.registry import RecordRestoreDigestsOperator, SendStoredEmailsOperator
 
     _seed(registry)
     RecordRestoreDigestsOperator(task_id="record").execute({})  # then the worker dies
@@ -120,10 +147,11 @@ def test_crash_after_recording_before_sending_is_sent_by_the_retry(registry, mai
 
 
 def test_crash_after_sending_before_marking_sent_keeps_the_record_and_resends_with_the_same_message_id(
-    registry, mailbox  # noqa: F811
+    registry,
+    mailbox,  # noqa: F811
 ):
-    from aptrust_operators import RecordRestoreDigestsOperator, SendStoredEmailsOperator
-    from aptrust_registry import AptrustRegistryHook
+    from preservation_pipelines.aptrust.hooks.registry import AptrustRegistryHook
+    from preservation_pipelines.aptrust.operators.registry import RecordRestoreDigestsOperator, SendStoredEmailsOperator
 
     done, _ = _seed(registry)
     RecordRestoreDigestsOperator(task_id="record").execute({})

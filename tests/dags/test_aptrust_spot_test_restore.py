@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 import psycopg
@@ -12,7 +12,7 @@ import pytest
 from tests.dags.helpers import run_dag, task_states, xcom_return
 from tests.include.aptrust.fixtures import registry, rows, topic_values  # noqa: F401 - fixture
 
-DECEMBER_RUN = datetime(2026, 12, 1, 11, 0, tzinfo=timezone.utc)  # 06:00 EST on the 1st
+DECEMBER_RUN = datetime(2026, 12, 1, 11, 0, tzinfo=UTC)  # 06:00 EST on the 1st
 GB = 1024**3
 
 
@@ -48,7 +48,10 @@ def test_one_queued_restore_per_opted_in_institution_however_often_it_runs(airfl
 
     assert str(dag_run.state) == "success", task_states(dag_run)
     tests = _spot_tests(registry)
-    assert [(t["institution"], t["action"]) for t in tests] == [("glacier.edu", "Glacier Restore"), ("standard.edu", "Restore Object")]
+    assert [(t["institution"], t["action"]) for t in tests] == [
+        ("glacier.edu", "Glacier Restore"),
+        ("standard.edu", "Restore Object"),
+    ]
     assert all(t["queued_at"] is not None and t["last"] == t["id"] for t in tests)
     assert tests[1]["object"] != "standard.edu/huge"  # small objects are preferred
     summary = xcom_return(dag_run, "run_summary")
@@ -70,7 +73,7 @@ def _context(logical_date=DECEMBER_RUN, run_id="scheduled__2026-12-01T11:00:00+0
 
 
 def test_the_choice_is_reproducible_for_a_run(registry):  # noqa: F811
-    from aptrust_operators import CreateSpotTestRestoresOperator
+    from preservation_pipelines.aptrust.operators.registry import CreateSpotTestRestoresOperator
 
     standard, _ = _seed(registry)
     chosen = []
@@ -84,10 +87,12 @@ def test_the_choice_is_reproducible_for_a_run(registry):  # noqa: F811
 
 
 def test_broker_down_between_insert_and_queue_leaves_it_unqueued_and_the_retry_queues_it_once(
-    registry, kafka, devstack  # noqa: F811
+    registry,
+    kafka,
+    devstack,  # noqa: F811
 ):
-    from aptrust_operators import CreateSpotTestRestoresOperator, QueueWorkItemsOperator
-    from aptrust_work_queue import WorkQueueError
+    from preservation_pipelines.aptrust.hooks.work_queue import WorkQueueError
+    from preservation_pipelines.aptrust.operators.registry import CreateSpotTestRestoresOperator, QueueWorkItemsOperator
 
     _seed(registry)
     created = CreateSpotTestRestoresOperator(task_id="create").execute(_context())
@@ -109,12 +114,13 @@ def test_broker_down_between_insert_and_queue_leaves_it_unqueued_and_the_retry_q
 
 
 def test_database_restarted_mid_transaction_leaves_nothing_half_written_and_the_retry_completes(
-    registry, devstack, monkeypatch  # noqa: F811
+    registry,
+    devstack,
+    monkeypatch,  # noqa: F811
 ):
-    from aptrust_operators import CreateSpotTestRestoresOperator
-    from aptrust_registry import AptrustRegistryHook
-
     from include.aptrust import sql
+    from preservation_pipelines.aptrust.hooks.registry import AptrustRegistryHook
+    from preservation_pipelines.aptrust.operators.registry import CreateSpotTestRestoresOperator
 
     _seed(registry)
     transaction = AptrustRegistryHook.transaction

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import os
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -47,8 +46,10 @@ def test_exports_every_selected_record_with_its_items_and_consumes_the_report(st
     assert {cn: items_of(r) for cn, r in records.items()} == expected
     summary = xcom_return(dag_run, "export_to_alma")
     assert summary["resources_written"] == len(records)
-    assert summary["resources_seen"] == 48 == (
-        summary["resources_written"] + summary["resources_excluded"] + summary["resources_errored"]
+    assert (
+        summary["resources_seen"]
+        == 48
+        == (summary["resources_written"] + summary["resources_excluded"] + summary["resources_errored"])
     )
     assert summary["items_created"] == sum(len(items) for items in expected.values())
     assert summary["report_barcodes"] == len(REPORT_BARCODES)
@@ -117,7 +118,7 @@ def test_a_report_from_before_the_run_day_is_never_used(standin, dropbox):
 def test_the_sensor_defers_until_the_report_lands(standin, dropbox):
     import threading
 
-    now = datetime.now(timezone.utc).replace(microsecond=0)
+    now = datetime.now(UTC).replace(microsecond=0)
     local = now.astimezone(__import__("zoneinfo").ZoneInfo("America/New_York"))
     conf = {"report_fresh_after": local.strftime("%H:%M"), "report_cutoff": "23:59"}
     if local.strftime("%H:%M") == "23:59":

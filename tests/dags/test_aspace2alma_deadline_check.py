@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
 from tests.dags.aspace2alma_support import FRIDAY, no_runs  # noqa: F401 - fixture
 from tests.dags.helpers import load_dag, run_dag, xcom_return
 
-FRIDAY_1030 = datetime(2026, 11, 20, 15, 30, tzinfo=timezone.utc)  # 10:30 EST
+FRIDAY_1030 = datetime(2026, 11, 20, 15, 30, tzinfo=UTC)  # 10:30 EST
 pytestmark = pytest.mark.usefixtures("no_runs")
 
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
 from tests.dags.helpers import run_dag, xcom_return
 
-EASTERN_MONDAY_0530 = datetime(2026, 11, 23, 10, 30, tzinfo=timezone.utc)  # 05:30 EST
+EASTERN_MONDAY_0530 = datetime(2026, 11, 23, 10, 30, tzinfo=UTC)  # 05:30 EST
 
 
 @pytest.fixture
@@ -25,7 +25,7 @@ def _write(path, written_at: datetime) -> None:
 
 
 def test_deletes_a_file_written_the_day_before(airflow_db, marc_out):
-    _write(marc_out, datetime(2026, 11, 22, 15, 0, tzinfo=timezone.utc))  # Sunday, Eastern
+    _write(marc_out, datetime(2026, 11, 22, 15, 0, tzinfo=UTC))  # Sunday, Eastern
 
     dag_run = run_dag("aspace2alma_skip_day_cleanup", logical_date=EASTERN_MONDAY_0530)
 
@@ -35,7 +35,7 @@ def test_deletes_a_file_written_the_day_before(airflow_db, marc_out):
 
 
 def test_keeps_a_file_written_that_day_even_just_after_midnight_eastern(airflow_db, marc_out):
-    _write(marc_out, datetime(2026, 11, 23, 5, 1, tzinfo=timezone.utc))  # 00:01 EST Monday
+    _write(marc_out, datetime(2026, 11, 23, 5, 1, tzinfo=UTC))  # 00:01 EST Monday
 
     dag_run = run_dag("aspace2alma_skip_day_cleanup", logical_date=EASTERN_MONDAY_0530)
 
@@ -45,12 +45,14 @@ def test_keeps_a_file_written_that_day_even_just_after_midnight_eastern(airflow_
 
 def test_a_backfilled_cleanup_judges_by_its_own_day(airflow_db, marc_out):
     """A cleanup for Saturday 2026-11-21 run later keeps a file written on the 21st."""
-    _write(marc_out, datetime(2026, 11, 21, 12, 0, tzinfo=timezone.utc))
+    _write(marc_out, datetime(2026, 11, 21, 12, 0, tzinfo=UTC))
 
-    dag_run = run_dag("aspace2alma_skip_day_cleanup", logical_date=datetime(2026, 11, 21, 10, 30, tzinfo=timezone.utc))
+    dag_run = run_dag("aspace2alma_skip_day_cleanup", logical_date=datetime(2026, 11, 21, 10, 30, tzinfo=UTC))
 
     assert str(dag_run.state) == "success"
     assert marc_out.exists()
     assert xcom_return(dag_run, "remove_stale_output") == {
-        "day": "2026-11-21", "deleted": False, "reason": "written that day"
+        "day": "2026-11-21",
+        "deleted": False,
+        "reason": "written that day",
     }

@@ -74,5 +74,12 @@ def test_airflow_settings_is_valid_astro_yaml():
     document = yaml.safe_load((REPO_ROOT / "airflow_settings.yaml").read_text())
     for conn in document["airflow"]["connections"]:
         assert set(conn) <= {
-            "conn_id", "conn_type", "conn_host", "conn_schema", "conn_login", "conn_password", "conn_port", "conn_extra"
+            "conn_id",
+            "conn_type",
+            "conn_host",
+            "conn_schema",
+            "conn_login",
+            "conn_password",
+            "conn_port",
+            "conn_extra",
         }, conn["conn_id"]

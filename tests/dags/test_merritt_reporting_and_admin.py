@@ -6,7 +6,7 @@ from kazoo.client import KazooClient
 
 from include.merritt.checkm import parse_manifest
 from include.merritt.submission import parse_submission, plan_jobs
-from merritt_queue import MerrittQueue
+from preservation_pipelines.merritt.queue import MerrittQueue
 from tests.dags.helpers import run_dag, task_states, xcom_return
 from tests.include.merritt.support import (  # noqa: F401 - fixtures
     PROFILE,
@@ -22,7 +22,9 @@ from tests.include.merritt.support import (  # noqa: F401 - fixtures
 def stage(zk: KazooClient, conf: dict):
     """Stage straight through the queue (the staging DAG has its own tests); any profile is known here."""
     submission = parse_submission(conf, {conf["profile"]})
-    return MerrittQueue(zk).stage(submission, plan_jobs(submission, parse_manifest(submission.payload, manifest_of_manifests=True)))
+    return MerrittQueue(zk).stage(
+        submission, plan_jobs(submission, parse_manifest(submission.payload, manifest_of_manifests=True))
+    )
 
 
 def admin(action: str, target: str = "", **params):
@@ -49,7 +51,9 @@ def test_a_failed_job_is_reported_requeued_rerun_and_the_batch_completed_then_re
 
     first = report()
     assert first["waiting"] == 1  # `other` still has its job pending
-    assert [(r["bid"], r["outcome"], r["completed"], r["failed"]) for r in first["reported"]] == [(batch.bid, "Failed", 2, 1)]
+    assert [(r["bid"], r["outcome"], r["completed"], r["failed"]) for r in first["reported"]] == [
+        (batch.bid, "Failed", 2, 1)
+    ]
     assert read_json(zk, f"/batches/{batch.bid}/status")["status"] == "Failed"
     (mail,) = [m for m in smtp.messages()[mail_before:] if m["to"] == "curator@example.org"]
     assert "Failed: 2 completed, 1 failed" in mail["subject"]

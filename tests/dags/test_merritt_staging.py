@@ -22,13 +22,20 @@ def test_a_submission_is_staged_once_however_often_the_run_is_repeated(airflow_d
 
     assert task_states(first) == {"validate_submission": "success", "stage_batch": "success"}
     summary = xcom_return(first, "stage_batch")
-    assert (summary["jobs"], summary["priority"], summary["state"], summary["already_staged"]) == (3, 15, "Processing", False)
+    assert (summary["jobs"], summary["priority"], summary["state"], summary["already_staged"]) == (
+        3,
+        15,
+        "Processing",
+        False,
+    )
     assert xcom_return(again, "stage_batch")["already_staged"] is True
     assert zk.get_children("/batches") == [summary["bid"]]
     assert zk.get("/batch-uuids/" + conf["submission_uuid"])[0].decode() == summary["bid"]
     assert read_json(zk, f"/batches/{summary['bid']}/submission")["title"] == "Three objects"
     assert sorted(zk.get_children("/jobs/states/pending")) == [
-        "15-jid0000000001", "15-jid0000000002", "15-jid0000000003"
+        "15-jid0000000001",
+        "15-jid0000000002",
+        "15-jid0000000003",
     ]
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 import time_machine
@@ -11,7 +11,7 @@ import time_machine
 from tests.dags.helpers import run_dag, task_states, xcom_return
 from tests.dags.postingest.fixtures import postingest  # noqa: F401 - fixture
 
-SEED_NOW = datetime(2025, 6, 19, 16, 24, tzinfo=timezone.utc)
+SEED_NOW = datetime(2025, 6, 19, 16, 24, tzinfo=UTC)
 
 
 def only_cc_queue(world, monkeypatch) -> None:
@@ -62,8 +62,12 @@ def test_a_later_queue_gets_the_previous_result_and_bad_rows_fail_the_report(air
     assert postingest.item(broken)["lastQueued"] == "2020-01-01T00:00:00.000Z"
     summary = xcom_return(dag_run, "resend_stuck_messages")
     assert summary["unsendable"] == [
-        {"assetId": broken["assetId"], "queue": "CC", "error": f"asset {broken['assetId']}: input is not valid JSON "
-         "(Expecting property name enclosed in double quotes: line 1 column 2 (char 1))"}
+        {
+            "assetId": broken["assetId"],
+            "queue": "CC",
+            "error": f"asset {broken['assetId']}: input is not valid JSON "
+            "(Expecting property name enclosed in double quotes: line 1 column 2 (char 1))",
+        }
     ]
     assert waiting["assetId"] not in json.dumps(summary["unsendable"])
 
@@ -71,7 +75,7 @@ def test_a_later_queue_gets_the_previous_result_and_bad_rows_fail_the_report(air
 def test_failed_sends_are_put_back_and_fail_the_task_for_a_retry(postingest, monkeypatch):
     from airflow.sdk.exceptions import AirflowException
 
-    from postingest_operators import ResendStuckMessagesOperator
+    from preservation_pipelines.postingest.operators.state_changes import ResendStuckMessagesOperator
 
     stuck = postingest.insert_asset(queue="CC", lastQueued="2020-01-01T00:00:00.000Z")
     gone = [{"queueAlias": "CC", "queueOrder": 1, "queueUrl": postingest.queue_urls["CC"] + "-deleted"}]

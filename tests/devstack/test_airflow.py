@@ -18,7 +18,11 @@ def test_make_run_seeds_variables_into_the_metadata_db_and_keeps_edited_ones(air
     fresh, edited = f"fresh_{uuid.uuid4().hex[:8]}", f"edited_{uuid.uuid4().hex[:8]}"
     # the session's Airflow settings, without the project's Variables (other tests remove
     # those from the environment to see a missing Variable; they must not land in the DB)
-    env = {key: value for key, value in os.environ.items() if key.startswith("AIRFLOW_") and not key.startswith("AIRFLOW_VAR_")}
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key.startswith("AIRFLOW_") and not key.startswith("AIRFLOW_VAR_")
+    }
     airflow_command(["variables", "set", edited, "changed in the UI"], env)
     env |= {f"AIRFLOW_VAR_{fresh.upper()}": '{"a": 1}', f"AIRFLOW_VAR_{edited.upper()}": "from the settings file"}
 

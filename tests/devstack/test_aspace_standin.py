@@ -117,8 +117,12 @@ def test_sessions_expire_after_ttl_of_inactivity():
 
 
 def test_custom_credentials():
-    with BackgroundServer(create_app(resources=1, containers=0, user="aspace", password="s3cret")) as custom:  # pragma: allowlist secret
-        assert requests.post(f"{custom.url}/users/admin/login", data={"password": "admin"}).status_code == 403  # pragma: allowlist secret
+    with BackgroundServer(
+        create_app(resources=1, containers=0, user="aspace", password="s3cret")
+    ) as custom:  # pragma: allowlist secret
+        assert (
+            requests.post(f"{custom.url}/users/admin/login", data={"password": "admin"}).status_code == 403
+        )  # pragma: allowlist secret
         assert _get(custom, "/repositories", _login(custom.url, "aspace", "s3cret")).status_code == 200
 
 
@@ -222,7 +226,9 @@ def test_same_seed_same_bytes_over_http(server, dataset):
 def test_cached_responses_are_the_rendered_bytes_and_faults_still_apply(server, dataset):
     repo_id, resource_id = _resource_with_containers(dataset)
     rendered = _export_and_containers(server, repo_id, resource_id)
-    with BackgroundServer(create_app(seed=SEED, repositories=3, resources=36, containers=400, cache_responses=True)) as cached:
+    with BackgroundServer(
+        create_app(seed=SEED, repositories=3, resources=36, containers=400, cache_responses=True)
+    ) as cached:
         for _ in range(2):  # rendered once, then answered from the cache
             assert _export_and_containers(cached, repo_id, resource_id) == rendered
         _set_faults(cached, {"invalid_xml": {"resource_ids": [resource_id]}})
@@ -331,7 +337,9 @@ def test_invalid_xml_fault(server, dataset):
 def test_down_answers_503_to_everything_but_admin(server):
     _set_faults(server, {"down": True})
     assert _get(server, "/").status_code == 503
-    assert requests.post(f"{server.url}/users/admin/login", data={"password": "admin"}).status_code == 503  # pragma: allowlist secret
+    assert (
+        requests.post(f"{server.url}/users/admin/login", data={"password": "admin"}).status_code == 503
+    )  # pragma: allowlist secret
     assert requests.get(f"{server.url}/_standin/stats").status_code == 200
 
 

@@ -80,9 +80,7 @@ def test_kafka_round_trips_a_message_through_the_kafka_connection(kafka):
     producer.produce(topic, value=b"hello")
     assert producer.flush(10) == 0
 
-    consumer = KafkaConsumerHook(
-        topics=[topic], kafka_config_id="kafka_default"
-    ).get_consumer()
+    consumer = KafkaConsumerHook(topics=[topic], kafka_config_id="kafka_default").get_consumer()
     try:
         values = []
         for _ in range(30):

@@ -52,7 +52,9 @@ class AirflowApi:
         return self.call("GET", f"/dags/{dag_id}/dagRuns/{run_id}")
 
     def runs(self, dag_id: str) -> list[dict[str, Any]]:
-        return self.call("GET", f"/dags/{dag_id}/dagRuns", params={"limit": 100, "order_by": "logical_date"})["dag_runs"]
+        return self.call("GET", f"/dags/{dag_id}/dagRuns", params={"limit": 100, "order_by": "logical_date"})[
+            "dag_runs"
+        ]
 
     def wait_for_run(self, dag_id: str, run_id: str, timeout: float = 300, states=FINISHED) -> str:
         deadline = time.monotonic() + timeout
@@ -61,7 +63,9 @@ class AirflowApi:
             if state in states:
                 return state
             if time.monotonic() > deadline:
-                raise AssertionError(f"{dag_id} {run_id} still {state} after {timeout}s: {self.task_states(dag_id, run_id)}")
+                raise AssertionError(
+                    f"{dag_id} {run_id} still {state} after {timeout}s: {self.task_states(dag_id, run_id)}"
+                )
             time.sleep(1)
 
     def task_instances(self, dag_id: str, run_id: str) -> list[dict[str, Any]]:
@@ -85,7 +89,9 @@ class AirflowApi:
         return self.call("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/xcomEntries/{key}")["value"]
 
     # -- what operators do from the UI -----------------------------------------
-    def clear_tasks(self, dag_id: str, run_id: str, task_ids: list[str], *, only_failed: bool = False, downstream: bool = False) -> None:
+    def clear_tasks(
+        self, dag_id: str, run_id: str, task_ids: list[str], *, only_failed: bool = False, downstream: bool = False
+    ) -> None:
         self.call(
             "POST",
             f"/dags/{dag_id}/clearTaskInstances",

@@ -21,7 +21,6 @@ from devstack.servers import RedisServer
 from tests.conftest import STACK, WORKDIR
 from tests.ops.api import AirflowApi
 
-
 EXECUTORS = ("LocalExecutor", "CeleryExecutor")
 CELERY_WORKERS = 2
 

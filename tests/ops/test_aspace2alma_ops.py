@@ -8,7 +8,7 @@ import re
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from tests.dags.aspace2alma_support import (  # noqa: F401 - fixtures
@@ -66,7 +66,7 @@ def test_archivesspace_down_mid_run_then_back_and_the_failed_task_cleared(fresh_
 
 def test_the_report_sensor_waits_in_the_triggerer_without_a_worker_slot(fresh_dags, standin, dropbox):
     api = fresh_dags
-    run_id = api.trigger(EXPORT, logical_date=datetime.now(timezone.utc), conf=WAIT_ALL_DAY)
+    run_id = api.trigger(EXPORT, logical_date=datetime.now(UTC), conf=WAIT_ALL_DAY)
 
     api.wait_for_task(EXPORT, run_id, "wait_for_report", {"deferred"}, timeout=180)
     pool = api.call("GET", "/pools/default_pool")
@@ -95,10 +95,10 @@ def test_a_backfill_over_three_missed_days_exports_once(fresh_dags, standin, dro
 
 def test_a_backfilled_cleanup_never_deletes_a_file_written_on_its_day(fresh_dags, dropbox):
     api = fresh_dags
-    saturday = datetime(2026, 11, 21, 10, 30, tzinfo=timezone.utc)
+    saturday = datetime(2026, 11, 21, 10, 30, tzinfo=UTC)
     marc_out = dropbox / "MARC_out.xml"
     marc_out.write_text("<collection/>")
-    written = datetime(2026, 11, 21, 14, 0, tzinfo=timezone.utc).timestamp()  # Saturday 09:00 Eastern
+    written = datetime(2026, 11, 21, 14, 0, tzinfo=UTC).timestamp()  # Saturday 09:00 Eastern
     os.utime(marc_out, (written, written))
 
     api.create_backfill(CLEANUP, saturday - timedelta(hours=1), saturday + timedelta(hours=1))
@@ -106,14 +106,14 @@ def test_a_backfilled_cleanup_never_deletes_a_file_written_on_its_day(fresh_dags
     assert saturday_run["state"] == "success"
     assert marc_out.exists(), "the Saturday cleanup kept Saturday's file"
 
-    run_id = api.trigger(CLEANUP, logical_date=datetime.now(timezone.utc))
+    run_id = api.trigger(CLEANUP, logical_date=datetime.now(UTC))
     assert api.wait_for_run(CLEANUP, run_id) == "success"
     assert not marc_out.exists(), "a cleanup run today removed Saturday's file"
 
 
 def test_marking_a_run_success_stops_it_and_leaves_the_drop_box_alone(fresh_dags, dropbox):
     api = fresh_dags
-    run_id = api.trigger(EXPORT, logical_date=datetime.now(timezone.utc), conf=WAIT_ALL_DAY)
+    run_id = api.trigger(EXPORT, logical_date=datetime.now(UTC), conf=WAIT_ALL_DAY)
     api.wait_for_task(EXPORT, run_id, "wait_for_report", {"deferred"}, timeout=180)
 
     api.mark_run(EXPORT, run_id, "success")
@@ -129,14 +129,17 @@ def test_the_scheduler_puts_runs_at_0530_eastern_across_dst(fresh_dags, airflow_
     for dag_id, count, weekdays in ((EXPORT, 100, {6, 1, 2, 3, 4}), (CLEANUP, 45, {0, 5})):
         output = subprocess.run(
             [sys.executable, "-m", "airflow", "dags", "next-execution", dag_id, "-n", str(count)],
-            env=env, capture_output=True, text=True, check=True,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout
         instants = [datetime.fromisoformat(line) for line in output.splitlines() if PRINTED_DATE.fullmatch(line)]
         assert len(instants) == count, output
         for instant in instants:
             eastern = instant.astimezone(EASTERN)
             assert (eastern.hour, eastern.minute, eastern.weekday() in weekdays) == (5, 30, True), instant
-        utc_times = {instant.astimezone(timezone.utc).strftime("%H:%M") for instant in instants}
+        utc_times = {instant.astimezone(UTC).strftime("%H:%M") for instant in instants}
         assert utc_times == {"10:30", "09:30"}, "runs on both sides of the DST change"
         assert datetime.fromisoformat(fresh_dags.dag(dag_id)["next_dagrun_run_after"]) == instants[0]
 
@@ -148,5 +151,7 @@ def _wait_for_runs(api, dag_id: str, count: int, timeout: float = 600) -> list[d
         if len(runs) >= count and all(run["state"] in ("success", "failed") for run in runs):
             return runs
         if time.monotonic() > deadline:
-            raise AssertionError(f"{dag_id}: runs not finished after {timeout}s: {[(r['dag_run_id'], r['state']) for r in runs]}")
+            raise AssertionError(
+                f"{dag_id}: runs not finished after {timeout}s: {[(r['dag_run_id'], r['state']) for r in runs]}"
+            )
         time.sleep(2)

@@ -7,7 +7,7 @@ external state are then checked. The matrix so far is in docs/reliability.md.
 from __future__ import annotations
 
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from tests.dags.aspace2alma_support import (  # noqa: F401 - fixtures
     FRIDAY,
@@ -68,11 +68,11 @@ def test_skip_day_cleanup_sftp_stopped(fresh_dags, devstack, dropbox):
     api = fresh_dags
     marc_out = dropbox / "MARC_out.xml"
     marc_out.write_text("<collection/>")
-    written = datetime(2026, 11, 20, 14, 0, tzinfo=timezone.utc).timestamp()
+    written = datetime(2026, 11, 20, 14, 0, tzinfo=UTC).timestamp()
     os.utime(marc_out, (written, written))
     devstack.stop(["sftp"])
     try:
-        run_id = api.trigger(CLEANUP, logical_date=datetime.now(timezone.utc))
+        run_id = api.trigger(CLEANUP, logical_date=datetime.now(UTC))
         api.wait_for_task(CLEANUP, run_id, "remove_stale_output", FAILED_TRY, timeout=240)
         assert marc_out.exists()
     finally:

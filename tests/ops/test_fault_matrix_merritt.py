@@ -10,6 +10,7 @@ found by bid, and the mail it expects, found by a recipient no other test uses.
 
 from __future__ import annotations
 
+import itertools
 import time
 import uuid
 
@@ -66,7 +67,7 @@ def _finished_batch(client, *, fail_one: bool = False, **conf) -> tuple[str, str
     worker = QueueWorker(client)
     for n, jid in enumerate(_batch_jobs(client, batch.bid)):  # only this batch's jobs: the root is shared
         entry = f"00-{jid}"
-        for old, new in zip(PIPELINE, PIPELINE[1:]):
+        for old, new in itertools.pairwise(PIPELINE):
             if fail_one and n == 0 and old == "Storing":
                 worker.move(jid, entry, old, "Failed", f"storing failed: GET 404 for {jid}")
                 break
@@ -208,7 +209,10 @@ def test_deadline_check_smtp_stopped(fresh_dags, airflow_cluster, devstack, smtp
         api.call("DELETE", f"/dags/{DEADLINE}/dagRuns/{run['dag_run_id']}")
     _set_variable(api, "aspace2alma_alert_to", f"archives-ops-{uuid.uuid4().hex[:8]}@example.org")
     # an AIRFLOW_VAR_ in the components' environment (airflow_settings.yaml) shadows the metastore
-    to = airflow_cluster.env.get("AIRFLOW_VAR_ASPACE2ALMA_ALERT_TO") or api.call("GET", "/variables/aspace2alma_alert_to")["value"]
+    to = (
+        airflow_cluster.env.get("AIRFLOW_VAR_ASPACE2ALMA_ALERT_TO")
+        or api.call("GET", "/variables/aspace2alma_alert_to")["value"]
+    )
     to = [address.strip() for address in to.split(",") if address.strip()]
     mails_before = len(_alerts(smtp, to[0]))
     devstack.stop(["smtp"])

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -32,7 +32,7 @@ SPOT_TEST = "aptrust_spot_test_restore"
 DIGESTS = "aptrust_restore_notifications"
 BULK_DELETE = "aptrust_bulk_delete"
 APPROVAL_SETTLE_SECONDS = 5  # several scheduler loops (heartbeat 1 s here)
-NOVEMBER_RUN = datetime(2026, 11, 1, 11, 0, tzinfo=timezone.utc)  # 06:00 EST on the 1st
+NOVEMBER_RUN = datetime(2026, 11, 1, 11, 0, tzinfo=UTC)  # 06:00 EST on the 1st
 
 
 def _fresh(api, dag_id: str):
@@ -336,8 +336,16 @@ def test_aptrust_restore_notifications_postgres_stopped_mid_sending(api, devstac
     for n in range(institutions):
         inst = registry.institution(f"inst-{n}.edu")
         bag = registry.intellectual_object(inst, f"inst-{n}.edu/bag")
-        restores.append(registry.work_item(inst, bag, "Restore Object", "Success", user=f"ann@inst-{n}.edu",
-                                           note=f"restored to s3://restore.inst-{n}.edu/bag.tar"))
+        restores.append(
+            registry.work_item(
+                inst,
+                bag,
+                "Restore Object",
+                "Success",
+                user=f"ann@inst-{n}.edu",
+                note=f"restored to s3://restore.inst-{n}.edu/bag.tar",
+            )
+        )
     _fresh(api, DIGESTS)
     run_id = api.trigger(DIGESTS)
     _postgres_outage(api, devstack, registry, DIGESTS, run_id, "send_digests")

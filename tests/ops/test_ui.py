@@ -28,8 +28,15 @@ def browser():
     options = webdriver.ChromeOptions()
     options.binary_location = str(BROWSER["chromium"])
     for flag in (
-        "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1600,1000",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--window-size=1600,1000",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
     ):
         options.add_argument(flag)
     driver = webdriver.Chrome(service=Service(str(BROWSER["chromium-driver"])), options=options)

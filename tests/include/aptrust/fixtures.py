@@ -25,7 +25,7 @@ def registry(postgres):
 def rows(registry: RegistryBuilder, statement: str, parameters: dict | None = None) -> list[dict]:
     cursor = registry.connection.execute(statement, parameters or {})
     names = [column.name for column in cursor.description]
-    return [dict(zip(names, row)) for row in cursor.fetchall()]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
 @pytest.fixture
@@ -41,10 +41,15 @@ def topic_values(kafka, topic: str, idle_seconds: float = 2.0) -> list[str]:
     """Every message value on ``topic`` (from the beginning), as text."""
     from confluent_kafka import Consumer
 
-    consumer = Consumer({
-        "bootstrap.servers": kafka.bootstrap_servers, "group.id": f"test-{uuid.uuid4().hex}",
-        "auto.offset.reset": "earliest", "session.timeout.ms": 1500, "enable.auto.commit": False,
-    })
+    consumer = Consumer(
+        {
+            "bootstrap.servers": kafka.bootstrap_servers,
+            "group.id": f"test-{uuid.uuid4().hex}",
+            "auto.offset.reset": "earliest",
+            "session.timeout.ms": 1500,
+            "enable.auto.commit": False,
+        }
+    )
     consumer.subscribe([topic])
     values, idle = [], 0.0
     try:

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from include.aptrust.deletion import DeletionListRejected, RegistryItem, check_deletion_list, requested_identifiers, same_person
+from include.aptrust.deletion import (
+    DeletionListRejected,
+    RegistryItem,
+    check_deletion_list,
+    requested_identifiers,
+    same_person,
+)
 
 
 def _object(identifier, institution="test.edu", state="A", pending=()):

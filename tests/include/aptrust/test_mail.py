@@ -31,13 +31,21 @@ def _item(work_item_id, institution_id=1, requester="ann@test.edu", spot_test=Fa
 
 
 def test_restore_location_is_what_follows_restored_to():
-    assert restore_location("Bag restored to s3://aptrust.restore.test.edu/bag.tar.") == "s3://aptrust.restore.test.edu/bag.tar"
+    assert (
+        restore_location("Bag restored to s3://aptrust.restore.test.edu/bag.tar.")
+        == "s3://aptrust.restore.test.edu/bag.tar"
+    )
     assert restore_location("Requested by ann") is None
     assert restore_location(None) is None
 
 
 def test_one_digest_per_institution_grouped_by_requester_with_admins_copied():
-    items = [_item(3), _item(1, requester="bob@test.edu"), _item(2, institution_id=2), _item(4, spot_test=True, requester="system@aptrust.org")]
+    items = [
+        _item(3),
+        _item(1, requester="bob@test.edu"),
+        _item(2, institution_id=2),
+        _item(4, spot_test=True, requester="system@aptrust.org"),
+    ]
     digests = restore_digests(items, {1: ["admin@inst1.edu"], 2: []})
 
     assert [d.institution_id for d in digests] == [1, 2]
@@ -69,8 +77,13 @@ def test_recipients_are_unique_case_insensitively():
 
 def test_deletion_confirmation_lists_every_item_requester_and_approver():
     email = deletion_confirmation(
-        institution_id=1, institution="test.edu", request_key="run-1", requester="ann@test.edu",
-        approver="carol@test.edu", deletions=[("test.edu/a", 11), ("test.edu/b/data/f.txt", 12)], admins=["carol@test.edu"],
+        institution_id=1,
+        institution="test.edu",
+        request_key="run-1",
+        requester="ann@test.edu",
+        approver="carol@test.edu",
+        deletions=[("test.edu/a", 11), ("test.edu/b/data/f.txt", 12)],
+        admins=["carol@test.edu"],
     )
     assert email.recipients == ["ann@test.edu", "carol@test.edu"]
     assert "test.edu/a (WorkItem 11)" in email.body and "test.edu/b/data/f.txt (WorkItem 12)" in email.body
@@ -80,13 +93,25 @@ def test_deletion_confirmation_lists_every_item_requester_and_approver():
 
 def test_deletion_request_goes_to_the_admins_but_never_the_requester():
     email = deletion_request(
-        institution_id=1, institution="test.edu", request_key="run-1", requester="Ann@test.edu",
-        identifiers=["test.edu/a", "test.edu/b"], admins=["ann@test.edu", "carol@test.edu"],
+        institution_id=1,
+        institution="test.edu",
+        request_key="run-1",
+        requester="Ann@test.edu",
+        identifiers=["test.edu/a", "test.edu/b"],
+        admins=["ann@test.edu", "carol@test.edu"],
         approval_link="http://airflow/dags/x/runs/r/tasks/approve/required_actions",
     )
     assert email.recipients == ["carol@test.edu"]
     assert "  - test.edu/a\n  - test.edu/b" in email.body and "required_actions" in email.body
-    assert "Required Actions" in deletion_request(
-        institution_id=1, institution="test.edu", request_key="r", requester="a@test.edu",
-        identifiers=["test.edu/a"], admins=[], approval_link=None,
-    ).body
+    assert (
+        "Required Actions"
+        in deletion_request(
+            institution_id=1,
+            institution="test.edu",
+            request_key="r",
+            requester="a@test.edu",
+            identifiers=["test.edu/a"],
+            admins=[],
+            approval_link=None,
+        ).body
+    )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from include.aptrust.spot_test import (
     PREFERRED_MAX_BYTES,
@@ -59,7 +59,9 @@ def test_only_large_objects_gives_the_smallest_and_nothing_eligible_gives_none()
 def test_the_choice_is_uniform_among_eligible_objects():
     eligible_ids = {10, 200, 201, 202, 999}  # clustered ids must not be favoured
     wins = Counter(
-        choose(candidate_order(range(1, 1001), f"run-{n}"), lambda batch: {i: GB for i in batch if i in eligible_ids}).object_id
+        choose(
+            candidate_order(range(1, 1001), f"run-{n}"), lambda batch: {i: GB for i in batch if i in eligible_ids}
+        ).object_id
         for n in range(2000)
     )
     assert set(wins) == eligible_ids
@@ -67,14 +69,14 @@ def test_the_choice_is_uniform_among_eligible_objects():
 
 
 def test_month_is_the_eastern_month_of_the_logical_date():
-    assert spot_test_month(datetime(2026, 12, 1, 3, 0, tzinfo=timezone.utc)) == date(2026, 11, 1)  # 22:00 EST Nov 30
-    assert spot_test_month(datetime(2026, 12, 1, 14, 0, tzinfo=timezone.utc)) == date(2026, 12, 1)
+    assert spot_test_month(datetime(2026, 12, 1, 3, 0, tzinfo=UTC)) == date(2026, 11, 1)  # 22:00 EST Nov 30
+    assert spot_test_month(datetime(2026, 12, 1, 14, 0, tzinfo=UTC)) == date(2026, 12, 1)
 
 
 def test_recent_restore_cutoff_is_six_months_or_the_frequency_if_longer():
-    run = datetime(2026, 8, 31, 14, 0, tzinfo=timezone.utc)
-    assert restored_since_cutoff(run, 30) == datetime(2026, 2, 28, 14, 0, tzinfo=timezone.utc)
-    assert restored_since_cutoff(run, 365) == datetime(2025, 8, 31, 14, 0, tzinfo=timezone.utc)
+    run = datetime(2026, 8, 31, 14, 0, tzinfo=UTC)
+    assert restored_since_cutoff(run, 30) == datetime(2026, 2, 28, 14, 0, tzinfo=UTC)
+    assert restored_since_cutoff(run, 365) == datetime(2025, 8, 31, 14, 0, tzinfo=UTC)
 
 
 def test_glacier_options_need_glacier_restore_and_nothing_else_does():

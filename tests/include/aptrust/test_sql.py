@@ -7,7 +7,9 @@ import re
 from include.aptrust import sql
 
 STATEMENTS = {
-    name: value for name, value in vars(sql).items() if name.isupper() and not name.startswith("_") and isinstance(value, str)
+    name: value
+    for name, value in vars(sql).items()
+    if name.isupper() and not name.startswith("_") and isinstance(value, str)
 }
 
 

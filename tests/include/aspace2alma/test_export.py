@@ -79,12 +79,16 @@ def test_golden_record_per_case(case):
         assert any(len(f[0][1]) == 7999 for f in fields(record, "520"))
     assert not set(tags(record)) & {"049", "852", "351", "500", "524", "535", "540", "541", "544", "561", "583"}
     links = fields(record, "856")
-    assert links[0] == [("z", "Search and Request"), ("u", facts.finding_aid_url), ("y", "Princeton University Library Finding Aids")]
+    assert links[0] == [
+        ("z", "Search and Request"),
+        ("u", facts.finding_aid_url),
+        ("y", "Princeton University Library Finding Aids"),
+    ]
     assert len(links) == (2 if case == "two_856" else 1)
     assert [f[0][1] for f in fields(record, "982")] == list(facts.location_note_codes)
     items = [dict(f) for f in fields(record, "949")]
     assert items == facts.expected_items(REPORT)
-    assert tags(record)[-len(items):] == ["949"] * len(items) if items else True
+    assert tags(record)[-len(items) :] == ["949"] * len(items) if items else True
     for field in record.iterchildren(f"{M}datafield"):
         for sub in field:
             assert "\n" not in (sub.text or "") and "\r" not in (sub.text or "")
@@ -96,7 +100,9 @@ def test_golden_record_per_case(case):
 
 def test_the_whole_export_counts_every_resource_and_fetches_containers_only_for_selected_records():
     source, summary = DatasetSource(), ExportSummary()
-    records = list(export_records(source, summary, report_barcodes=REPORT, excluded=exclusion_list(None), concurrency=4))
+    records = list(
+        export_records(source, summary, report_barcodes=REPORT, excluded=exclusion_list(None), concurrency=4)
+    )
     facts = [DATASET.resource(*ref) for ref in DATASET.iter_resources()]
     assert summary.repositories == 2
     assert summary.resources_seen == len(facts) == 36

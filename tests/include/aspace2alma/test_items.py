@@ -10,7 +10,9 @@ def container(barcode="32101106176132", indicator="2477", codes=("scarcpph",), t
     tc = {"indicator": indicator, "type": type_}
     if barcode is not None:
         tc["barcode"] = barcode
-    tc["container_locations"] = [{"ref": f"/locations/{n}", "_resolved": {"classification": c}} for n, c in enumerate(codes)]
+    tc["container_locations"] = [
+        {"ref": f"/locations/{n}", "_resolved": {"classification": c}} for n, c in enumerate(codes)
+    ]
     return tc
 
 
@@ -22,7 +24,10 @@ def test_the_spec_example():
     [field] = item_fields([container()], "MC001.01", frozenset())
     assert field.get("tag") == "949" and (field.get("ind1"), field.get("ind2")) == (" ", " ")
     assert subfields(field) == [
-        ("a", "32101106176132"), ("b", "volume 2477"), ("c", "scarcpph"), ("d", "(PULFA)MC001.01")
+        ("a", "32101106176132"),
+        ("b", "volume 2477"),
+        ("c", "scarcpph"),
+        ("d", "(PULFA)MC001.01"),
     ]
 
 

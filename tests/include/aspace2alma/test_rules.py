@@ -142,9 +142,7 @@ def test_rule12_deletes_the_listed_notes_and_keeps_the_rest():
     assert tags(element) == kept
 
 
-@pytest.mark.parametrize(
-    ("missing", "expected"), [("099", "099$a"), ("008", "008"), ("041", "041")]
-)
+@pytest.mark.parametrize(("missing", "expected"), [("099", "099$a"), ("008", "008"), ("041", "041")])
 def test_records_missing_a_required_field_are_data_errors(missing, expected):
     element = record(*(field for field in BASE if field[0] != missing))
     with pytest.raises(rules.RecordDataError, match=expected.replace("$", r"\$")):

@@ -8,9 +8,10 @@ through its states (status node, queue entry, batch entry), one plain call at a 
 
 from __future__ import annotations
 
+import itertools
 import json
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from kazoo.client import KazooClient
@@ -19,7 +20,17 @@ from kazoo.retry import KazooRetry
 
 PROFILE = "merritt_demo_content"
 FIELDS = "#%fields | nfo:fileUrl | nfo:hashAlgorithm | nfo:hashValue | nfo:fileName | mrt:primaryIdentifier | mrt:localIdentifier | mrt:title"
-PIPELINE = ["Pending", "Estimating", "Provisioning", "Downloading", "Processing", "Storing", "Recording", "Notify", "Completed"]
+PIPELINE = [
+    "Pending",
+    "Estimating",
+    "Provisioning",
+    "Downloading",
+    "Processing",
+    "Storing",
+    "Recording",
+    "Notify",
+    "Completed",
+]
 
 
 def batch_manifest(rows: int, *, start: int = 0) -> str:
@@ -75,8 +86,15 @@ def merritt_conn(zookeeper, zk_chroot, monkeypatch):
     """Point ``merritt_zk`` at the test's chroot (the schema field) and register the demo profile."""
     monkeypatch.setenv(
         "AIRFLOW_CONN_MERRITT_ZK",
-        json.dumps({"conn_type": "generic", "host": "127.0.0.1", "port": zookeeper.port, "schema": zk_chroot,
-                    "extra": {"connect_timeout": 5, "max_tries": 4}}),
+        json.dumps(
+            {
+                "conn_type": "generic",
+                "host": "127.0.0.1",
+                "port": zookeeper.port,
+                "schema": zk_chroot,
+                "extra": {"connect_timeout": 5, "max_tries": 4},
+            }
+        ),
     )
     monkeypatch.setenv("AIRFLOW_VAR_MERRITT_PROFILES", json.dumps([PROFILE, "other_profile"]))
     return zk_chroot
@@ -87,7 +105,7 @@ def read_json(client: KazooClient, path: str) -> dict:
 
 
 def now_text() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S %z")
+    return datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S %z")
 
 
 class QueueWorker:
@@ -133,9 +151,9 @@ class QueueWorker:
         if taken is None:
             return None
         jid, entry = taken
-        steps = PIPELINE[PIPELINE.index(state):]
+        steps = PIPELINE[PIPELINE.index(state) :]
         try:
-            for old, new in zip(steps, steps[1:]):
+            for old, new in itertools.pairwise(steps):
                 if old == fail_in:
                     self.move(jid, entry, old, "Failed", f"{old.lower()} failed: GET 404 for {jid}")
                     break

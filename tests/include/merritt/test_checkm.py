@@ -8,7 +8,9 @@ HEADER = """#%checkm_0.7
 #%prefix | nfo: | http://www.semanticdesktop.org/ontologies/2007/03/22/nfo#
 #%fields | nfo:fileUrl | nfo:hashAlgorithm | nfo:hashValue | nfo:fileSize | nfo:fileLastModified | nfo:fileName | mrt:primaryIdentifier | mrt:localIdentifier | mrt:creator | mrt:title | mrt:date
 """
-ROW_A = "https://example.org/a.checkm | md5 | 0cc175b9c0f1b6a831c399e269772661 | 1 | | a.checkm | | loc001 | | Title A |"
+ROW_A = (
+    "https://example.org/a.checkm | md5 | 0cc175b9c0f1b6a831c399e269772661 | 1 | | a.checkm | | loc001 | | Title A |"
+)
 ROW_B = "https://example.org/b.checkm | | | | | b.checkm | ark:/13030/m5b | loc002;loc003 | Doe | Title B | 2024"
 ROW_LINE = 6  # the first row's line number after HEADER
 
@@ -22,7 +24,12 @@ def test_the_spec_example_parses():
     assert parsed.version == "0.7" and parsed.profile.endswith("mrt-batch-manifest")
     first, second = parsed.rows
     assert (first.line, first.file_url, first.file_name) == (6, "https://example.org/a.checkm", "a.checkm")
-    assert (first.hash_algorithm, first.file_size, first.local_identifiers, first.title) == ("md5", 1, ("loc001",), "Title A")
+    assert (first.hash_algorithm, first.file_size, first.local_identifiers, first.title) == (
+        "md5",
+        1,
+        ("loc001",),
+        "Title A",
+    )
     assert second.primary_identifier == "ark:/13030/m5b"
     assert second.local_identifiers == ("loc002", "loc003")
     assert (second.creator, second.date) == ("Doe", "2024")
@@ -39,17 +46,53 @@ def test_bytes_with_a_bom_and_no_eof_parse():
         ("#%fields | nfo:fileUrl\nhttps://x.org/a\n", 1, "missing '#%checkm_0.7' header"),
         ("#%checkm_0.7\nhttps://x.org/a | md5\n", 2, "row before any '#%fields'"),
         ("#%checkm_0.7\n#%fields | nfo:fileName\n", 2, "names no fileUrl"),
-        (manifest("ftp://example.org/a.checkm | | | | | a.checkm"), ROW_LINE, "fileUrl 'ftp://example.org/a.checkm' is not an http(s) URL"),
+        (
+            manifest("ftp://example.org/a.checkm | | | | | a.checkm"),
+            ROW_LINE,
+            "fileUrl 'ftp://example.org/a.checkm' is not an http(s) URL",
+        ),
         (manifest(" | | | | | a.checkm"), ROW_LINE, "fileUrl '' is not an http(s) URL"),
-        (manifest(ROW_A, "https://x.org/b.checkm | sha1 | " + "a" * 40 + " | | | b.checkm"), ROW_LINE + 1, "'sha1' is not md5 or sha-256"),
-        (manifest("https://x.org/b.checkm | md5 | abc | | | b.checkm"), ROW_LINE, "md5 hash 'abc' is not 32 hex digits"),
-        (manifest("https://x.org/b.checkm | sha-256 | " + "g" * 64 + " | | | b.checkm"), ROW_LINE, "is not 64 hex digits"),
-        (manifest("https://x.org/b.checkm | | " + "a" * 32 + " | | | b.checkm"), ROW_LINE, "'(none)' is not md5 or sha-256"),
+        (
+            manifest(ROW_A, "https://x.org/b.checkm | sha1 | " + "a" * 40 + " | | | b.checkm"),
+            ROW_LINE + 1,
+            "'sha1' is not md5 or sha-256",
+        ),
+        (
+            manifest("https://x.org/b.checkm | md5 | abc | | | b.checkm"),
+            ROW_LINE,
+            "md5 hash 'abc' is not 32 hex digits",
+        ),
+        (
+            manifest("https://x.org/b.checkm | sha-256 | " + "g" * 64 + " | | | b.checkm"),
+            ROW_LINE,
+            "is not 64 hex digits",
+        ),
+        (
+            manifest("https://x.org/b.checkm | | " + "a" * 32 + " | | | b.checkm"),
+            ROW_LINE,
+            "'(none)' is not md5 or sha-256",
+        ),
         (manifest(ROW_A, ROW_B, ROW_A), ROW_LINE + 2, "duplicate fileName 'a.checkm' (first on line 6)"),
-        (manifest("https://x.org/b.zip | | | | | b.zip"), ROW_LINE, "'b.zip' in a manifest of manifests does not end in .checkm"),
-        (manifest("https://x.org/b.checkm | | | | | b.checkm | 13030/m5b"), ROW_LINE, "primaryIdentifier '13030/m5b' is not like ark:/<digits>/<name>"),
-        (manifest("https://x.org/b.checkm | | | | | b.checkm | ark:/cdl/m5b"), ROW_LINE, "is not like ark:/<digits>/<name>"),
-        (manifest("https://x.org/b.checkm | | | -4 | | b.checkm"), ROW_LINE, "fileSize '-4' is not a non-negative integer"),
+        (
+            manifest("https://x.org/b.zip | | | | | b.zip"),
+            ROW_LINE,
+            "'b.zip' in a manifest of manifests does not end in .checkm",
+        ),
+        (
+            manifest("https://x.org/b.checkm | | | | | b.checkm | 13030/m5b"),
+            ROW_LINE,
+            "primaryIdentifier '13030/m5b' is not like ark:/<digits>/<name>",
+        ),
+        (
+            manifest("https://x.org/b.checkm | | | | | b.checkm | ark:/cdl/m5b"),
+            ROW_LINE,
+            "is not like ark:/<digits>/<name>",
+        ),
+        (
+            manifest("https://x.org/b.checkm | | | -4 | | b.checkm"),
+            ROW_LINE,
+            "fileSize '-4' is not a non-negative integer",
+        ),
         (manifest(ROW_B + " | extra | cells"), ROW_LINE, "13 cells but #%fields declares 11"),
     ],
 )

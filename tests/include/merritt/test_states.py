@@ -20,22 +20,52 @@ AT = datetime(2026, 11, 23, 10, 30, tzinfo=timezone(timedelta(hours=-5)))
 J, B = JobState, BatchState
 
 ALLOWED_JOB_MOVES = {
-    (J.PENDING, J.HELD), (J.PENDING, J.ESTIMATING), (J.PENDING, J.FAILED),
-    (J.HELD, J.PENDING), (J.HELD, J.DELETED),
-    (J.ESTIMATING, J.PROVISIONING), (J.ESTIMATING, J.FAILED),
-    (J.PROVISIONING, J.DOWNLOADING), (J.PROVISIONING, J.FAILED),
-    (J.DOWNLOADING, J.PROCESSING), (J.DOWNLOADING, J.FAILED),
-    (J.PROCESSING, J.STORING), (J.PROCESSING, J.FAILED),
-    (J.STORING, J.RECORDING), (J.STORING, J.FAILED),
-    (J.RECORDING, J.NOTIFY), (J.RECORDING, J.FAILED),
-    (J.NOTIFY, J.COMPLETED), (J.NOTIFY, J.FAILED),
-    *{(J.FAILED, target) for target in (J.PENDING, J.ESTIMATING, J.PROVISIONING, J.DOWNLOADING, J.PROCESSING,
-                                        J.STORING, J.RECORDING, J.NOTIFY, J.DELETED)},
+    (J.PENDING, J.HELD),
+    (J.PENDING, J.ESTIMATING),
+    (J.PENDING, J.FAILED),
+    (J.HELD, J.PENDING),
+    (J.HELD, J.DELETED),
+    (J.ESTIMATING, J.PROVISIONING),
+    (J.ESTIMATING, J.FAILED),
+    (J.PROVISIONING, J.DOWNLOADING),
+    (J.PROVISIONING, J.FAILED),
+    (J.DOWNLOADING, J.PROCESSING),
+    (J.DOWNLOADING, J.FAILED),
+    (J.PROCESSING, J.STORING),
+    (J.PROCESSING, J.FAILED),
+    (J.STORING, J.RECORDING),
+    (J.STORING, J.FAILED),
+    (J.RECORDING, J.NOTIFY),
+    (J.RECORDING, J.FAILED),
+    (J.NOTIFY, J.COMPLETED),
+    (J.NOTIFY, J.FAILED),
+    *{
+        (J.FAILED, target)
+        for target in (
+            J.PENDING,
+            J.ESTIMATING,
+            J.PROVISIONING,
+            J.DOWNLOADING,
+            J.PROCESSING,
+            J.STORING,
+            J.RECORDING,
+            J.NOTIFY,
+            J.DELETED,
+        )
+    },
 }
 ALLOWED_BATCH_MOVES = {
-    (B.PENDING, B.HELD), (B.PENDING, B.PROCESSING), (B.HELD, B.PENDING), (B.HELD, B.DELETED),
-    (B.PROCESSING, B.REPORTING), (B.PROCESSING, B.FAILED), (B.REPORTING, B.COMPLETED), (B.REPORTING, B.FAILED),
-    (B.FAILED, B.UPDATE_REPORTING), (B.FAILED, B.DELETED), (B.UPDATE_REPORTING, B.COMPLETED),
+    (B.PENDING, B.HELD),
+    (B.PENDING, B.PROCESSING),
+    (B.HELD, B.PENDING),
+    (B.HELD, B.DELETED),
+    (B.PROCESSING, B.REPORTING),
+    (B.PROCESSING, B.FAILED),
+    (B.REPORTING, B.COMPLETED),
+    (B.REPORTING, B.FAILED),
+    (B.FAILED, B.UPDATE_REPORTING),
+    (B.FAILED, B.DELETED),
+    (B.UPDATE_REPORTING, B.COMPLETED),
     (B.UPDATE_REPORTING, B.FAILED),
 }
 
@@ -77,8 +107,11 @@ def test_every_batch_move_outside_the_machine_is_refused_naming_both_states(sour
 
 def test_a_new_job_is_pending_with_no_success_and_no_retries():
     assert new_job_status(AT, "") == {
-        "status": "Pending", "last_modified": "2026-11-23 10:30:00 -0500", "message": "",
-        "last_successful_status": None, "retry_count": 0,
+        "status": "Pending",
+        "last_modified": "2026-11-23 10:30:00 -0500",
+        "message": "",
+        "last_successful_status": None,
+        "retry_count": 0,
     }
 
 
@@ -106,9 +139,17 @@ def test_retry_count_grows_only_when_requeued_from_failed():
 
 @pytest.mark.parametrize(
     ("last", "target"),
-    [(None, J.ESTIMATING), ("Pending", J.ESTIMATING), ("Held", J.ESTIMATING), ("Estimating", J.PROVISIONING),
-     ("Provisioning", J.DOWNLOADING), ("Downloading", J.PROCESSING), ("Processing", J.STORING),
-     ("Storing", J.RECORDING), ("Recording", J.NOTIFY)],
+    [
+        (None, J.ESTIMATING),
+        ("Pending", J.ESTIMATING),
+        ("Held", J.ESTIMATING),
+        ("Estimating", J.PROVISIONING),
+        ("Provisioning", J.DOWNLOADING),
+        ("Downloading", J.PROCESSING),
+        ("Processing", J.STORING),
+        ("Storing", J.RECORDING),
+        ("Recording", J.NOTIFY),
+    ],
 )
 def test_requeue_resumes_after_the_last_success(last, target):
     assert requeue_target(last) is target

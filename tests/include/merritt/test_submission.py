@@ -19,8 +19,12 @@ https://example.org/b.checkm | | | b.checkm | | | | B |
 
 def conf(**overrides):
     return {
-        "submission_uuid": "u-1", "submitter": "jdoe@example.org", "profile": "merritt_demo_content",
-        "type": "batch-manifest", "payload": MANIFEST, **overrides,
+        "submission_uuid": "u-1",
+        "submitter": "jdoe@example.org",
+        "profile": "merritt_demo_content",
+        "type": "batch-manifest",
+        "payload": MANIFEST,
+        **overrides,
     }
 
 
@@ -31,15 +35,26 @@ def test_a_batch_manifest_becomes_one_job_per_row_with_the_spec_nodes():
     assert {job.priority for job in jobs} == {11}
     record = submission.record(AT)
     assert record == {
-        "batchID": "u-1", "profile": "merritt_demo_content", "type": "batch-manifest", "submitter": "jdoe@example.org",
-        "filename": "", "submissionDate": "2026-11-23 10:30:00 -0500", "update": False, "title": "Batch",
+        "batchID": "u-1",
+        "profile": "merritt_demo_content",
+        "type": "batch-manifest",
+        "submitter": "jdoe@example.org",
+        "filename": "",
+        "submissionDate": "2026-11-23 10:30:00 -0500",
+        "update": False,
+        "title": "Batch",
         "notification": "ops@example.org",
     }
     nodes = dict(jobs[0].nodes("jid0000000007", "bid0000000003", record, new_job_status(AT)))
     assert list(nodes) == [
-        "/jobs/jid0000000007", "/jobs/jid0000000007/bid", "/jobs/jid0000000007/priority",
-        "/jobs/jid0000000007/space_needed", "/jobs/jid0000000007/configuration", "/jobs/jid0000000007/identifiers",
-        "/jobs/jid0000000007/metadata", "/jobs/jid0000000007/status",
+        "/jobs/jid0000000007",
+        "/jobs/jid0000000007/bid",
+        "/jobs/jid0000000007/priority",
+        "/jobs/jid0000000007/space_needed",
+        "/jobs/jid0000000007/configuration",
+        "/jobs/jid0000000007/identifiers",
+        "/jobs/jid0000000007/metadata",
+        "/jobs/jid0000000007/status",
         "/batches/bid0000000003/states/batch-processing/jid0000000007",
     ]
     assert nodes["/jobs/jid0000000007/bid"] == b"bid0000000003"
@@ -47,13 +62,26 @@ def test_a_batch_manifest_becomes_one_job_per_row_with_the_spec_nodes():
     assert nodes["/jobs/jid0000000007/space_needed"] == b"0"
     configuration = decode_json(nodes["/jobs/jid0000000007/configuration"], "configuration")
     assert configuration == {
-        **record, "jobID": "jid0000000007", "profile_name": "merritt_demo_content", "submitter": "jdoe@example.org",
-        "payload_url": "https://example.org/a.checkm", "payload_type": "object-manifest", "response_type": "xml",
-        "filename": "a.checkm", "digestType": "md5", "digestValue": "0cc175b9c0f1b6a831c399e269772661",  # pragma: allowlist secret
+        **record,
+        "jobID": "jid0000000007",
+        "profile_name": "merritt_demo_content",
+        "submitter": "jdoe@example.org",
+        "payload_url": "https://example.org/a.checkm",
+        "payload_type": "object-manifest",
+        "response_type": "xml",
+        "filename": "a.checkm",
+        "digestType": "md5",
+        "digestValue": "0cc175b9c0f1b6a831c399e269772661",  # pragma: allowlist secret
     }
-    assert decode_json(nodes["/jobs/jid0000000007/identifiers"], "i") == {"primary_id": "ark:/13030/m5a", "local_id": ["loc1", "loc2"]}
+    assert decode_json(nodes["/jobs/jid0000000007/identifiers"], "i") == {
+        "primary_id": "ark:/13030/m5a",
+        "local_id": ["loc1", "loc2"],
+    }
     assert decode_json(nodes["/jobs/jid0000000007/metadata"], "m") == {
-        "erc_who": "Doe", "erc_what": "A", "erc_when": "2024", "erc_where": "ark:/13030/m5a"
+        "erc_who": "Doe",
+        "erc_what": "A",
+        "erc_when": "2024",
+        "erc_where": "ark:/13030/m5a",
     }
     assert report_recipients(record) == ["ops@example.org"]
 
@@ -99,8 +127,15 @@ def test_a_batch_report_counts_and_lists_failed_jobs():
     report = BatchReport("bid0000000001", submission, completed=("jid1", "jid2"), failed=(("jid3", "GET 404"),))
     assert report.ready and report.outcome.value == "Failed"
     assert report.summary() == {
-        "bid": "bid0000000001", "submission_uuid": "u-1", "profile": "p", "outcome": "Failed", "jobs": 3,
-        "completed": 2, "failed": 1, "deleted": 0, "failed_jobs": [{"jid": "jid3", "message": "GET 404"}],
+        "bid": "bid0000000001",
+        "submission_uuid": "u-1",
+        "profile": "p",
+        "outcome": "Failed",
+        "jobs": 3,
+        "completed": 2,
+        "failed": 1,
+        "deleted": 0,
+        "failed_jobs": [{"jid": "jid3", "message": "GET 404"}],
     }
     assert report.email_subject() == "Merritt batch u-1 Failed: 2 completed, 1 failed"
     assert "  jid3: GET 404\n" in report.email_body()

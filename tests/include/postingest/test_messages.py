@@ -1,5 +1,5 @@
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -97,7 +97,7 @@ def test_message_ids_are_uuids_stable_per_stream_record():
 
 def test_instants_are_utc_with_z_and_sort_as_strings():
     eastern = timezone(timedelta(hours=-4))
-    early, late = datetime(2025, 6, 19, 12, 24, tzinfo=eastern), datetime(2025, 6, 19, 16, 25, tzinfo=timezone.utc)
+    early, late = datetime(2025, 6, 19, 12, 24, tzinfo=eastern), datetime(2025, 6, 19, 16, 25, tzinfo=UTC)
 
     assert iso_instant(early) == "2025-06-19T16:24:00.000Z"
     assert iso_instant(early) < iso_instant(late)

@@ -1,8 +1,8 @@
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from include.postingest.resend import claim_update, retention_from_attribute, stale_cutoff, unclaim_update
 
-SEED_NOW = datetime(2025, 6, 19, 16, 24, tzinfo=timezone.utc)
+SEED_NOW = datetime(2025, 6, 19, 16, 24, tzinfo=UTC)
 FOURTEEN_DAYS = timedelta(days=14)
 
 

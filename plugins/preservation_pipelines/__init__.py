@@ -1,0 +1,2 @@
+"""Airflow code of this repository's pipelines: one package per system plus ``common``,
+each split by kind like Airflow's providers."""

@@ -1,0 +1,1 @@
+"""APTrust registry batch jobs over the registry's PostgreSQL and per-action topics."""

@@ -1,0 +1,1 @@
+"""aptrust: hooks: each owns a connection and its protocol."""

@@ -1,0 +1,1 @@
+"""aptrust: operators: each does one job."""

@@ -1,0 +1,1 @@
+"""aspace2alma: ArchivesSpace → Alma through the SFTP drop box."""

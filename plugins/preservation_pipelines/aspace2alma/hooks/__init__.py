@@ -1,0 +1,1 @@
+"""aspace2alma: hooks: each owns a connection and its protocol."""

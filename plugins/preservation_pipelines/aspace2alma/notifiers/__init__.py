@@ -1,0 +1,1 @@
+"""aspace2alma: notifiers and mail senders."""

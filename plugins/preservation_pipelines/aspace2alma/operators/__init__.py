@@ -1,0 +1,1 @@
+"""aspace2alma: operators: each does one job."""

@@ -1,0 +1,1 @@
+"""aspace2alma: sensors."""

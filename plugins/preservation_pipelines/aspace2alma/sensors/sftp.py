@@ -1,0 +1,111 @@
+"""The deferrable wait for Alma's Analytics report in the drop box."""
+
+from __future__ import annotations
+
+import posixpath
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from airflow.sdk import BaseSensorOperator
+from airflow.sdk.exceptions import AirflowFailException
+
+from include.aspace2alma.calendar import EASTERN, eastern_instant, run_day
+
+
+class SFTPFreshFileSensor(BaseSensorOperator):
+    """Wait until one of ``<folder>/<names>`` was modified at or after ``fresh_after`` on the run's day.
+
+    Gives up (fails, without retrying) at ``cutoff`` on the run's day. Looks once
+    in the worker; if nothing is there yet it defers to `SFTPFreshFileTrigger`,
+    freeing the worker slot while it waits. Returns the fresh file's path and mtime.
+    """
+
+    template_fields = ("folder", "fresh_after", "cutoff")
+
+    def __init__(
+        self,
+        *,
+        folder: str,
+        names: list[str],
+        fresh_after: str = "03:00",
+        cutoff: str = "09:00",
+        sftp_conn_id: str = "lib_sftp",
+        deferrable: bool = True,
+        poke_interval: float = 300.0,
+        **kwargs,
+    ) -> None:
+        super().__init__(poke_interval=poke_interval, **kwargs)
+        self.folder = folder
+        self.names = list(names)
+        self.fresh_after = fresh_after
+        self.cutoff = cutoff
+        self.sftp_conn_id = sftp_conn_id
+        self.deferrable = deferrable
+
+    def _window(self, context) -> tuple[datetime, datetime]:
+        day = run_day(context["logical_date"])
+        return eastern_instant(day, self.fresh_after), eastern_instant(day, self.cutoff)
+
+    def _paths(self) -> list[str]:
+        return [posixpath.join(self.folder, name) for name in self.names]
+
+    def _fresh(self, context) -> dict[str, Any] | None:
+        from preservation_pipelines.aspace2alma.hooks.sftp import SFTPDropBoxHook
+
+        fresh_after, _ = self._window(context)
+        hook = SFTPDropBoxHook(self.sftp_conn_id)
+        for path in self._paths():
+            modified = hook.modified_at(path)
+            if modified is not None and modified >= fresh_after:
+                return {"status": "fresh", "path": path, "modified": modified.isoformat()}
+        return None
+
+    def poke(self, context) -> bool:
+        fresh_after, cutoff = self._window(context)
+        if self._fresh(context):
+            return True
+        if datetime.now(UTC) >= cutoff:
+            self._give_up(fresh_after, cutoff)
+        return False
+
+    def execute(self, context) -> Any:
+        if not self.deferrable:
+            return super().execute(context)
+        event = self._fresh(context)
+        if event:
+            return self.execute_complete(context, event)
+        from preservation_pipelines.aspace2alma.triggers.sftp import SFTPFreshFileTrigger
+
+        fresh_after, cutoff = self._window(context)
+        if datetime.now(UTC) >= cutoff:
+            self._give_up(fresh_after, cutoff)
+        self.log.info(
+            "waiting for %s modified since %s, until %s",
+            self._paths(),
+            fresh_after.astimezone(EASTERN),
+            cutoff.astimezone(EASTERN),
+        )
+        self.defer(
+            trigger=SFTPFreshFileTrigger(
+                paths=self._paths(),
+                fresh_after=fresh_after.isoformat(),
+                cutoff=cutoff.isoformat(),
+                sftp_conn_id=self.sftp_conn_id,
+                poke_interval=self.poke_interval,
+            ),  # fmt: skip
+            method_name="execute_complete",
+            timeout=cutoff - datetime.now(UTC) + timedelta(minutes=5),
+        )
+
+    def execute_complete(self, context, event: dict[str, Any]) -> dict[str, Any]:
+        if event.get("status") != "fresh":
+            fresh_after, cutoff = self._window(context)
+            self._give_up(fresh_after, cutoff)
+        self.log.info("found %s, modified %s", event["path"], event["modified"])
+        return {"path": event["path"], "modified": event["modified"]}
+
+    def _give_up(self, fresh_after: datetime, cutoff: datetime) -> None:
+        raise AirflowFailException(
+            f"no {' or '.join(self._paths())} modified since {fresh_after.astimezone(EASTERN):%Y-%m-%d %H:%M %Z} "
+            f"by the cut-off {cutoff.astimezone(EASTERN):%H:%M %Z}: no export today"
+        )

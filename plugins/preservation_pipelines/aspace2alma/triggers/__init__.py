@@ -1,0 +1,1 @@
+"""aspace2alma: triggers, run by the triggerer: serializable and async."""

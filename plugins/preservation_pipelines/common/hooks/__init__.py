@@ -1,0 +1,1 @@
+"""Hooks shared by several systems."""

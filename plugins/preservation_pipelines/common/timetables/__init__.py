@@ -1,0 +1,1 @@
+"""Timetables (registered by ``timetables_plugin``)."""

@@ -1,0 +1,1 @@
+"""Merritt ingest queue in ZooKeeper."""

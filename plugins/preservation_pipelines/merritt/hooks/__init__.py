@@ -1,0 +1,1 @@
+"""merritt: hooks: each owns a connection and its protocol."""

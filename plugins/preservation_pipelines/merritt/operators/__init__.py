@@ -1,0 +1,1 @@
+"""merritt: operators: each does one job."""

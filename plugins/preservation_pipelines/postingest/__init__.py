@@ -1,0 +1,1 @@
+"""postingest: the DynamoDB state table, the SQS confirmer queues and the notifications topic."""

@@ -1,0 +1,1 @@
+"""postingest: hooks: each owns a connection and its protocol."""

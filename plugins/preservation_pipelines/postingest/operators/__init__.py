@@ -1,0 +1,1 @@
+"""postingest: operators: each does one job."""

@@ -1,0 +1,414 @@
+"""The queue's staging and moves on the real ZooKeeper: exact layout, atomic staging, resumption."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from kazoo.client import KazooClient
+from kazoo.exceptions import ConnectionLoss, NoNodeError, SessionExpiredError
+
+from include.merritt.checkm import parse_manifest
+from include.merritt.states import JOB_PIPELINE, BatchState, JobState, TransitionError
+from include.merritt.submission import parse_submission, plan_jobs
+from preservation_pipelines.merritt.queue import MerrittQueue, QueueError
+from tests.include.merritt.support import (  # noqa: F401 - fixtures
+    PROFILE,
+    QueueWorker,
+    connect,
+    read_json,
+    submission_conf,
+    zk,
+    zk_chroot,
+)
+
+AT = datetime(2026, 11, 23, 10, 30, tzinfo=timezone(timedelta(hours=-5)))
+
+
+def plan(conf):
+    submission = parse_submission(conf, {PROFILE})
+    return submission, plan_jobs(submission, parse_manifest(submission.payload, manifest_of_manifests=True))
+
+
+def stage(client, conf, **kwargs):
+    return MerrittQueue(client, clock=lambda: AT, **kwargs).stage(*plan(conf))
+
+
+def test_a_staged_batch_has_exactly_the_spec_layout(zk):
+    result = stage(zk, submission_conf(1, submission_uuid="u-1", title="One"))
+
+    assert (result.bid, result.first_jid, result.state, result.jobs) == (
+        "bid0000000000",
+        "jid0000000001",
+        "Processing",
+        1,
+    )
+    # /jobs/states counts as /jobs' first child, so the first job is jid0000000001
+    assert zk.get("/batch-uuids/u-1")[0] == b"bid0000000000"
+    submission = read_json(zk, "/batches/bid0000000000/submission")
+    assert submission == {
+        "batchID": "u-1",
+        "profile": PROFILE,
+        "type": "batch-manifest",
+        "submitter": "jdoe@example.org",
+        "filename": "",
+        "submissionDate": "2026-11-23 10:30:00 -0500",
+        "update": False,
+        "title": "One",
+    }
+    assert read_json(zk, "/batches/bid0000000000/status") == {
+        "status": "Processing",
+        "last_modified": "2026-11-23 10:30:00 -0500",
+        "message": "",
+    }
+    assert zk.get_children("/batches/bid0000000000/states/batch-processing") == ["jid0000000001"]
+    assert zk.get("/batches/bid0000000000/states")[0] == b""
+    job = "/jobs/jid0000000001"
+    assert sorted(zk.get_children(job)) == [
+        "bid",
+        "configuration",
+        "identifiers",
+        "metadata",
+        "priority",
+        "space_needed",
+        "status",
+    ]
+    assert [zk.get(f"{job}/{name}")[0] for name in ("bid", "priority", "space_needed")] == [
+        b"bid0000000000",
+        b"5",
+        b"0",
+    ]
+    assert read_json(zk, f"{job}/status") == {
+        "status": "Pending",
+        "last_modified": "2026-11-23 10:30:00 -0500",
+        "message": "",
+        "last_successful_status": None,
+        "retry_count": 0,
+    }
+    configuration = read_json(zk, f"{job}/configuration")
+    assert configuration["jobID"] == "jid0000000001" and configuration["batchID"] == "u-1"
+    assert configuration["payload_url"] == "https://example.org/objects/000000.checkm"
+    assert read_json(zk, f"{job}/identifiers") == {"primary_id": "", "local_id": ["loc000000"]}
+    assert zk.get_children("/jobs/states/pending") == ["05-jid0000000001"]
+
+
+def test_staging_the_same_submission_again_writes_nothing(zk):
+    conf = submission_conf(4)
+    first = stage(zk, conf)
+    nodes_before = zk.get_children("/jobs")
+    again = stage(zk, conf)
+
+    assert again.already_staged and again.bid == first.bid and again.jobs == 4 and again.jobs_created == 0
+    assert zk.get_children("/jobs") == nodes_before
+    assert len(zk.get_children("/jobs/states/pending")) == 4
+    assert zk.get_children("/batch-uuids") == [conf["submission_uuid"]]
+
+
+def test_a_held_collection_stages_the_batch_and_its_jobs_as_held(zk):
+    zk.create(f"/locks/collections/{PROFILE}", makepath=True)
+    result = stage(zk, submission_conf(2))
+
+    assert result.state == "Held"
+    assert read_json(zk, f"/batches/{result.bid}/status")["status"] == "Held"
+    assert sorted(zk.get_children("/jobs/states/held")) == ["11-jid0000000001", "11-jid0000000002"]
+    assert zk.get_children("/jobs/states/pending") == []
+    status = read_json(zk, "/jobs/jid0000000001/status")
+    assert (status["status"], status["last_successful_status"]) == ("Held", "Pending")
+
+
+def _partial_batches_seen(client: KazooClient, expected_jobs: int) -> list[str]:
+    """What a reader could see of an unfinished batch: each finding is a broken promise."""
+    problems = []
+    for bid in client.get_children("/batches"):
+        if client.exists(f"/batches/{bid}/status") is None:
+            continue  # still being staged: no reader acts on a batch without status
+        jids = client.get_children(f"/batches/{bid}/states/batch-processing")
+        if len(jids) != expected_jobs:
+            problems.append(f"{bid} visible with {len(jids)} of {expected_jobs} jobs")
+        for jid in jids[:: max(1, len(jids) // 25)]:
+            if len(client.get_children(f"/jobs/{jid}")) < 7:
+                problems.append(f"{jid} of visible {bid} incomplete")
+    for entry in client.get_children("/jobs/states/pending"):
+        jid = entry.split("-", 1)[1]
+        try:
+            bid = client.get(f"/jobs/{jid}/bid")[0].decode()
+        except NoNodeError:
+            problems.append(f"queued {jid} has no bid")
+            continue
+        if client.exists(f"/batches/{bid}/status") is None:
+            problems.append(f"queued {jid} belongs to unpublished {bid}")
+    return problems
+
+
+def test_a_reader_polling_during_a_large_staging_never_sees_a_partial_batch(zookeeper, zk, zk_chroot):
+    jobs = 2000
+    MerrittQueue(zk).ensure_layout()
+    reader_client = connect(zookeeper.port, zk_chroot)
+    problems, polls, done = [], [0], threading.Event()
+
+    def read_until_done():
+        while not done.is_set():
+            problems.extend(_partial_batches_seen(reader_client, jobs))
+            polls[0] += 1
+
+    reader = threading.Thread(target=read_until_done)
+    reader.start()
+    try:  # small transactions: many of them, so the reader gets to look between them
+        result = stage(zk, submission_conf(jobs), max_transaction_bytes=40_000)
+    finally:
+        done.set()
+        reader.join()
+        reader_client.stop()
+        reader_client.close()
+
+    assert result.transactions > 20 and polls[0] > 3
+    assert problems == []
+    assert len(zk.get_children("/jobs/states/pending")) == jobs
+    assert len(zk.get_children("/jobs")) == jobs + 1
+
+
+def _expire(client: KazooClient, port: int, chroot: str) -> None:
+    """End ``client``'s session from outside, as a server-side expiry would."""
+    session_id, password = client.client_id
+    twin = KazooClient(hosts=f"127.0.0.1:{port}{chroot}", client_id=(session_id, password))
+    twin.start(timeout=10)
+    twin.stop()
+    twin.close()
+
+
+@pytest.mark.parametrize("kill_during", ["jobs created", "jobs queued"])
+def test_a_session_expiring_mid_staging_leaves_no_partial_batch_and_a_retry_completes_it(
+    zookeeper, zk, zk_chroot, kill_during
+):
+    jobs, killed = 600, []
+
+    def kill_once(step, done, total):
+        if step == kill_during and not killed:
+            killed.append(done)
+            _expire(zk, zookeeper.port, zk_chroot)
+
+    conf = submission_conf(jobs)
+    with pytest.raises((SessionExpiredError, ConnectionLoss)):  # the request in flight may see either
+        stage(zk, conf, max_transaction_bytes=30_000, progress=kill_once)
+    assert 0 < killed[0] < jobs
+
+    observer = connect(zookeeper.port, zk_chroot)
+    try:
+        assert _partial_batches_seen(observer, jobs) == []
+        (bid,) = observer.get_children("/batches")
+        published = observer.exists(f"/batches/{bid}/status") is not None
+        assert published is (kill_during == "jobs queued")
+        result = stage(observer, conf)  # the retry: a new session
+    finally:
+        observer.stop()
+        observer.close()
+    client = connect(zookeeper.port, zk_chroot)
+    try:
+        assert result.bid == bid and result.jobs == jobs
+        assert result.jobs_created == (0 if published else jobs - killed[0])
+        assert len(client.get_children(f"/batches/{bid}/states/batch-processing")) == jobs
+        assert len(client.get_children("/jobs/states/pending")) == jobs
+        assert len(client.get_children("/jobs")) == jobs + 1  # no job written twice
+    finally:
+        client.stop()
+        client.close()
+
+
+def test_zookeeper_stopping_mid_staging_leaves_no_partial_batch_and_a_retry_completes_it(
+    devstack, zookeeper, zk, zk_chroot
+):
+    """The staging client waits for the server (or loses its session); either way nothing partial shows.
+
+    The server is stopped and restarted from the test's own thread: devstack servers die
+    with the thread that started them.
+    """
+    jobs, outcome = 600, {}
+    first_chunk_done, server_stopped = threading.Event(), threading.Event()
+
+    def pause_after_first_chunk(step, done, total):
+        if step == "jobs created" and not first_chunk_done.is_set():
+            outcome["stopped_after"] = done
+            first_chunk_done.set()
+            server_stopped.wait(30)
+
+    def run_staging():
+        try:
+            outcome["result"] = stage(zk, conf, max_transaction_bytes=30_000, progress=pause_after_first_chunk)
+        except (ConnectionLoss, SessionExpiredError) as error:
+            outcome["result"] = error
+
+    conf = submission_conf(jobs)
+    staging = threading.Thread(target=run_staging)
+    staging.start()
+    assert first_chunk_done.wait(30)
+    devstack.stop(["zookeeper"])
+    try:
+        server_stopped.set()
+        staging.join(2)  # staging now talks to a stopped server
+        assert staging.is_alive() or isinstance(outcome["result"], Exception)
+    finally:
+        devstack.start(["zookeeper"])
+    staging.join(60)
+    assert not staging.is_alive() and 0 < outcome["stopped_after"] < jobs
+
+    observer = connect(zookeeper.port, zk_chroot)
+    try:
+        assert _partial_batches_seen(observer, jobs) == []
+        result = stage(observer, conf)
+        assert result.jobs == jobs
+        assert len(observer.get_children("/jobs")) == jobs + 1
+        assert len(observer.get_children("/jobs/states/pending")) == jobs
+    finally:
+        observer.stop()
+        observer.close()
+
+
+def test_workers_consume_a_staged_batch_and_two_in_parallel_never_take_the_same_job(zookeeper, zk, zk_chroot):
+    stage(zk, submission_conf(40))
+    workers = [QueueWorker(connect(zookeeper.port, zk_chroot)) for _ in range(2)]
+    threads = [threading.Thread(target=worker.run_all) for worker in workers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    taken = [worker.taken for worker in workers]
+    for worker in workers:
+        worker.client.stop()
+        worker.client.close()
+
+    assert not set(taken[0]) & set(taken[1])
+    assert sorted(taken[0] + taken[1]) == sorted(zk.get_children("/batches/bid0000000000/states/batch-completed"))
+    assert len(taken[0]) + len(taken[1]) == 40
+    assert zk.get_children("/jobs/states/pending") == []
+
+
+def test_workers_take_the_most_urgent_job_first(zk):
+    stage(zk, submission_conf(3))  # priority 15
+    urgent = stage(zk, submission_conf(1, priority=0))
+    assert QueueWorker(zk).run_one() == urgent.first_jid
+
+
+def test_job_moves_follow_the_state_machine_and_move_every_entry(zk):
+    stage(zk, submission_conf(2))
+    worker = QueueWorker(zk)
+    failed = worker.run_one(fail_in="Downloading")
+    queue = MerrittQueue(zk)
+
+    with pytest.raises(TransitionError, match="from Failed to Completed"):
+        queue.move_job(failed, JobState.COMPLETED)
+    changes = queue.requeue_job(failed)
+
+    status = read_json(zk, f"/jobs/{failed}/status")
+    assert (status["status"], status["retry_count"], status["last_successful_status"]) == (
+        "Downloading",
+        1,
+        "Provisioning",
+    )
+    assert zk.get_children("/jobs/states/downloading") == [f"11-{failed}"]
+    assert zk.get_children("/jobs/states/failed") == []
+    assert failed in zk.get_children("/batches/bid0000000000/states/batch-processing")
+    assert [change.node for change in changes] == [
+        f"/jobs/{failed}/status",
+        f"/jobs/states/downloading/11-{failed}",
+        f"/batches/bid0000000000/states/batch-processing/{failed}",
+    ]
+    with pytest.raises(TransitionError, match="not Failed"):
+        queue.requeue_job(failed)
+
+
+def test_a_locked_job_is_not_moved_by_an_operator(zk):
+    result = stage(zk, submission_conf(1))
+    zk.create(f"/jobs/{result.first_jid}/lock", ephemeral=True)
+    with pytest.raises(QueueError, match=f"/jobs/{result.first_jid}/lock is held"):
+        MerrittQueue(zk).move_job(result.first_jid, JobState.FAILED, "stuck")
+    assert read_json(zk, f"/jobs/{result.first_jid}/status")["status"] == "Pending"
+
+
+def test_two_runs_staging_the_same_submission_at_once_write_each_job_once(zookeeper, zk, zk_chroot):
+    conf, results, errors = submission_conf(400), [], []
+    MerrittQueue(zk).ensure_layout()
+    clients = [connect(zookeeper.port, zk_chroot) for _ in range(2)]
+
+    def run(client):
+        try:
+            results.append(stage(client, conf, max_transaction_bytes=20_000))
+        except Exception as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=run, args=(client,)) for client in clients]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for client in clients:
+        client.stop()
+        client.close()
+
+    assert errors == []
+    assert {result.bid for result in results} == {"bid0000000000"}
+    assert sum(result.jobs_created for result in results) == 400
+    assert len(zk.get_children("/jobs")) == 401
+    assert len(zk.get_children("/jobs/states/pending")) == 400
+    assert zk.get("/batches/bid0000000000/states")[0] == b""
+
+
+def test_a_resumed_staging_keeps_the_hold_decision_of_the_interrupted_run(zookeeper, zk, zk_chroot):
+    conf, interrupted = submission_conf(300), []
+
+    def interrupt(step, done, total):
+        if step == "jobs created" and not interrupted:
+            interrupted.append(done)
+            raise RuntimeError("worker lost")
+
+    with pytest.raises(RuntimeError):
+        stage(zk, conf, max_transaction_bytes=30_000, progress=interrupt)
+    zk.create(f"/locks/collections/{PROFILE}", makepath=True)  # held only after staging began
+    result = stage(zk, conf)
+
+    assert result.state == "Processing" and result.jobs == 300
+    assert len(zk.get_children("/jobs/states/pending")) == 300
+    statuses = {read_json(zk, f"/jobs/{jid}/status")["status"] for jid in ("jid0000000001", "jid0000000300")}
+    assert statuses == {"Pending"}
+
+
+def test_deleting_a_large_held_batch_is_all_or_nothing_and_takes_few_transactions(zk):
+    zk.create(f"/locks/collections/{PROFILE}", makepath=True)
+    held = stage(zk, submission_conf(300))
+    zk.create(f"/jobs/{held.last_jid}/lock", ephemeral=True)  # a worker is on one job
+    queue = MerrittQueue(zk)
+
+    with pytest.raises(QueueError, match=f"/jobs/{held.last_jid}/lock is held"):
+        queue.delete_batch(held.bid)
+    assert len(zk.get_children("/jobs/states/held")) == 300 and queue.transactions == 0
+    assert read_json(zk, f"/batches/{held.bid}/status")["status"] == "Held"
+
+    zk.delete(f"/jobs/{held.last_jid}/lock")
+    changes = queue.delete_batch(held.bid)
+    assert len(changes) == 3 * 300 + 1 and queue.transactions <= 3
+    assert len(zk.get_children("/jobs/states/deleted")) == 300
+    assert len(zk.get_children(f"/batches/{held.bid}/states/batch-deleted")) == 300
+    assert read_json(zk, f"/batches/{held.bid}/status")["status"] == "Deleted"
+
+
+def test_removing_an_old_completed_batch_deletes_every_node_it_wrote(zk):
+    kept = stage(zk, submission_conf(1))
+    old = stage(zk, submission_conf(300))
+    queue = MerrittQueue(zk, clock=lambda: AT)  # the batch completed on AT
+    jids = queue.batch_jids(old.bid)
+    for target in JOB_PIPELINE[1:]:
+        queue.move_jobs(jids, target)
+    queue.move_batch(old.bid, BatchState.REPORTING)
+    queue.move_batch(old.bid, BatchState.COMPLETED)
+
+    later = MerrittQueue(zk, clock=lambda: AT + timedelta(days=31))
+    assert later.remove_completed_batches(timedelta(days=31)) == []  # not older than 31 days yet
+    changes = later.remove_completed_batches(timedelta(days=30))
+
+    assert [change.node for change in changes] == [f"/batches/{old.bid}"]
+    assert later.transactions < 20
+    assert zk.get_children("/batches") == [kept.bid]
+    assert zk.get_children("/batch-uuids") == [kept.submission_uuid]
+    assert sorted(zk.get_children("/jobs")) == [kept.first_jid, "states"]
+    assert zk.get_children("/jobs/states/completed") == []
+    assert zk.get_children("/jobs/states/pending") == [f"05-{kept.first_jid}"]

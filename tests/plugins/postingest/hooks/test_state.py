@@ -1,0 +1,105 @@
+"""The postingest hooks against moto (DynamoDB, its stream, SQS)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from include.postingest.provisioning import SQS_MAXIMUM_RETENTION_SECONDS
+from preservation_pipelines.postingest.hooks.state import (
+    CheckpointConflictError,
+    ConfirmerQueueHook,
+    PostingestStateHook,
+)
+from tests.dags.postingest.fixtures import postingest  # noqa: F401 - fixture
+
+
+@pytest.fixture
+def state(postingest):
+    hook = PostingestStateHook(table_name=postingest.table, checkpoint_table=postingest.checkpoint_table)
+    hook.ensure_checkpoint_table()
+    return hook
+
+
+def test_the_stream_is_read_in_pages_from_a_checkpoint(postingest, state):
+    assets = [postingest.insert_asset() for _ in range(3)]
+    arn = state.stream_arn()
+    [shard] = state.shards(arn)
+
+    pages = list(state.read_shard(arn, shard["ShardId"], None, page_size=2))
+    first = pages[0].records[0]
+    state.advance_checkpoint(arn, shard["ShardId"], None, first.sequence_number, False)
+    later_pages = state.read_shard(arn, shard["ShardId"], first.sequence_number, 10)
+    rest = [record.keys["assetId"] for page in later_pages for record in page.records]
+
+    assert [len(page.records) for page in pages] == [2, 1, 0]
+    assert (first.event_name, first.old_image, first.new_image["input"]) == ("INSERT", None, assets[0]["input"])
+    assert rest == [a["assetId"] for a in assets[1:]]
+    expected_position = {"sequenceNumber": first.sequence_number, "shardEnded": False}
+    assert state.shard_positions(arn) == {shard["ShardId"]: expected_position}
+
+
+def test_a_checkpoint_moves_only_from_where_the_run_started(postingest, state):
+    postingest.insert_asset()
+    arn = state.stream_arn()
+    [shard] = state.shards(arn)
+    state.advance_checkpoint(arn, shard["ShardId"], None, "100", False)
+
+    with pytest.raises(CheckpointConflictError, match=f"checkpoint of shard {shard['ShardId']} moved away from 99"):
+        state.advance_checkpoint(arn, shard["ShardId"], "99", "120", False)
+    with pytest.raises(CheckpointConflictError):
+        state.advance_checkpoint(arn, shard["ShardId"], None, "120", False)
+    state.advance_checkpoint(arn, shard["ShardId"], "100", "120", False)
+    assert state.shard_positions(arn)[shard["ShardId"]]["sequenceNumber"] == "120"
+
+
+def test_stale_items_come_from_the_index_and_read_only_what_matches(postingest, state):
+    stale = [postingest.insert_asset(queue="CC", lastQueued=f"2025-06-0{n}T10:00") for n in (1, 2)]
+    for n in (6, 7, 8):
+        postingest.insert_asset(queue="CC", lastQueued=f"2025-06-0{n}T10:00")
+    for n in (1, 2, 3):
+        postingest.insert_asset(queue="TC", lastQueued=f"2025-06-0{n}T10:00")
+    postingest.insert_asset()  # not queued yet: not in the sparse index
+
+    found = list(state.stale_items("CC", "2025-06-05T16:24:00.000Z", page_size=1))
+
+    assert sorted(item["assetId"] for item in found) == sorted(item["assetId"] for item in stale)
+    assert state.items_read == 2
+
+
+def test_a_table_without_a_stream_is_refused_by_name(postingest):
+    postingest.dynamodb.meta.client.create_table(
+        TableName=f"no-stream-{postingest.suffix}",
+        KeySchema=[{"AttributeName": "assetId", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "assetId", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+
+    with pytest.raises(ValueError, match=f"table no-stream-{postingest.suffix} has no stream"):
+        PostingestStateHook(table_name=f"no-stream-{postingest.suffix}").stream_arn()
+
+
+def test_batches_are_sent_and_retention_is_read(postingest):
+    queues = ConfirmerQueueHook()
+    bodies = [json.dumps({"n": n}) for n in range(10)]
+
+    failures = queues.send_batch(postingest.queue_urls["CC"], bodies)
+
+    assert failures == {}
+    assert sorted(m["n"] for m in postingest.queue_messages("CC")) == list(range(10))
+    assert queues.retention_seconds(postingest.queue_urls["CC"]) == str(SQS_MAXIMUM_RETENTION_SECONDS)
+    assert queues.calls == 2
+    with pytest.raises(ValueError, match="at most 10 entries"):
+        queues.send_batch(postingest.queue_urls["CC"], bodies + ["{}"])
+
+
+def test_a_missing_queue_fails_every_entry_after_the_retries(postingest):
+    queues = ConfirmerQueueHook(batch_attempts=2, retry_delay=0)
+    missing = postingest.queue_urls["CC"] + "-gone"
+
+    failures = queues.send_batch(missing, ["{}", "{}"])
+
+    assert list(failures) == [0, 1] and "queue does not exist" in failures[0]
+    assert queues.calls == 2
+    assert queues.retention_seconds(missing) is None

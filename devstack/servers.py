@@ -49,6 +49,7 @@ class Server:
 
     name: str = ""
     conn_id: str = ""
+    other_conn_ids: tuple[str, ...] = ()  # further connections to the same server, same overrides
     start_timeout = 30.0
     stop_timeout = 10.0
 
@@ -290,7 +291,8 @@ class KafkaServer(Server):
     """tansu, a Kafka-protocol broker, memory storage."""
 
     name = "kafka"
-    conn_id = "kafka_default"
+    conn_id = "kafka_default"  # consumers (tests, tools)
+    other_conn_ids = ("kafka_producer",)  # the DAGs' producers: producer-only settings
     stop_timeout = 0.5  # memory storage: nothing to flush, and it lingers 5 s on SIGTERM
 
     def argv(self) -> list[str]:

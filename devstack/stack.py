@@ -105,7 +105,11 @@ class Devstack:
         return [name for name, server in self.servers.items() if server.process and server.process.running()]
 
     def connection_overrides(self) -> dict[str, dict[str, Any]]:
-        return {server.conn_id: server.connection() for server in self.servers.values()}
+        return {
+            conn_id: server.connection()
+            for server in self.servers.values()
+            for conn_id in (server.conn_id, *server.other_conn_ids)
+        }
 
     def airflow_connections_env(self) -> dict[str, str]:
         """``AIRFLOW_CONN_*``/``AIRFLOW_VAR_*`` pointing at this stack."""

@@ -1,7 +1,7 @@
 """APTrust registry batch jobs: monthly spot-test restores, restore digests, bulk deletion with approval.
 
 The registry is PostgreSQL (`aptrust_registry`), the workers' queue a Kafka topic per
-WorkItem action (`kafka_default`), mail goes through `smtp_default`.
+WorkItem action (`kafka_producer`), mail goes through `smtp_default`.
 """
 
 from __future__ import annotations
@@ -10,17 +10,17 @@ from datetime import timedelta
 
 from airflow.sdk import DAG, CronTriggerTimetable, Param, task
 
-from preservation_pipelines.aptrust.operators.approval import DeletionApprovalOperator, DeletionRequestNotifier
-from preservation_pipelines.aptrust.operators.registry import (
+from include.common.eastern_time import EASTERN_TIMEZONE
+from preservation_pipelines.aptrust.notifiers.deletion_request import DeletionRequestNotifier
+from preservation_pipelines.aptrust.operators.approval import DeletionApprovalOperator
+from preservation_pipelines.aptrust.operators.deletion import (
     CreateDeleteWorkItemsOperator,
-    CreateSpotTestRestoresOperator,
-    QueueWorkItemsOperator,
-    RecordRestoreDigestsOperator,
-    SendStoredEmailsOperator,
     ValidateDeletionListOperator,
 )
+from preservation_pipelines.aptrust.operators.mail import RecordRestoreDigestsOperator, SendStoredEmailsOperator
+from preservation_pipelines.aptrust.operators.spot_test import CreateSpotTestRestoresOperator
+from preservation_pipelines.aptrust.operators.work_items import QueueWorkItemsOperator
 
-EASTERN = "America/New_York"
 APPROVAL_TIMEOUT = timedelta(days=3)
 DEFAULT_ARGS = {
     "owner": "aptrust-registry",
@@ -50,13 +50,13 @@ def run_summary(parts: dict, pulled: dict | None = None, ti=None):
 
 with DAG(
     dag_id="aptrust_spot_test_restore",
-    schedule=CronTriggerTimetable("0 6 1 * *", timezone=EASTERN),
+    schedule=CronTriggerTimetable("0 6 1 * *", timezone=EASTERN_TIMEZONE),
     catchup=False,
     max_active_runs=1,
     render_template_as_native_obj=True,
     default_args=DEFAULT_ARGS,
     tags=[*TAGS, "kafka", "spot-test"],
-    doc_md="""
+    doc_md=f"""
 ### APTrust monthly spot-test restore
 For every institution with spot tests on (`spot_restore_frequency` > 0), restores one
 object chosen at random so the depositor can check that a complete, correct bag comes
@@ -66,9 +66,9 @@ pending WorkItem on it or its files; under 20 GB if any such object exists, else
 smallest eligible. The random choice is reproducible: seeded from the run id and the
 institution.
 
-**Runs** 06:00 America/New_York on the 1st of each month. **Touches** `aptrust_registry`
+**Runs** 06:00 {EASTERN_TIMEZONE} on the 1st of each month. **Touches** `aptrust_registry`
 (new `Restore Object`/`Glacier Restore` WorkItems, `spot_test_restores`,
-`institutions.last_spot_restore_work_item_id`) and `kafka_default` (topics
+`institutions.last_spot_restore_work_item_id`) and `kafka_producer` (topics
 `restore_object`, `restore_glacier`).
 
 **Steps**: `create_spot_tests` commits each WorkItem un-queued together with its
@@ -95,13 +95,13 @@ creates the missed months' spot tests, at most one per institution and month.
 with DAG(
     dag_id="aptrust_restore_notifications",
     # hourly, except 01:15 and 02:15 local (DST repeats or skips them): 03:15 catches up
-    schedule=CronTriggerTimetable("15 0,3-23 * * *", timezone=EASTERN),
+    schedule=CronTriggerTimetable("15 0,3-23 * * *", timezone=EASTERN_TIMEZONE),
     catchup=False,
     max_active_runs=1,
     render_template_as_native_obj=True,
     default_args=DEFAULT_ARGS,
     tags=[*TAGS, "smtp", "restore"],
-    doc_md="""
+    doc_md=f"""
 ### APTrust restore notification digests
 One email per institution listing every restore (`Restore Object`, `Restore File`,
 `Glacier Restore`) that succeeded since the last digest, grouped by requester, each
@@ -109,7 +109,7 @@ with where to fetch it (what follows ` restored to ` in the WorkItem's note); sp
 restores are labelled. Sent to the requesters and the institution's active
 institutional admins (`system@aptrust.org` is nobody's inbox).
 
-**Runs** hourly at :15 America/New_York (not 01:15/02:15). **Touches** `aptrust_registry`
+**Runs** hourly at :15 {EASTERN_TIMEZONE} (not 01:15/02:15). **Touches** `aptrust_registry`
 (`emails`, `work_items.notification_email_id`) and `smtp_default`. Restores that
 succeeded more than 7 days ago and were never notified (history before this DAG) are
 left alone.
@@ -159,7 +159,7 @@ approves: the registry's request-then-approve deletion, for many items at once.
 
 **Trigger** with params `institution`, `requester` (email) and `identifiers` (objects
 and/or files). **Touches** `aptrust_registry` (`bulk_delete_jobs`, `Delete` WorkItems,
-`emails`), `kafka_default` (topic `delete_item`) and `smtp_default`.
+`emails`), `kafka_producer` (topic `delete_item`) and `smtp_default`.
 
 **Steps**: `validate_deletion_list` judges every item first; if any is not found,
 already deleted, has pending WorkItems, or the list mixes institutions, the run fails

@@ -18,12 +18,18 @@ from typing import Any
 from devstack.settings import REPO_ROOT
 from devstack.stack import Devstack
 
+REGISTRY_DDL_PATH = REPO_ROOT / "include" / "aptrust" / "registry.sql"
 DEMO_INSTITUTION = "demo.edu"
 DEMO_REQUESTER = "depositor@demo.edu"
 DEMO_APPROVER = "approver@demo.edu"
 DEMO_DELETIONS = [f"{DEMO_INSTITUTION}/old-bag-{n}" for n in range(3)] + [
     f"{DEMO_INSTITUTION}/mixed-bag/data/obsolete.txt"
 ]
+
+
+def registry_ddl() -> str:
+    """The one DDL of the registry tables the DAGs use (idempotent; production applies it as a migration)."""
+    return REGISTRY_DDL_PATH.read_text()
 
 
 class RegistryBuilder:
@@ -36,8 +42,6 @@ class RegistryBuilder:
         return self.connection.execute(statement, parameters).fetchone()[0]
 
     def apply_schema(self) -> None:
-        from include.aptrust.sql import registry_ddl
-
         self.connection.execute(registry_ddl())
 
     def truncate(self) -> None:

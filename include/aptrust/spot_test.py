@@ -15,9 +15,9 @@ import random
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
-EASTERN = ZoneInfo("America/New_York")
+from include.common.eastern_time import eastern_day
+
 PREFERRED_MAX_BYTES = 20 * 1024**3
 RECENT_RESTORE_MONTHS = 6
 
@@ -30,8 +30,7 @@ class Candidate:
 
 def spot_test_month(logical_date: datetime) -> date:
     """The month (its first day) a run stands for: the Eastern calendar month of its logical date."""
-    local = logical_date.astimezone(EASTERN)
-    return date(local.year, local.month, 1)
+    return eastern_day(logical_date).replace(day=1)
 
 
 def months_before(moment: datetime, months: int) -> datetime:

@@ -1,30 +1,35 @@
 """Every SQL statement the APTrust DAGs run against the registry, in one place.
 
 Parameterised only (``%(name)s``, psycopg2 style); no statement is ever built from
-values. The DDL lives beside this module in ``registry.sql``.
+values. The DDL lives beside this module in ``registry.sql``; the registry applies it
+as a migration, the DAGs never do.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+from include.aptrust.work_items import (
+    COMPLETED_STATUSES,
+    INGEST,
+    OBJECT_RESTORE_ACTIONS,
+    PENDING_STATUS,
+    REQUESTED_STAGE,
+    RESTORE_ACTIONS,
+    SUCCESS,
+    SYSTEM_USER,
+)
 
-from include.aptrust.work_items import COMPLETED_STATUSES, OBJECT_RESTORE_ACTIONS, RESTORE_ACTIONS, SYSTEM_USER
 
-DDL_PATH = Path(__file__).with_name("registry.sql")
-
-
-def registry_ddl() -> str:
-    return DDL_PATH.read_text()
-
-
-def _in_list(values: tuple[str, ...]) -> str:
-    """A constant IN-list of the module's own vocabulary (never user input)."""
+def _literals(*values: str) -> str:
+    """Constant SQL string literals of the module's own vocabulary (never user input), comma-separated."""
     return ", ".join("'" + value.replace("'", "''") + "'" for value in values)
 
 
-_COMPLETED = _in_list(COMPLETED_STATUSES)
-_RESTORES = _in_list(RESTORE_ACTIONS)
-_OBJECT_RESTORES = _in_list(OBJECT_RESTORE_ACTIONS)
+_COMPLETED = _literals(*COMPLETED_STATUSES)
+_RESTORES = _literals(*RESTORE_ACTIONS)
+_OBJECT_RESTORES = _literals(*OBJECT_RESTORE_ACTIONS)
+_INGEST = _literals(INGEST)
+_SUCCESS = _literals(SUCCESS)
+_SYSTEM_USER = _literals(SYSTEM_USER)
 
 # -- spot-test restores ---------------------------------------------------------
 
@@ -59,11 +64,11 @@ WHERE o.id = ANY(%(object_ids)s)
   AND sizes.size > 0
   AND EXISTS (
     SELECT 1 FROM work_items w
-    WHERE w.intellectual_object_id = o.id AND w.action = 'Ingest' AND w.status = 'Success')
+    WHERE w.intellectual_object_id = o.id AND w.action = {_INGEST} AND w.status = {_SUCCESS})
   AND NOT EXISTS (
     SELECT 1 FROM work_items w
     WHERE w.intellectual_object_id = o.id AND w.action IN ({_OBJECT_RESTORES})
-      AND w.status = 'Success' AND w.date_processed > %(restored_since)s)
+      AND w.status = {_SUCCESS} AND w.date_processed > %(restored_since)s)
   AND NOT EXISTS (
     SELECT 1 FROM work_items w
     WHERE w.intellectual_object_id = o.id AND w.status NOT IN ({_COMPLETED}))
@@ -73,33 +78,27 @@ WHERE o.id = ANY(%(object_ids)s)
        WHERE f.intellectual_object_id = o.id AND w.status NOT IN ({_COMPLETED}) LIMIT 1) IS NULL
 """
 
-# What the benchmark compares against: the whole eligible set, sorted at random.
-SPOT_TEST_NAIVE_ORDER_BY_RANDOM = (
-    SPOT_TEST_ELIGIBLE_AMONG.replace("WHERE o.id = ANY(%(object_ids)s)", "WHERE o.institution_id = %(institution_id)s")
-    + "\nORDER BY sizes.size >= %(preferred_max_bytes)s, CASE WHEN sizes.size >= %(preferred_max_bytes)s THEN sizes.size END, random()\nLIMIT 1"
-)
-
 # The object and its last successful ingest, whose name/etag/bucket/bag_date a new
 # WorkItem repeats. NULLs when the object was never ingested successfully.
-WORK_ITEM_SOURCE = """
+WORK_ITEM_SOURCE = f"""
 SELECT o.id AS intellectual_object_id, o.identifier, o.bag_name, o.institution_id, o.storage_option,
        ingest.name, ingest.etag, ingest.bucket, ingest.bag_date,
        (SELECT sum(f.size) FROM generic_files f WHERE f.intellectual_object_id = o.id AND f.state = 'A') AS size
 FROM intellectual_objects o
 LEFT JOIN LATERAL (
     SELECT w.name, w.etag, w.bucket, w.bag_date FROM work_items w
-    WHERE w.intellectual_object_id = o.id AND w.action = 'Ingest' AND w.status = 'Success'
+    WHERE w.intellectual_object_id = o.id AND w.action = {_INGEST} AND w.status = {_SUCCESS}
     ORDER BY w.date_processed DESC NULLS LAST, w.id DESC
     LIMIT 1
 ) ingest ON true
 WHERE o.id = %(object_id)s
 """
 
-INSERT_WORK_ITEM = """
+INSERT_WORK_ITEM = f"""
 INSERT INTO work_items (name, etag, institution_id, intellectual_object_id, generic_file_id, bucket, "user",
                         inst_approver, note, action, stage, status, retry, bag_date, size)
 VALUES (%(name)s, %(etag)s, %(institution_id)s, %(intellectual_object_id)s, %(generic_file_id)s, %(bucket)s,
-        %(user)s, %(inst_approver)s, %(note)s, %(action)s, 'Requested', 'Pending', true, %(bag_date)s, %(size)s)
+        %(user)s, %(inst_approver)s, %(note)s, %(action)s, {_literals(REQUESTED_STAGE)}, {_literals(PENDING_STATUS)}, true, %(bag_date)s, %(size)s)
 RETURNING id
 """
 
@@ -136,13 +135,13 @@ RESTORES_TO_NOTIFY = f"""
 SELECT w.id AS work_item_id, w.institution_id, inst.identifier AS institution, inst.name AS institution_name,
        w."user" AS requester, w.action, o.identifier AS object_identifier, f.identifier AS file_identifier,
        w.note, w.date_processed,
-       (s.work_item_id IS NOT NULL OR w."user" = '{SYSTEM_USER}') AS spot_test
+       (s.work_item_id IS NOT NULL OR w."user" = {_SYSTEM_USER}) AS spot_test
 FROM work_items w
 JOIN institutions inst ON inst.id = w.institution_id
 LEFT JOIN intellectual_objects o ON o.id = w.intellectual_object_id
 LEFT JOIN generic_files f ON f.id = w.generic_file_id
 LEFT JOIN spot_test_restores s ON s.work_item_id = w.id
-WHERE w.status = 'Success' AND w.notification_email_id IS NULL AND w.action IN ({_RESTORES})
+WHERE w.status = {_SUCCESS} AND w.notification_email_id IS NULL AND w.action IN ({_RESTORES})
   AND w.updated_at >= %(not_before)s
 ORDER BY w.institution_id, w.id
 FOR UPDATE OF w SKIP LOCKED

@@ -97,7 +97,7 @@ def test_approved_by_another_person_creates_queues_and_confirms_every_item(airfl
     assert summary["approval"] == {"chosen": "Approve", "by": APPROVER, "timed_out": False}
 
     # the creating task cleared and re-run: the run's job is returned, nothing new
-    from preservation_pipelines.aptrust.operators.registry import CreateDeleteWorkItemsOperator
+    from preservation_pipelines.aptrust.operators.deletion import CreateDeleteWorkItemsOperator
 
     again = CreateDeleteWorkItemsOperator(
         task_id="create", institution="test.edu", requester=REQUESTER, identifiers=ITEMS, approval={}
@@ -108,7 +108,7 @@ def test_approved_by_another_person_creates_queues_and_confirms_every_item(airfl
 def test_a_bad_list_fails_before_approval_naming_each_item_and_creates_nothing(airflow_db, registry):  # noqa: F811
     from airflow.sdk.exceptions import AirflowFailException
 
-    from preservation_pipelines.aptrust.operators.registry import ValidateDeletionListOperator
+    from preservation_pipelines.aptrust.operators.deletion import ValidateDeletionListOperator
 
     _seed(registry)
     bad = ["test.edu/bag-0", "test.edu/nope", "test.edu/deleted", "test.edu/busy", "other.edu/bag"]
@@ -191,7 +191,7 @@ def test_no_answer_before_the_timeout_rejects_and_creates_nothing(airflow_db, re
 def test_an_item_that_changed_while_awaiting_approval_stops_the_creation(registry):  # noqa: F811
     from airflow.sdk.exceptions import AirflowFailException
 
-    from preservation_pipelines.aptrust.operators.registry import CreateDeleteWorkItemsOperator
+    from preservation_pipelines.aptrust.operators.deletion import CreateDeleteWorkItemsOperator
 
     objects = _seed(registry)
     registry.work_item(1, objects[1], "Ingest", "Pending")  # a new version arrived meanwhile

@@ -97,7 +97,7 @@ def test_one_digest_per_institution_to_requesters_and_active_admins_sent_once(ai
 
 
 def test_a_refused_recipient_is_recorded_and_the_others_still_get_the_digest(registry, mailbox):  # noqa: F811
-    from preservation_pipelines.aptrust.operators.registry import RecordRestoreDigestsOperator, SendStoredEmailsOperator
+    from preservation_pipelines.aptrust.operators.mail import RecordRestoreDigestsOperator, SendStoredEmailsOperator
 
     _seed(registry)
     (mailbox.maildir / "refused_recipients").write_text("admin@one.edu\nbob@two.edu\n")
@@ -116,7 +116,7 @@ def test_a_refused_recipient_is_recorded_and_the_others_still_get_the_digest(reg
 
 def test_crash_before_the_record_commits_records_and_sends_nothing(registry, mailbox):  # noqa: F811
     import include.aptrust.mail as mail
-    from preservation_pipelines.aptrust.operators.registry import RecordRestoreDigestsOperator
+    from preservation_pipelines.aptrust.operators.mail import RecordRestoreDigestsOperator
 
     _seed(registry)
     restore_digests = mail.restore_digests
@@ -136,7 +136,7 @@ def test_crash_before_the_record_commits_records_and_sends_nothing(registry, mai
 
 
 def test_crash_after_recording_before_sending_is_sent_by_the_retry(registry, mailbox):  # noqa: F811
-    from preservation_pipelines.aptrust.operators.registry import RecordRestoreDigestsOperator, SendStoredEmailsOperator
+    from preservation_pipelines.aptrust.operators.mail import RecordRestoreDigestsOperator, SendStoredEmailsOperator
 
     _seed(registry)
     RecordRestoreDigestsOperator(task_id="record").execute({})  # then the worker dies
@@ -151,7 +151,7 @@ def test_crash_after_sending_before_marking_sent_keeps_the_record_and_resends_wi
     mailbox,  # noqa: F811
 ):
     from preservation_pipelines.aptrust.hooks.registry import AptrustRegistryHook
-    from preservation_pipelines.aptrust.operators.registry import RecordRestoreDigestsOperator, SendStoredEmailsOperator
+    from preservation_pipelines.aptrust.operators.mail import RecordRestoreDigestsOperator, SendStoredEmailsOperator
 
     done, _ = _seed(registry)
     RecordRestoreDigestsOperator(task_id="record").execute({})

@@ -73,7 +73,7 @@ def _context(logical_date=DECEMBER_RUN, run_id="scheduled__2026-12-01T11:00:00+0
 
 
 def test_the_choice_is_reproducible_for_a_run(registry):  # noqa: F811
-    from preservation_pipelines.aptrust.operators.registry import CreateSpotTestRestoresOperator
+    from preservation_pipelines.aptrust.operators.spot_test import CreateSpotTestRestoresOperator
 
     standard, _ = _seed(registry)
     chosen = []
@@ -91,8 +91,8 @@ def test_broker_down_between_insert_and_queue_leaves_it_unqueued_and_the_retry_q
     kafka,
     devstack,  # noqa: F811
 ):
-    from preservation_pipelines.aptrust.hooks.work_queue import WorkQueueError
-    from preservation_pipelines.aptrust.operators.registry import CreateSpotTestRestoresOperator, QueueWorkItemsOperator
+    from preservation_pipelines.aptrust.operators.spot_test import CreateSpotTestRestoresOperator
+    from preservation_pipelines.aptrust.operators.work_items import QueueWorkItemsOperator, WorkItemsNotQueued
 
     _seed(registry)
     created = CreateSpotTestRestoresOperator(task_id="create").execute(_context())
@@ -103,7 +103,7 @@ def test_broker_down_between_insert_and_queue_leaves_it_unqueued_and_the_retry_q
             queue.execute({})
     finally:
         devstack.start(["kafka"])
-    assert failure.type.__name__ in ("KafkaException", WorkQueueError.__name__)
+    assert failure.type.__name__ in ("KafkaException", WorkItemsNotQueued.__name__)
     assert all(t["queued_at"] is None for t in _spot_tests(registry))
 
     assert queue.execute({})["queued"] == created["work_item_ids"]
@@ -120,7 +120,7 @@ def test_database_restarted_mid_transaction_leaves_nothing_half_written_and_the_
 ):
     from include.aptrust import sql
     from preservation_pipelines.aptrust.hooks.registry import AptrustRegistryHook
-    from preservation_pipelines.aptrust.operators.registry import CreateSpotTestRestoresOperator
+    from preservation_pipelines.aptrust.operators.spot_test import CreateSpotTestRestoresOperator
 
     _seed(registry)
     transaction = AptrustRegistryHook.transaction

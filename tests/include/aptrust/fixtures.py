@@ -1,8 +1,11 @@
 """Fixtures of the APTrust tests (import them into a test module): a clean registry on the
-real PostgreSQL, the real broker's topics read back, the SMTP sink's mailbox emptied."""
+real PostgreSQL, the real broker's topics read back, a producer connection that gives up
+fast, the SMTP sink's mailbox emptied."""
 
 from __future__ import annotations
 
+import json
+import os
 import uuid
 
 import pytest
@@ -63,3 +66,12 @@ def topic_values(kafka, topic: str, idle_seconds: float = 2.0) -> list[str]:
     finally:
         consumer.close()
     return values
+
+
+@pytest.fixture
+def short_delivery_timeout(kafka, monkeypatch):
+    """A copy of the producer connection with a 2 s ``message.timeout.ms``; its id."""
+    connection = json.loads(os.environ["AIRFLOW_CONN_KAFKA_PRODUCER"])
+    connection["extra"]["message.timeout.ms"] = 2000
+    monkeypatch.setenv("AIRFLOW_CONN_KAFKA_PRODUCER_SHORT_TIMEOUT", json.dumps(connection))
+    return "kafka_producer_short_timeout"

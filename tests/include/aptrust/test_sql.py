@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from devstack.demo_seed_aptrust import registry_ddl
 from include.aptrust import sql
 
 STATEMENTS = {
@@ -22,7 +23,7 @@ def test_every_statement_takes_values_only_through_named_placeholders():
 
 
 def test_the_ddl_is_idempotent_by_construction():
-    ddl = sql.registry_ddl()
+    ddl = registry_ddl()
     creates = re.findall(r"CREATE (?:TABLE|INDEX) (?!IF NOT EXISTS)", ddl)
     assert creates == []
     assert "PRIMARY KEY (institution_id, month)" in ddl  # one spot test per institution per month

@@ -20,9 +20,6 @@ from include.aptrust.deletion import RegistryItem
 from include.aptrust.mail import OutgoingEmail, RestoredItem
 from include.aptrust.work_items import DELETE, SPOT_TEST_NOTE, SYSTEM_USER, object_restore_action
 
-# serialises concurrent DDL runs (CREATE ... IF NOT EXISTS races with itself)
-_SCHEMA_LOCK = 0x4150_5452  # "APTR"
-
 
 def _rows(cursor) -> list[dict[str, Any]]:
     names = [column[0] for column in cursor.description]
@@ -55,12 +52,6 @@ class AptrustRegistryHook(PostgresHook):
         with self.transaction() as cursor:
             cursor.execute(statement, parameters or {})
             return _rows(cursor)
-
-    def apply_schema(self) -> None:
-        """Create the registry tables the DAGs use, if missing (idempotent)."""
-        with self.transaction() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%(key)s)", {"key": _SCHEMA_LOCK})
-            cursor.execute(sql.registry_ddl())
 
     # -- spot tests ----------------------------------------------------------------
     def spot_test_institutions(self) -> list[dict[str, Any]]:

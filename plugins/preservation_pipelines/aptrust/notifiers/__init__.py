@@ -1,0 +1,1 @@
+"""aptrust: notifiers: messages sent when a task reaches a state."""

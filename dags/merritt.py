@@ -6,12 +6,12 @@ from datetime import timedelta
 
 from airflow.sdk import DAG, CronTriggerTimetable, Param
 
-from preservation_pipelines.merritt.operators.queue import (
-    ADMIN_ACTIONS,
-    MerrittBatchReportingOperator,
-    MerrittQueueAdminOperator,
-    MerrittSubmissionOperator,
-)
+from include.common.eastern_time import EASTERN_TIMEZONE
+from include.merritt.priority import MAX_PRIORITY, MIN_PRIORITY
+from include.merritt.submission import SUBMISSION_TYPES
+from preservation_pipelines.merritt.operators.admin import ADMIN_ACTIONS, MerrittQueueAdminOperator
+from preservation_pipelines.merritt.operators.reporting import MerrittBatchReportingOperator
+from preservation_pipelines.merritt.operators.staging import MerrittStagingOperator
 
 DEFAULT_ARGS = {
     "owner": "merritt",
@@ -21,14 +21,6 @@ DEFAULT_ARGS = {
     "max_retry_delay": timedelta(minutes=5),
     "execution_timeout": timedelta(minutes=30),
 }
-SUBMISSION_TYPES = [
-    "batch-manifest",
-    "single-file-batch-manifest",
-    "container-batch-manifest",
-    "object-manifest",
-    "file",
-    "container",
-]
 
 
 def _optional_text(description: str) -> Param:
@@ -38,7 +30,7 @@ def _optional_text(description: str) -> Param:
 SUBMISSION_PARAMS = {
     "submitter": Param(type="string", minLength=1, description="Who submits (Merritt user id or e-mail address)"),
     "profile": Param(type="string", minLength=1, description="Collection profile name (Variable merritt_profiles)"),
-    "type": Param("batch-manifest", type="string", enum=SUBMISSION_TYPES, description="What the payload is"),
+    "type": Param("batch-manifest", type="string", enum=list(SUBMISSION_TYPES), description="What the payload is"),
     "payload": Param(
         type="string",
         minLength=1,
@@ -47,7 +39,11 @@ SUBMISSION_PARAMS = {
     ),
     "submission_uuid": _optional_text("Idempotency key; empty: derived from this DAG run"),
     "priority": Param(
-        None, type=["null", "integer"], minimum=0, maximum=99, description="00 most urgent; empty: by size"
+        None,
+        type=["null", "integer"],
+        minimum=MIN_PRIORITY,
+        maximum=MAX_PRIORITY,
+        description="00 most urgent; empty: by size",
     ),
     "update": Param(False, type="boolean", description="Update existing objects instead of adding"),
     "filename": _optional_text("Name of the submitted file"),
@@ -80,26 +76,27 @@ with the same JSON as `conf`: `submitter`, `profile` (one of Variable `merritt_p
 `type`, `payload` (URL, or the checkm manifest itself for the batch-manifest types), optional
 `submission_uuid`, `priority`, `title`, `creator`, `date`, `local_id`, `notification`, ...
 
-**Steps**: `validate_submission` checks every field and every manifest row (errors name the
-field or the manifest line) and writes nothing; `stage_batch` writes the batch and its jobs in
-ZooKeeper transactions: the batch gets its status (Processing, or Held when
-`/locks/collections/<profile>` exists) only after all its jobs exist, and jobs reach
-`/jobs/states/pending` only after that, so no worker or reporter ever sees half a batch.
+**Steps** (one task, `stage_batch`): fetch the manifest if the payload is a URL (once), check
+every field and every manifest row (errors name the field or the manifest line; nothing is
+written then), and stage exactly what was checked, in ZooKeeper transactions: the batch gets
+its status (Processing, or Held when `/locks/collections/<profile>` exists) only after all its
+jobs exist, and jobs reach `/jobs/states/pending` only after that, so no worker or reporter
+ever sees half a batch.
 
 **Recovery**: safe to retry or clear. `/batch-uuids/<uuid>` is the idempotency key (by default
 the uuid is derived from the run id): a re-run finds the batch and finishes whatever an
-interrupted run left (lost session, ZooKeeper down), never staging the submission twice.
-Bad input fails at once without retries: fix the conf and trigger a new run.
+interrupted run left (lost session, ZooKeeper down), never staging the submission twice. If
+the manifest behind the URL changed since the interrupted try began the batch, the retry is
+refused rather than mixing the two. Bad input fails at once without retries: fix the conf (or
+the manifest) and trigger a new run.
 """,
 ) as merritt_ingest_staging:
-    validate_submission = MerrittSubmissionOperator(task_id="validate_submission", stage=False)
-    stage_batch = MerrittSubmissionOperator(task_id="stage_batch", stage=True)
-    validate_submission >> stage_batch
+    MerrittStagingOperator(task_id="stage_batch")
 
 
 with DAG(
     dag_id="merritt_batch_reporting",
-    schedule=CronTriggerTimetable("*/5 * * * *", timezone="America/New_York"),
+    schedule=CronTriggerTimetable("*/5 * * * *", timezone=EASTERN_TIMEZONE),
     catchup=False,
     max_active_runs=1,
     default_args={**DEFAULT_ARGS, "retries": 1, "execution_timeout": timedelta(minutes=4)},

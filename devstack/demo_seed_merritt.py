@@ -32,16 +32,18 @@ def seed(stack: Devstack) -> dict[str, dict[str, Any]]:
     use_plugins_folder()
     from kazoo.client import KazooClient
 
-    from include.merritt.checkm import parse_manifest
     from include.merritt.states import JOB_PIPELINE, JobState
-    from include.merritt.submission import parse_submission, plan_jobs
-    from preservation_pipelines.merritt.queue import MerrittQueue
+    from include.merritt.submission import validate_submission
+    from preservation_pipelines.merritt.queue.moves import JobMoves
+    from preservation_pipelines.merritt.queue.staging import BatchStaging
+    from preservation_pipelines.merritt.queue.zookeeper import QueueNodes
 
     client = KazooClient(hosts=f"127.0.0.1:{stack['zookeeper'].port}")
     client.start(timeout=15)
     try:
-        queue = MerrittQueue(client)
-        submission = parse_submission(
+        nodes = QueueNodes(client)
+        jobs = JobMoves(nodes)
+        validated = validate_submission(
             {
                 "submission_uuid": FINISHED_BATCH_UUID,
                 "submitter": "curator@example.org",
@@ -52,18 +54,17 @@ def seed(stack: Devstack) -> dict[str, dict[str, Any]]:
             },
             PROFILES,
         )
-        staged = queue.stage(
-            submission, plan_jobs(submission, parse_manifest(submission.payload, manifest_of_manifests=True))
-        )
-        jids = queue.batch_jids(staged.bid)
+        staging = BatchStaging(nodes)
+        staged = staging.stage(validated.submission, validated.jobs)
+        jids = staging.batches.batch_jids(staged.bid)
         failing = jids[-1]
         for jid in jids:
-            if queue.job_status(jid)[0]["status"] != JobState.PENDING.value:
+            if jobs.job_status(jid)[0]["status"] != JobState.PENDING.value:
                 continue  # seeded before
             for target in JOB_PIPELINE[1:] if jid != failing else JOB_PIPELINE[1:4]:
-                queue.move_job(jid, target)
+                jobs.move_job(jid, target)
             if jid == failing:
-                queue.move_job(
+                jobs.move_job(
                     jid, JobState.FAILED, f"GET https://example.org/finished/object3.checkm: 404 Not Found ({jid})"
                 )
     finally:

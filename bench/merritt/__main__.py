@@ -27,8 +27,7 @@ PROFILE = "bench_profile"
 
 
 def plan(rows: int, uuid: str):
-    from include.merritt.checkm import parse_manifest
-    from include.merritt.submission import parse_submission, plan_jobs
+    from include.merritt.submission import validate_submission
 
     lines = [
         "#%checkm_0.7",
@@ -44,8 +43,8 @@ def plan(rows: int, uuid: str):
         "type": "batch-manifest",
         "payload": "\n".join(lines),
     }
-    submission = parse_submission(conf, {PROFILE})
-    return submission, plan_jobs(submission, parse_manifest(submission.payload, manifest_of_manifests=True))
+    validated = validate_submission(conf, {PROFILE})
+    return validated.submission, validated.jobs
 
 
 def client_for(port: int, chroot: str):
@@ -63,11 +62,12 @@ def client_for(port: int, chroot: str):
 
 def stage_one_create_per_node(client, submission, jobs) -> int:
     """The running system's way: every node its own synchronous create. Returns the round trips."""
-    from include.merritt.layout import BATCH_JOB_DIRECTORIES, EMPTY, encode_json, queue_entry
+    from include.common.eastern_time import eastern_now
+    from include.merritt.layout import EMPTY, batch_claim_nodes, encode_json, queue_entry
     from include.merritt.states import BatchState, new_batch_status, new_job_status
-    from preservation_pipelines.merritt.queue import MerrittQueue, eastern_now
+    from preservation_pipelines.merritt.queue.zookeeper import QueueNodes
 
-    MerrittQueue(client).ensure_layout()
+    QueueNodes(client).ensure_layout()
     trips = 0
 
     def create(path, data=EMPTY, sequence=False):
@@ -78,11 +78,8 @@ def stage_one_create_per_node(client, submission, jobs) -> int:
     now = eastern_now()
     bid = create("/batches/bid", sequence=True).rsplit("/", 1)[1]
     record = submission.record(now)
-    create(f"/batches/{bid}/submission", encode_json(record))
-    create(f"/batches/{bid}/states")
-    for directory in BATCH_JOB_DIRECTORIES:
-        create(f"/batches/{bid}/states/{directory}")
-    create(f"/batch-uuids/{submission.uuid}", bid.encode())
+    for path, data in batch_claim_nodes(bid, record)[1:]:
+        create(path, data)
     status = new_job_status(now)
     jids = []
     for job in jobs:
@@ -110,12 +107,13 @@ def count_nodes(client) -> int:
 
 
 def bench_staging(port: int) -> tuple[bool, list[str]]:
-    from preservation_pipelines.merritt.queue import MerrittQueue
+    from preservation_pipelines.merritt.queue.staging import BatchStaging
+    from preservation_pipelines.merritt.queue.zookeeper import QueueNodes
 
     submission, jobs = plan(JOBS, "bench-transactions")
     tx_client = client_for(port, "/transactions")
     began = time.perf_counter()
-    result = MerrittQueue(tx_client).stage(submission, jobs)
+    result = BatchStaging(QueueNodes(tx_client)).stage(submission, jobs)
     tx_seconds = time.perf_counter() - began
 
     submission, jobs = plan(JOBS, "bench-one-by-one")
@@ -152,14 +150,16 @@ def bench_staging(port: int) -> tuple[bool, list[str]]:
 
 def bench_reporting(stack: Devstack) -> None:
     from include.merritt.layout import EMPTY
-    from preservation_pipelines.merritt.queue import MerrittQueue
+    from preservation_pipelines.merritt.queue.staging import BatchStaging
+    from preservation_pipelines.merritt.queue.zookeeper import QueueNodes
 
     client = client_for(stack["zookeeper"].port, "/reporting")
-    queue = MerrittQueue(client)
+    nodes = QueueNodes(client)
+    staging = BatchStaging(nodes)
     began = time.perf_counter()
     for n in range(BATCHES):
-        result = queue.stage(*plan(1, f"bench-report-{n}"))
-        queue.commit(
+        result = staging.stage(*plan(1, f"bench-report-{n}"))
+        nodes.commit(
             [
                 ("delete", f"/batches/{result.bid}/states/batch-processing/{result.first_jid}", None),
                 ("create", f"/batches/{result.bid}/states/batch-completed/{result.first_jid}", EMPTY),
@@ -173,7 +173,7 @@ def bench_reporting(stack: Devstack) -> None:
     os.environ["AIRFLOW_CONN_MERRITT_ZK"] = json.dumps(
         {"conn_type": "generic", "host": "127.0.0.1", "port": stack["zookeeper"].port, "schema": "reporting"}
     )
-    from preservation_pipelines.merritt.operators.queue import MerrittBatchReportingOperator
+    from preservation_pipelines.merritt.operators.reporting import MerrittBatchReportingOperator
 
     operator = MerrittBatchReportingOperator(task_id="report_finished_batches")
     began = time.perf_counter()

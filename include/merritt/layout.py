@@ -1,4 +1,4 @@
-"""Node paths and encodings of Merritt's queue, exactly as its workers read them.
+"""Node paths and encodings of Merritt's queue, exactly as its workers read them, and the nodes of a new batch and job.
 
 Maps are JSON, numbers decimal strings, markers empty bytes; timestamps
 ``yyyy-MM-dd HH:mm:ss Z`` (``2024-04-02 16:47:02 -0700``).
@@ -18,8 +18,6 @@ JOB_SEQUENCE_PREFIX = "/jobs/jid"
 JOB_STATES = "/jobs/states"
 INGEST_QUEUE_LOCK = "/locks/queue/ingest"
 COLLECTION_LOCKS = "/locks/collections"
-STORAGE_LOCKS = "/locks/storage"
-INVENTORY_LOCKS = "/locks/inventory"
 BATCH_JOB_DIRECTORIES = ("batch-processing", "batch-completed", "batch-failed", "batch-deleted")
 SEQUENCE_DIGITS = 10
 EMPTY = b""
@@ -34,8 +32,13 @@ def batch_path(bid: str, child: str | None = None) -> str:
     return f"{BATCHES}/{bid}" + (f"/{child}" if child else "")
 
 
+def batch_states_folder(bid: str, directory: str) -> str:
+    """``/batches/<bid>/states/<directory>``, where the batch lists its jobs in one kind of state."""
+    return f"{BATCHES}/{bid}/states/{directory}"
+
+
 def batch_job_entry(bid: str, directory: str, jid: str) -> str:
-    return f"{BATCHES}/{bid}/states/{directory}/{jid}"
+    return f"{batch_states_folder(bid, directory)}/{jid}"
 
 
 def batch_uuid_path(submission_uuid: str) -> str:
@@ -46,12 +49,17 @@ def job_path(jid: str, child: str | None = None) -> str:
     return f"{JOBS}/{jid}" + (f"/{child}" if child else "")
 
 
+def job_state_folder(state_directory: str) -> str:
+    """``/jobs/states/<state>``, the queue of the jobs in one state."""
+    return f"{JOB_STATES}/{state_directory}"
+
+
 def queue_entry_name(priority: int, jid: str) -> str:
     return f"{priority:02d}-{jid}"
 
 
 def queue_entry(state_directory: str, priority: int, jid: str) -> str:
-    return f"{JOB_STATES}/{state_directory}/{queue_entry_name(priority, jid)}"
+    return f"{job_state_folder(state_directory)}/{queue_entry_name(priority, jid)}"
 
 
 def jid_of_queue_entry(name: str) -> str:
@@ -62,22 +70,47 @@ def collection_lock(profile: str) -> str:
     return f"{COLLECTION_LOCKS}/{profile}"
 
 
-def ark_lock_name(ark: str) -> str:
-    """``ark:/13030/m5abc`` → ``_13030_m5abc``: ``ark:/`` and ``/`` each become ``_``."""
-    return ark.replace("ark:/", "_").replace("/", "_")
-
-
-def storage_lock(ark: str) -> str:
-    return f"{STORAGE_LOCKS}/{ark_lock_name(ark)}"
-
-
-def inventory_lock(ark: str) -> str:
-    return f"{INVENTORY_LOCKS}/{ark_lock_name(ark)}"
-
-
 def sequence_name(prefix: str, number: int) -> str:
     """The name ZooKeeper gives the ``number``-th PERSISTENT_SEQUENTIAL create at ``prefix``."""
     return f"{prefix.rsplit('/', 1)[1]}{number:0{SEQUENCE_DIGITS}d}"
+
+
+# -- the nodes of a new batch and a new job -----------------------------------
+def batch_claim_nodes(bid: str, submission_record: dict[str, Any]) -> list[tuple[str, bytes]]:
+    """A batch as its claim creates it, parents first: the batch, its submission, its ``states`` folders and
+    its ``/batch-uuids`` entry (the submission's ``batchID``) naming it. Its ``status`` comes later."""
+    return [
+        (batch_path(bid), EMPTY),
+        (batch_path(bid, "submission"), encode_json(submission_record)),
+        (batch_path(bid, "states"), EMPTY),
+        *[(batch_states_folder(bid, directory), EMPTY) for directory in BATCH_JOB_DIRECTORIES],
+        (batch_uuid_path(submission_record["batchID"]), encode_text(bid)),
+    ]
+
+
+def job_nodes(
+    jid: str,
+    bid: str,
+    *,
+    priority: int,
+    space_needed: int,
+    configuration: dict[str, Any],
+    identifiers: dict[str, Any],
+    metadata: dict[str, Any],
+    status: dict[str, Any],
+) -> list[tuple[str, bytes]]:
+    """A job's nodes, parent first, with the batch's entry listing it under ``batch-processing``."""
+    return [
+        (job_path(jid), EMPTY),
+        (job_path(jid, "bid"), encode_text(bid)),
+        (job_path(jid, "priority"), encode_int(priority)),
+        (job_path(jid, "space_needed"), encode_int(space_needed)),
+        (job_path(jid, "configuration"), encode_json(configuration)),
+        (job_path(jid, "identifiers"), encode_json(identifiers)),
+        (job_path(jid, "metadata"), encode_json(metadata)),
+        (job_path(jid, "status"), encode_json(status)),
+        (batch_job_entry(bid, "batch-processing", jid), EMPTY),
+    ]
 
 
 # -- encodings --------------------------------------------------------------

@@ -2,39 +2,33 @@
 
 ``parse_submission`` checks the conf field by field; ``plan_jobs`` turns it (and its
 parsed manifest, for the manifest types) into one ``JobPlan`` per job, and
-``JobPlan.nodes`` gives the exact nodes a job is written as.
+``JobPlan.nodes`` gives the exact nodes a job is written as. ``validate_submission``
+does all of it, fetching a manifest behind a URL once: what it returns is what is staged.
 """
 
 from __future__ import annotations
 
 import posixpath
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from urllib.parse import unquote, urlparse
 
-from include.merritt.checkm import Manifest, ManifestRow
-from include.merritt.layout import (
-    EMPTY,
-    batch_job_entry,
-    encode_int,
-    encode_json,
-    encode_text,
-    format_timestamp,
-    job_path,
-)
-from include.merritt.priority import initial_priority
+from include.merritt.checkm import MAX_MANIFEST_BYTES, Manifest, ManifestRow, parse_manifest
+from include.merritt.layout import format_timestamp, job_nodes
+from include.merritt.priority import MAX_PRIORITY, MIN_PRIORITY, initial_priority
 from include.merritt.report import EMAIL_ADDRESS, split_addresses
 
 # type → (manifest kind, payload type of each job); kind None: the payload is the one job.
 SUBMISSION_TYPES: dict[str, tuple[str | None, str]] = {
-    "file": (None, "file"),
-    "container": (None, "container"),
-    "object-manifest": ("object", "object-manifest"),
+    "batch-manifest": ("manifest-of-manifests", "object-manifest"),
     "single-file-batch-manifest": ("batch", "file"),
     "container-batch-manifest": ("batch", "container"),
-    "batch-manifest": ("manifest-of-manifests", "object-manifest"),
+    "object-manifest": ("object", "object-manifest"),
+    "file": (None, "file"),
+    "container": (None, "container"),
 }
 OPTIONAL_FIELDS = {  # conf key → key in the submission node
     "title": "title",
@@ -140,8 +134,8 @@ def parse_submission(conf: dict[str, Any], known_profiles: list[str] | set[str])
     priority = conf.get("priority")
     if priority in ("", None):
         priority = None
-    elif isinstance(priority, bool) or not isinstance(priority, int) or not 0 <= priority <= 99:
-        raise SubmissionError(f"priority: {priority!r} is not an integer from 0 to 99")
+    elif isinstance(priority, bool) or not isinstance(priority, int) or not MIN_PRIORITY <= priority <= MAX_PRIORITY:
+        raise SubmissionError(f"priority: {priority!r} is not an integer from {MIN_PRIORITY} to {MAX_PRIORITY}")
     update = conf.get("update", False)
     if not isinstance(update, bool):
         raise SubmissionError(f"update: expected true or false, got {update!r}")
@@ -203,30 +197,21 @@ class JobPlan:
         self, jid: str, bid: str, submission_record: dict[str, Any], status: dict[str, Any]
     ) -> list[tuple[str, bytes]]:
         """The job's nodes, parent first, with the batch's entry listing it under ``batch-processing``."""
-        return [
-            (job_path(jid), EMPTY),
-            (job_path(jid, "bid"), encode_text(bid)),
-            (job_path(jid, "priority"), encode_int(self.priority)),
-            (job_path(jid, "space_needed"), encode_int(self.space_needed)),
-            (job_path(jid, "configuration"), encode_json(self.configuration(submission_record, jid))),
-            (
-                job_path(jid, "identifiers"),
-                encode_json({"primary_id": self.primary_id, "local_id": list(self.local_ids)}),
-            ),
-            (
-                job_path(jid, "metadata"),
-                encode_json(
-                    {
-                        "erc_who": self.creator,
-                        "erc_what": self.title,
-                        "erc_when": self.date,
-                        "erc_where": self.primary_id,
-                    }
-                ),
-            ),
-            (job_path(jid, "status"), encode_json(status)),
-            (batch_job_entry(bid, "batch-processing", jid), EMPTY),
-        ]
+        return job_nodes(
+            jid,
+            bid,
+            priority=self.priority,
+            space_needed=self.space_needed,
+            configuration=self.configuration(submission_record, jid),
+            identifiers={"primary_id": self.primary_id, "local_id": list(self.local_ids)},
+            metadata={
+                "erc_who": self.creator,
+                "erc_what": self.title,
+                "erc_when": self.date,
+                "erc_where": self.primary_id,
+            },
+            status=status,
+        )
 
 
 def plan_jobs(submission: Submission, manifest: Manifest | None) -> list[JobPlan]:
@@ -269,3 +254,33 @@ def _row_job(row: ManifestRow, payload_type: str, priority: int) -> JobPlan:
 
 def _split_local_ids(text: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in text.split(";") if part.strip())
+
+
+@dataclass(frozen=True)
+class ValidatedSubmission:
+    submission: Submission
+    jobs: list[JobPlan]
+    manifest_rows: int  # 0 for the types without a manifest
+
+
+def validate_submission(
+    conf: dict[str, Any],
+    known_profiles: list[str] | set[str],
+    fetch: Callable[[str, int], bytes] | None = None,
+) -> ValidatedSubmission:
+    """Every field and every manifest row checked, and the jobs they become.
+
+    A manifest given as a URL is fetched here, once, with ``fetch(url, max_bytes)``
+    (without ``fetch``, only inline manifests are accepted); the jobs are planned from
+    those very bytes, so they are what was validated.
+    """
+    submission = parse_submission(conf, known_profiles)
+    manifest = None
+    if submission.manifest_kind is not None:
+        payload = submission.payload
+        if submission.payload_is_url:
+            if fetch is None:
+                raise SubmissionError("payload: a manifest URL, but nothing here fetches URLs")
+            payload = fetch(submission.payload.strip(), MAX_MANIFEST_BYTES)
+        manifest = parse_manifest(payload, manifest_of_manifests=submission.manifest_kind == "manifest-of-manifests")
+    return ValidatedSubmission(submission, plan_jobs(submission, manifest), len(manifest.rows) if manifest else 0)

@@ -2,29 +2,17 @@
 
 from __future__ import annotations
 
-from kazoo.client import KazooClient
-
-from include.merritt.checkm import parse_manifest
-from include.merritt.submission import parse_submission, plan_jobs
-from preservation_pipelines.merritt.queue import MerrittQueue
 from tests.dags.helpers import run_dag, task_states, xcom_return
 from tests.include.merritt.support import (  # noqa: F401 - fixtures
     PROFILE,
     QueueWorker,
     merritt_conn,
     read_json,
+    stage,  # also what tests/ops stages its batches with
     submission_conf,
     zk,
     zk_chroot,
 )
-
-
-def stage(zk: KazooClient, conf: dict):
-    """Stage straight through the queue (the staging DAG has its own tests); any profile is known here."""
-    submission = parse_submission(conf, {conf["profile"]})
-    return MerrittQueue(zk).stage(
-        submission, plan_jobs(submission, parse_manifest(submission.payload, manifest_of_manifests=True))
-    )
 
 
 def admin(action: str, target: str = "", **params):

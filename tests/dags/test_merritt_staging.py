@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from kazoo.client import KazooClient
 
-from tests.dags.helpers import run_dag, task_states, xcom_return
+from include.merritt.priority import MAX_PRIORITY, MIN_PRIORITY
+from include.merritt.submission import FIELDS, SUBMISSION_TYPES
+from tests.dags.helpers import load_dag, run_dag, task_states, xcom_return
 from tests.include.merritt.support import (  # noqa: F401 - fixtures
+    batch_manifest,
     merritt_conn,
     read_json,
     submission_conf,
+    web,
     zk,
     zk_chroot,
 )
@@ -20,7 +24,7 @@ def test_a_submission_is_staged_once_however_often_the_run_is_repeated(airflow_d
     first = run_dag("merritt_ingest_staging", conf=conf)
     again = run_dag("merritt_ingest_staging", conf=conf)
 
-    assert task_states(first) == {"validate_submission": "success", "stage_batch": "success"}
+    assert task_states(first) == {"stage_batch": "success"}
     summary = xcom_return(first, "stage_batch")
     assert (summary["jobs"], summary["priority"], summary["state"], summary["already_staged"]) == (
         3,
@@ -49,7 +53,7 @@ def test_without_a_uuid_the_run_id_keeps_a_cleared_run_from_staging_twice(airflo
     assert zk.get_children("/batch-uuids") == [summary["submission_uuid"]]
 
 
-def test_bad_input_fails_validation_and_writes_nothing(airflow_db, merritt_conn, zk: KazooClient):
+def test_bad_input_fails_without_retries_and_writes_nothing(airflow_db, merritt_conn, zk: KazooClient):
     unknown_profile = run_dag("merritt_ingest_staging", conf=submission_conf(2, profile="no_such_collection"))
     broken_row = submission_conf(2)
     broken_row["payload"] = broken_row["payload"].replace("https://example.org/objects/000001", "ftp://x")
@@ -57,6 +61,29 @@ def test_bad_input_fails_validation_and_writes_nothing(airflow_db, merritt_conn,
 
     for dag_run in (unknown_profile, bad_manifest):
         assert str(dag_run.state) == "failed"
-        assert task_states(dag_run)["validate_submission"] == "failed"
-        assert task_states(dag_run)["stage_batch"] == "upstream_failed"
+        assert task_states(dag_run) == {"stage_batch": "failed"}
     assert zk.exists("/batches") is None or zk.get_children("/batches") == []
+
+
+def test_a_manifest_changed_after_it_was_fetched_is_not_what_gets_staged(airflow_db, merritt_conn, zk, web):
+    """The run fetches the manifest once and stages the rows it validated, whatever the URL answers later."""
+    web.pages["/batch.checkm"] = [batch_manifest(2).encode(), batch_manifest(7, start=50).encode()]
+    dag_run = run_dag("merritt_ingest_staging", conf=submission_conf(payload=web.url + "/batch.checkm"))
+
+    assert task_states(dag_run) == {"stage_batch": "success"}
+    assert web.gets == ["/batch.checkm"]
+    summary = xcom_return(dag_run, "stage_batch")
+    assert (summary["manifest_rows"], summary["jobs"]) == (2, 2)
+    jids = sorted(zk.get_children(f"/batches/{summary['bid']}/states/batch-processing"))
+    assert [read_json(zk, f"/jobs/{jid}/configuration")["filename"] for jid in jids] == [
+        "000000.checkm",
+        "000001.checkm",
+    ]
+
+
+def test_the_params_form_offers_exactly_what_a_submission_accepts():
+    params = load_dag("merritt_ingest_staging").params
+    assert set(params) == FIELDS
+    assert params.get_param("type").schema["enum"] == list(SUBMISSION_TYPES)
+    priority = params.get_param("priority").schema
+    assert (priority["minimum"], priority["maximum"]) == (MIN_PRIORITY, MAX_PRIORITY)

@@ -1,4 +1,4 @@
-"""Test support for the Merritt queue: per-test chroots on the real ZooKeeper, manifests, and a worker.
+"""Test support for the Merritt queue: per-test chroots on the real ZooKeeper, manifests, a web server, and a worker.
 
 ``QueueWorker`` is written here, independently of the plugin code, the way the spec
 says Merritt's ingest workers consume the queue: take the lexically smallest
@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import itertools
 import json
+import threading
 import uuid
 from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import SimpleNamespace
 
 import pytest
 from kazoo.client import KazooClient
@@ -51,6 +54,23 @@ def submission_conf(rows: int = 3, **overrides) -> dict:
         "payload": batch_manifest(rows),
         **overrides,
     }
+
+
+def plan(conf: dict):
+    """The validated submission of an inline-manifest conf (its profile counts as known)."""
+    from include.merritt.submission import validate_submission
+
+    return validate_submission(conf, [conf["profile"]])
+
+
+def stage(client: KazooClient, conf: dict, *, max_transaction_bytes: int | None = None, **staging_options):
+    """Stage straight through the queue (the staging DAG and operator have their own tests)."""
+    from preservation_pipelines.merritt.queue.staging import BatchStaging
+    from preservation_pipelines.merritt.queue.zookeeper import MAX_TRANSACTION_BYTES, QueueNodes
+
+    nodes = QueueNodes(client, max_transaction_bytes=max_transaction_bytes or MAX_TRANSACTION_BYTES)
+    validated = plan(conf)
+    return BatchStaging(nodes, **staging_options).stage(validated.submission, validated.jobs)
 
 
 def connect(port: int, chroot: str = "") -> KazooClient:
@@ -98,6 +118,37 @@ def merritt_conn(zookeeper, zk_chroot, monkeypatch):
     )
     monkeypatch.setenv("AIRFLOW_VAR_MERRITT_PROFILES", json.dumps([PROFILE, "other_profile"]))
     return zk_chroot
+
+
+@pytest.fixture
+def web():
+    """A local web server: put bytes in ``web.pages[path]``, fetch ``web.url + path``; ``web.gets`` lists the GETs.
+
+    A list of bytes in ``web.pages[path]`` is served one element per GET (the last one again and again).
+    """
+    pages: dict[str, bytes | list[bytes]] = {}
+    gets: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            gets.append(self.path)
+            body = pages.get(self.path)
+            if isinstance(body, list):
+                body = body[min(gets.count(self.path), len(body)) - 1]
+            self.send_response(200 if body is not None else 404)
+            self.end_headers()
+            if body is not None:
+                self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield SimpleNamespace(pages=pages, gets=gets, url=f"http://127.0.0.1:{server.server_port}")
+    server.shutdown()
+    server.server_close()
 
 
 def read_json(client: KazooClient, path: str) -> dict:

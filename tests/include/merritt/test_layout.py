@@ -1,24 +1,23 @@
+"""Paths, encodings and the nodes of a new batch, exactly as Merritt's workers read them."""
+
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from include.merritt.layout import (
     CorruptNodeError,
-    ark_lock_name,
+    batch_claim_nodes,
     batch_job_entry,
     decode_int,
     decode_json,
     encode_int,
     encode_json,
     format_timestamp,
-    inventory_lock,
     jid_of_queue_entry,
     parse_timestamp,
     queue_entry,
     sequence_name,
-    storage_lock,
 )
-from include.merritt.priority import initial_priority
 
 
 def test_paths_follow_the_running_system():
@@ -28,12 +27,6 @@ def test_paths_follow_the_running_system():
         "/batches/bid0000000001/states/batch-failed/jid0000000002"
     )
     assert sequence_name("/jobs/jid", 12) == "jid0000000012"
-
-
-def test_ark_locks_replace_the_scheme_and_slashes():
-    assert ark_lock_name("ark:/13030/m5abc") == "_13030_m5abc"
-    assert storage_lock("ark:/13030/m5abc") == "/locks/storage/_13030_m5abc"
-    assert inventory_lock("ark:/99999/fk4") == "/locks/inventory/_99999_fk4"
 
 
 def test_timestamps_are_java_style_with_offset():
@@ -60,14 +53,15 @@ def test_corrupt_json_names_the_node(data):
         decode_json(data, "/batches/bid0000000007/status")
 
 
-@pytest.mark.parametrize(("jobs", "priority"), [(1, 5), (2, 11), (10, 28), (100, 51), (10_000, 97), (10**6, 99)])
-def test_initial_priority_grows_with_the_log_of_the_job_count(jobs, priority):
-    assert initial_priority(jobs) == priority
-
-
-def test_a_requested_priority_wins_and_is_bounded():
-    assert initial_priority(10_000, requested=0) == 0
-    with pytest.raises(ValueError, match="100"):
-        initial_priority(1, requested=100)
-    with pytest.raises(ValueError):
-        initial_priority(0)
+def test_a_claimed_batch_is_its_node_submission_states_folders_and_uuid_entry_parents_first():
+    record = {"batchID": "u-1", "profile": "p"}
+    assert batch_claim_nodes("bid0000000003", record) == [
+        ("/batches/bid0000000003", b""),
+        ("/batches/bid0000000003/submission", b'{"batchID":"u-1","profile":"p"}'),
+        ("/batches/bid0000000003/states", b""),
+        ("/batches/bid0000000003/states/batch-processing", b""),
+        ("/batches/bid0000000003/states/batch-completed", b""),
+        ("/batches/bid0000000003/states/batch-failed", b""),
+        ("/batches/bid0000000003/states/batch-deleted", b""),
+        ("/batch-uuids/u-1", b"bid0000000003"),
+    ]

@@ -1,3 +1,5 @@
+"""Submissions validated field by field, the jobs they become, and a manifest fetched once."""
+
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -6,7 +8,12 @@ from include.merritt.checkm import parse_manifest
 from include.merritt.layout import decode_json
 from include.merritt.report import report_recipients
 from include.merritt.states import new_job_status
-from include.merritt.submission import SubmissionError, parse_submission, plan_jobs
+from include.merritt.submission import (
+    SubmissionError,
+    parse_submission,
+    plan_jobs,
+    validate_submission,
+)
 
 AT = datetime(2026, 11, 23, 10, 30, tzinfo=timezone(timedelta(hours=-5)))
 PROFILES = {"merritt_demo_content"}
@@ -120,24 +127,25 @@ def test_bad_submissions_name_the_field(overrides, message):
         parse_submission(conf(**overrides), PROFILES)
 
 
-def test_a_batch_report_counts_and_lists_failed_jobs():
-    from include.merritt.report import BatchReport
+def test_a_manifest_url_is_fetched_once_and_the_jobs_come_from_those_bytes():
+    fetched = []
 
-    submission = {"batchID": "u-1", "profile": "p", "submitter": "jdoe", "submissionDate": "d", "title": "T"}
-    report = BatchReport("bid0000000001", submission, completed=("jid1", "jid2"), failed=(("jid3", "GET 404"),))
-    assert report.ready and report.outcome.value == "Failed"
-    assert report.summary() == {
-        "bid": "bid0000000001",
-        "submission_uuid": "u-1",
-        "profile": "p",
-        "outcome": "Failed",
-        "jobs": 3,
-        "completed": 2,
-        "failed": 1,
-        "deleted": 0,
-        "failed_jobs": [{"jid": "jid3", "message": "GET 404"}],
-    }
-    assert report.email_subject() == "Merritt batch u-1 Failed: 2 completed, 1 failed"
-    assert "  jid3: GET 404\n" in report.email_body()
-    assert BatchReport("b", submission, completed=("jid1",)).outcome.value == "Completed"
-    assert not BatchReport("b", submission, processing=("jid1",)).ready
+    def fetch(url, limit):
+        fetched.append((url, limit))
+        return MANIFEST.encode()
+
+    validated = validate_submission(conf(payload=" https://example.org/m.checkm\n"), PROFILES, fetch=fetch)
+    assert fetched == [("https://example.org/m.checkm", 5 * 1024 * 1024)]
+    assert validated.manifest_rows == 2
+    assert [job.payload_url for job in validated.jobs] == [
+        "https://example.org/a.checkm",
+        "https://example.org/b.checkm",
+    ]
+
+
+def test_inline_manifests_and_single_files_are_not_fetched():
+    assert validate_submission(conf(), PROFILES).manifest_rows == 2
+    single = validate_submission(conf(type="file", payload="https://example.org/scan.tif"), PROFILES)
+    assert (single.manifest_rows, len(single.jobs)) == (0, 1)
+    with pytest.raises(SubmissionError, match="payload: a manifest URL, but nothing here fetches URLs"):
+        validate_submission(conf(payload="https://example.org/m.checkm"), PROFILES)

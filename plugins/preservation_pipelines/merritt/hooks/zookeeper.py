@@ -49,14 +49,14 @@ def connection_string(host: str, port: int | None, chroot: str | None) -> str:
 
 
 class MerrittZooKeeperHook(BaseHook):
-    conn_name_attr = "zk_conn_id"
+    conn_name_attr = "merritt_zk_conn_id"
     default_conn_name = "merritt_zk"
     conn_type = "generic"
     hook_name = "Merritt ZooKeeper"
 
-    def __init__(self, zk_conn_id: str = default_conn_name) -> None:
+    def __init__(self, merritt_zk_conn_id: str = default_conn_name) -> None:
         super().__init__()
-        self.zk_conn_id = zk_conn_id
+        self.merritt_zk_conn_id = merritt_zk_conn_id
         self._client: KazooClient | None = None
         self._max_tries = 5
 
@@ -64,7 +64,7 @@ class MerrittZooKeeperHook(BaseHook):
         """The KazooClient arguments this connection stands for."""
         from kazoo.retry import KazooRetry
 
-        conn = self.get_connection(self.zk_conn_id)
+        conn = self.get_connection(self.merritt_zk_conn_id)
         extra = conn.extra_dejson
         self._max_tries = int(extra.get("max_tries", 5))
         self._connect_timeout = float(extra.get("connect_timeout", 15))
@@ -95,7 +95,7 @@ class MerrittZooKeeperHook(BaseHook):
                 client.stop()  # ends the reconnect loop, which would otherwise run forever
                 client.close()
                 raise MerrittZooKeeperError(
-                    f"ZooKeeper at {settings['hosts']} ({self.zk_conn_id}) did not answer within {self._connect_timeout:.0f}s"
+                    f"ZooKeeper at {settings['hosts']} ({self.merritt_zk_conn_id}) did not answer within {self._connect_timeout:.0f}s"
                 ) from None
             if client.chroot and client.exists("/") is None:
                 client.stop()

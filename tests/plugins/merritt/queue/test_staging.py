@@ -1,4 +1,4 @@
-"""The queue's staging and moves on the real ZooKeeper: exact layout, atomic staging, resumption."""
+"""Staging on the real ZooKeeper: exact layout, atomic staging, resumption, a changed manifest refused."""
 
 from __future__ import annotations
 
@@ -9,13 +9,13 @@ import pytest
 from kazoo.client import KazooClient
 from kazoo.exceptions import ConnectionLoss, NoNodeError, SessionExpiredError
 
-from include.merritt.checkm import parse_manifest
-from include.merritt.states import JOB_PIPELINE, BatchState, JobState, TransitionError
-from include.merritt.submission import parse_submission, plan_jobs
-from preservation_pipelines.merritt.queue import MerrittQueue, QueueError
+from preservation_pipelines.merritt.queue.staging import SubmissionChanged
+from preservation_pipelines.merritt.queue.zookeeper import QueueNodes
+from tests.include.merritt import support
 from tests.include.merritt.support import (  # noqa: F401 - fixtures
     PROFILE,
     QueueWorker,
+    batch_manifest,
     connect,
     read_json,
     submission_conf,
@@ -26,13 +26,8 @@ from tests.include.merritt.support import (  # noqa: F401 - fixtures
 AT = datetime(2026, 11, 23, 10, 30, tzinfo=timezone(timedelta(hours=-5)))
 
 
-def plan(conf):
-    submission = parse_submission(conf, {PROFILE})
-    return submission, plan_jobs(submission, parse_manifest(submission.payload, manifest_of_manifests=True))
-
-
-def stage(client, conf, **kwargs):
-    return MerrittQueue(client, clock=lambda: AT, **kwargs).stage(*plan(conf))
+def stage(client, conf, **options):
+    return support.stage(client, conf, clock=lambda: AT, **options)
 
 
 def test_a_staged_batch_has_exactly_the_spec_layout(zk):
@@ -143,7 +138,7 @@ def _partial_batches_seen(client: KazooClient, expected_jobs: int) -> list[str]:
 
 def test_a_reader_polling_during_a_large_staging_never_sees_a_partial_batch(zookeeper, zk, zk_chroot):
     jobs = 2000
-    MerrittQueue(zk).ensure_layout()
+    QueueNodes(zk).ensure_layout()
     reader_client = connect(zookeeper.port, zk_chroot)
     problems, polls, done = [], [0], threading.Event()
 
@@ -289,45 +284,9 @@ def test_workers_take_the_most_urgent_job_first(zk):
     assert QueueWorker(zk).run_one() == urgent.first_jid
 
 
-def test_job_moves_follow_the_state_machine_and_move_every_entry(zk):
-    stage(zk, submission_conf(2))
-    worker = QueueWorker(zk)
-    failed = worker.run_one(fail_in="Downloading")
-    queue = MerrittQueue(zk)
-
-    with pytest.raises(TransitionError, match="from Failed to Completed"):
-        queue.move_job(failed, JobState.COMPLETED)
-    changes = queue.requeue_job(failed)
-
-    status = read_json(zk, f"/jobs/{failed}/status")
-    assert (status["status"], status["retry_count"], status["last_successful_status"]) == (
-        "Downloading",
-        1,
-        "Provisioning",
-    )
-    assert zk.get_children("/jobs/states/downloading") == [f"11-{failed}"]
-    assert zk.get_children("/jobs/states/failed") == []
-    assert failed in zk.get_children("/batches/bid0000000000/states/batch-processing")
-    assert [change.node for change in changes] == [
-        f"/jobs/{failed}/status",
-        f"/jobs/states/downloading/11-{failed}",
-        f"/batches/bid0000000000/states/batch-processing/{failed}",
-    ]
-    with pytest.raises(TransitionError, match="not Failed"):
-        queue.requeue_job(failed)
-
-
-def test_a_locked_job_is_not_moved_by_an_operator(zk):
-    result = stage(zk, submission_conf(1))
-    zk.create(f"/jobs/{result.first_jid}/lock", ephemeral=True)
-    with pytest.raises(QueueError, match=f"/jobs/{result.first_jid}/lock is held"):
-        MerrittQueue(zk).move_job(result.first_jid, JobState.FAILED, "stuck")
-    assert read_json(zk, f"/jobs/{result.first_jid}/status")["status"] == "Pending"
-
-
 def test_two_runs_staging_the_same_submission_at_once_write_each_job_once(zookeeper, zk, zk_chroot):
     conf, results, errors = submission_conf(400), [], []
-    MerrittQueue(zk).ensure_layout()
+    QueueNodes(zk).ensure_layout()
     clients = [connect(zookeeper.port, zk_chroot) for _ in range(2)]
 
     def run(client):
@@ -372,43 +331,29 @@ def test_a_resumed_staging_keeps_the_hold_decision_of_the_interrupted_run(zookee
     assert statuses == {"Pending"}
 
 
-def test_deleting_a_large_held_batch_is_all_or_nothing_and_takes_few_transactions(zk):
-    zk.create(f"/locks/collections/{PROFILE}", makepath=True)
-    held = stage(zk, submission_conf(300))
-    zk.create(f"/jobs/{held.last_jid}/lock", ephemeral=True)  # a worker is on one job
-    queue = MerrittQueue(zk)
+def test_a_retry_with_a_changed_manifest_is_refused_and_writes_nothing(zk):
+    """The batch of a submission is staged from one manifest: a retry given another cannot finish it."""
+    conf, interrupted = submission_conf(300), []
 
-    with pytest.raises(QueueError, match=f"/jobs/{held.last_jid}/lock is held"):
-        queue.delete_batch(held.bid)
-    assert len(zk.get_children("/jobs/states/held")) == 300 and queue.transactions == 0
-    assert read_json(zk, f"/batches/{held.bid}/status")["status"] == "Held"
+    def interrupt(step, done, total):
+        if step == "jobs created" and not interrupted:
+            interrupted.append(done)
+            raise RuntimeError("worker lost")
 
-    zk.delete(f"/jobs/{held.last_jid}/lock")
-    changes = queue.delete_batch(held.bid)
-    assert len(changes) == 3 * 300 + 1 and queue.transactions <= 3
-    assert len(zk.get_children("/jobs/states/deleted")) == 300
-    assert len(zk.get_children(f"/batches/{held.bid}/states/batch-deleted")) == 300
-    assert read_json(zk, f"/batches/{held.bid}/status")["status"] == "Deleted"
+    with pytest.raises(RuntimeError):
+        stage(zk, conf, max_transaction_bytes=30_000, progress=interrupt)
+    (bid,) = zk.get_children("/batches")
+    created = sorted(zk.get_children(f"/batches/{bid}/states/batch-processing"))
+    assert 0 < len(created) < 300
 
+    changed_row = {**conf, "payload": conf["payload"].replace("objects/000001.checkm", "objects/changed.checkm")}
+    fewer_rows = {**conf, "payload": batch_manifest(len(created) - 1)}
+    for changed in (changed_row, fewer_rows):
+        with pytest.raises(SubmissionChanged, match=f"/batches/{bid}|/jobs/jid"):
+            stage(zk, changed)
+        assert sorted(zk.get_children(f"/batches/{bid}/states/batch-processing")) == created  # nothing written
+        assert zk.exists(f"/batches/{bid}/status") is None and zk.get_children("/jobs/states/pending") == []
 
-def test_removing_an_old_completed_batch_deletes_every_node_it_wrote(zk):
-    kept = stage(zk, submission_conf(1))
-    old = stage(zk, submission_conf(300))
-    queue = MerrittQueue(zk, clock=lambda: AT)  # the batch completed on AT
-    jids = queue.batch_jids(old.bid)
-    for target in JOB_PIPELINE[1:]:
-        queue.move_jobs(jids, target)
-    queue.move_batch(old.bid, BatchState.REPORTING)
-    queue.move_batch(old.bid, BatchState.COMPLETED)
-
-    later = MerrittQueue(zk, clock=lambda: AT + timedelta(days=31))
-    assert later.remove_completed_batches(timedelta(days=31)) == []  # not older than 31 days yet
-    changes = later.remove_completed_batches(timedelta(days=30))
-
-    assert [change.node for change in changes] == [f"/batches/{old.bid}"]
-    assert later.transactions < 20
-    assert zk.get_children("/batches") == [kept.bid]
-    assert zk.get_children("/batch-uuids") == [kept.submission_uuid]
-    assert sorted(zk.get_children("/jobs")) == [kept.first_jid, "states"]
-    assert zk.get_children("/jobs/states/completed") == []
-    assert zk.get_children("/jobs/states/pending") == [f"05-{kept.first_jid}"]
+    result = stage(zk, conf)  # the manifest the batch was begun from finishes it
+    assert (result.bid, result.jobs, result.state) == (bid, 300, "Processing")
+    assert read_json(zk, "/jobs/jid0000000002/configuration")["payload_url"].endswith("objects/000001.checkm")

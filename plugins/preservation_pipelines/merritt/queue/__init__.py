@@ -1,0 +1,1 @@
+"""Merritt's ingest queue on a started kazoo client: ZooKeeper primitives, staging, batches, job moves, administration."""

@@ -1,0 +1,291 @@
+"""Staging a submission as a batch of jobs, so that no reader ever sees it half-made.
+
+1. *claim*: ``/batches/<bid>`` with its ``submission``, ``states`` folders and
+   ``/batch-uuids/<uuid>`` in one transaction. The uuid node is the idempotency key;
+   a batch without a ``status`` is still being staged and no reader acts on it.
+2. *jobs*: every job with all its nodes and its ``states/batch-processing/<jid>``
+   entry, in transactions kept under ZooKeeper's request size limit. Jobs have no
+   queue entry yet, so no worker can take them.
+3. *publish*: ``/batches/<bid>/status`` (Processing, or Held when the collection is
+   held), then the jobs' ``/jobs/states/pending|held/PP-jid`` entries.
+
+Ids are the names PERSISTENT_SEQUENTIAL creates would give (``bid`` / ``jid`` plus the
+parent's child counter, ``cversion``), created with the rest of the node in the same
+transaction; if another client took a name first the transaction fails with
+NodeExists, nothing is written, and it is retried with fresh names. Each step reads
+what is already there, so a retry after a crash or a lost session resumes where the
+last committed transaction left off, and refuses to go on if the jobs already written
+are not the ones of the plan it was given (the manifest changed in between).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from kazoo.exceptions import BadVersionError, NodeExistsError
+
+from include.common.eastern_time import eastern_now
+from include.merritt.layout import (
+    BATCH_SEQUENCE_PREFIX,
+    BATCHES,
+    EMPTY,
+    INGEST_QUEUE_LOCK,
+    JOB_SEQUENCE_PREFIX,
+    JOB_STATES,
+    JOBS,
+    batch_claim_nodes,
+    batch_path,
+    batch_states_folder,
+    batch_uuid_path,
+    collection_lock,
+    decode_int,
+    decode_json,
+    decode_text,
+    encode_json,
+    jid_of_queue_entry,
+    job_path,
+    job_state_folder,
+    queue_entry,
+    sequence_name,
+)
+from include.merritt.states import BatchState, JobState, move_job, new_batch_status, new_job_status, parse_job_state
+from include.merritt.submission import JobPlan, Submission
+from preservation_pipelines.merritt.queue.batches import Batches
+from preservation_pipelines.merritt.queue.zookeeper import (
+    MAX_CONFLICTS,
+    QueueError,
+    QueueNodes,
+    TransactionRefused,
+    creates,
+    flattened,
+    size_bounded_chunks,
+)
+
+log = logging.getLogger(__name__)
+ROW_NODES = ("configuration", "identifiers", "metadata")  # a job's nodes that its manifest row decides
+
+
+class SubmissionChanged(QueueError):
+    """The batch of this submission uuid was begun from other content: it cannot be finished with this plan."""
+
+
+@dataclass
+class StagingResult:
+    bid: str
+    submission_uuid: str
+    state: str
+    jobs: int
+    jobs_created: int
+    first_jid: str
+    last_jid: str
+    already_staged: bool
+    transactions: int
+    round_trips: int
+
+
+class BatchStaging:
+    """Stages submissions on the queue; ``progress(step, done, total)`` hears of each committed chunk."""
+
+    def __init__(
+        self,
+        nodes: QueueNodes,
+        *,
+        clock: Callable[[], datetime] = eastern_now,
+        progress: Callable[[str, int, int], None] | None = None,
+    ) -> None:
+        self.nodes = nodes
+        self.clock = clock
+        self.progress = progress or (lambda step, done, total: None)
+        self.batches = Batches(nodes, clock=clock)
+
+    def ingest_frozen(self) -> bool:
+        return self.nodes.exists(INGEST_QUEUE_LOCK) is not None
+
+    def collection_held(self, profile: str) -> bool:
+        return self.nodes.exists(collection_lock(profile)) is not None
+
+    def find_batch(self, submission_uuid: str) -> str | None:
+        data = self.nodes.get_or_none(batch_uuid_path(submission_uuid))
+        return decode_text(data) if data is not None else None
+
+    def stage(self, submission: Submission, jobs: list[JobPlan]) -> StagingResult:
+        """Stage the batch and its jobs, or finish staging it; idempotent on the submission uuid."""
+        counted_from = (self.nodes.round_trips, self.nodes.transactions)
+        self.nodes.ensure_layout()
+        bid, record, claimed_now = self._claim_batch(submission)
+        if self.nodes.exists(batch_path(bid, "status")) is not None:
+            status, _ = self.nodes.read_json(batch_path(bid, "status"))
+            jids = self.batches.batch_jids(bid)
+            self._queue_unqueued_jobs(jids)
+            return self._result(bid, submission, status["status"], jids, 0, not claimed_now, counted_from)
+        existing = self.batches.batch_jids(bid)
+        if existing:
+            self._check_same_plan(bid, record, existing, jobs)
+            # resuming: keep the hold decision the interrupted run made, even if the hold changed since
+            held = self.nodes.read_json(job_path(existing[0], "status"))[0].get("status") == JobState.HELD.value
+        else:
+            held = self.collection_held(submission.profile)
+        at = self.clock()
+        job_status = new_job_status(at)
+        if held:
+            job_status = move_job(job_status, JobState.HELD, at=at, message=f"collection {submission.profile} is held")
+        created = self._create_jobs(bid, record, jobs, job_status)
+        jids = self.batches.batch_jids(bid)
+        state = BatchState.HELD if held else BatchState.PROCESSING
+        try:
+            self._publish(bid, jids, jobs[0].priority, state, at)
+        except TransactionRefused as refused:
+            if refused.path != batch_path(bid, "status") or not isinstance(refused.error, NodeExistsError):
+                raise
+            log.info("another run published %s meanwhile", bid)
+            self._queue_unqueued_jobs(jids)
+        return self._result(bid, submission, state.value, jids, created, False, counted_from)
+
+    def _result(self, bid, submission, state, jids, created, already, counted_from) -> StagingResult:
+        return StagingResult(
+            bid=bid,
+            submission_uuid=submission.uuid,
+            state=state,
+            jobs=len(jids),
+            jobs_created=created,
+            first_jid=jids[0] if jids else "",
+            last_jid=jids[-1] if jids else "",
+            already_staged=already,
+            transactions=self.nodes.transactions - counted_from[1],
+            round_trips=self.nodes.round_trips - counted_from[0],
+        )
+
+    def _claim_batch(self, submission: Submission) -> tuple[str, dict[str, Any], bool]:
+        for _ in range(MAX_CONFLICTS):
+            bid = self.find_batch(submission.uuid)
+            if bid is not None:
+                record, _ = self.nodes.read_json(batch_path(bid, "submission"))
+                if record.get("batchID") != submission.uuid:
+                    raise QueueError(
+                        f"{batch_uuid_path(submission.uuid)} points to {bid}, whose submission is {record.get('batchID')!r}"
+                    )
+                return bid, record, False
+            bid = sequence_name(BATCH_SEQUENCE_PREFIX, self.nodes.exists(BATCHES).cversion)
+            record = submission.record(self.clock())
+            try:
+                self.nodes.commit(
+                    creates(batch_claim_nodes(bid, record)),
+                    f"claim {bid} for submission {submission.uuid}",
+                )
+            except TransactionRefused as refused:
+                if isinstance(refused.error, NodeExistsError):
+                    continue  # the name was taken, or another run claimed the uuid: look again
+                raise
+            log.info("claimed %s for submission %s", bid, submission.uuid)
+            return bid, record, True
+        raise QueueError(f"could not claim a batch id under {BATCHES}: too much contention")
+
+    def _check_same_plan(self, bid: str, record: dict[str, Any], jids: list[str], plans: list[JobPlan]) -> None:
+        """The jobs an interrupted run created must be this plan's first jobs, or the batch would mix two manifests.
+
+        Compared: the nodes a manifest row decides, and the batch's one priority on its
+        first job (status nodes carry the run's clock and hold decision, the rest is fixed).
+        """
+        if len(jids) > len(plans):
+            raise SubmissionChanged(f"{batch_path(bid)} lists {len(jids)} jobs but the submission has {len(plans)}")
+        expected: dict[str, bytes] = {}
+        for jid, plan in zip(jids, plans, strict=False):
+            written = dict(plan.nodes(jid, bid, record, status={}))
+            children = ROW_NODES if expected else ("priority", *ROW_NODES)  # the first job also has the priority
+            expected.update((job_path(jid, child), written[job_path(jid, child)]) for child in children)
+        found = self.nodes.get_many(list(expected))
+        for path, data in expected.items():
+            if found[path] is None or found[path][0] != data:
+                raise SubmissionChanged(
+                    f"{path} is not what this submission's manifest gives: {bid} was begun from other content"
+                )
+
+    def _create_jobs(self, bid: str, record: dict[str, Any], plans: list[JobPlan], status: dict[str, Any]) -> int:
+        """Create the jobs not created yet, in manifest order, a transaction at a time.
+
+        Every transaction also rewrites the (empty) ``states`` marker at the version read
+        before it, so two runs staging the same submission at once cannot both add the
+        same rows: the second one's transaction fails, it re-reads and carries on.
+        """
+        created, states, conflicts, last_done = 0, batch_path(bid, "states"), 0, -1
+        while conflicts < MAX_CONFLICTS:
+            marker_version = self.nodes.exists(states).version
+            done = len(self.nodes.children(batch_states_folder(bid, "batch-processing")))
+            if done >= len(plans):
+                return created
+            if done > last_done:  # losing races to a run that makes progress is fine: only a standstill counts
+                conflicts, last_done = 0, done
+            counter = self.nodes.exists(JOBS).cversion
+            jobs = (
+                creates(plan.nodes(sequence_name(JOB_SEQUENCE_PREFIX, counter + offset), bid, record, status))
+                for offset, plan in enumerate(plans[done:])
+            )
+            chunk = next(size_bounded_chunks(jobs, self.nodes.max_transaction_bytes))
+            try:
+                self.nodes.commit(
+                    [("set", states, (EMPTY, marker_version)), *flattened(chunk)], f"create jobs of {bid}"
+                )
+            except TransactionRefused as refused:
+                if isinstance(refused.error, (NodeExistsError, BadVersionError)):
+                    conflicts += 1
+                    continue  # a job id was taken, or another run added jobs: read again
+                raise
+            created += len(chunk)
+            self.progress("jobs created", done + len(chunk), len(plans))
+        raise QueueError(f"could not create the jobs of {bid}: {MAX_CONFLICTS} transactions in a row lost a race")
+
+    def _publish(self, bid: str, jids: list[str], priority: int, state: BatchState, at: datetime) -> None:
+        directory = (JobState.HELD if state is BatchState.HELD else JobState.PENDING).directory
+        units = [[("create", batch_path(bid, "status"), encode_json(new_batch_status(state, at)))]]
+        units += [[("create", queue_entry(directory, priority, jid), EMPTY)] for jid in jids]
+        queued = 0
+        for chunk in size_bounded_chunks(units, self.nodes.max_transaction_bytes):
+            operations = flattened(chunk)
+            self.nodes.commit(operations, f"publish {bid}")
+            queued += sum(1 for _, path, _ in operations if path.startswith(JOB_STATES))
+            self.progress("jobs queued", queued, len(jids))
+        log.info("published %s as %s with %d jobs in /jobs/states/%s", bid, state.value, len(jids), directory)
+
+    def _queue_unqueued_jobs(self, jids: list[str]) -> int:
+        """After a staging interrupted while publishing: queue the jobs still waiting for their entry.
+
+        A job needs one when it is still in its initial state (Pending or Held), has no
+        entry for that state, and no worker holds its lock. Entries another run creates
+        meanwhile make a transaction fail; the jobs are then looked at again.
+        """
+        for _ in range(MAX_CONFLICTS):
+            try:
+                return self._queue_unqueued_once(jids)
+            except TransactionRefused as refused:
+                if not isinstance(refused.error, NodeExistsError):
+                    raise
+        raise QueueError("could not queue the rest of the batch: another run keeps queuing the same jobs")
+
+    def _queue_unqueued_once(self, jids: list[str]) -> int:
+        listed = {
+            state: {jid_of_queue_entry(name) for name in self.nodes.children(job_state_folder(state.directory))}
+            for state in (JobState.PENDING, JobState.HELD)
+        }
+        candidates = [jid for jid in jids if not any(jid in names for names in listed.values())]
+        if not candidates:
+            return 0
+        statuses = self.nodes.get_many([job_path(jid, "status") for jid in candidates])
+        entries = []
+        for jid in candidates:
+            found = statuses[job_path(jid, "status")]
+            if found is None:
+                continue
+            state = parse_job_state(
+                decode_json(found[0], job_path(jid, "status")).get("status"), job_path(jid, "status")
+            )
+            if state in (JobState.PENDING, JobState.HELD) and self.nodes.exists(job_path(jid, "lock")) is None:
+                priority = decode_int(self.nodes.get(job_path(jid, "priority"))[0], job_path(jid, "priority"))
+                entries.append([("create", queue_entry(state.directory, priority, jid), EMPTY)])
+        self.nodes.commit_units(entries, "queue the rest of a batch")
+        if entries:
+            log.info("queued %d jobs an interrupted staging had not queued yet", len(entries))
+        return len(entries)

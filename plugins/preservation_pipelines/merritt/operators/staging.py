@@ -9,13 +9,14 @@ changed since an interrupted try began the batch is refused instead of mixing th
 
 from __future__ import annotations
 
-import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from airflow.sdk import Variable
 from airflow.sdk.exceptions import AirflowFailException
 
+from include.common.progress import ProgressLog
 from include.merritt.checkm import ManifestError
 from include.merritt.submission import SubmissionError, validate_submission
 from preservation_pipelines.merritt.operators.base import MerrittBaseOperator
@@ -46,22 +47,16 @@ def fetch_manifest(url: str, limit: int) -> bytes:
         return bytes(data)
 
 
-class _ProgressLog:
-    """Logs done/total, rate and ETA at most every few seconds, and at the end."""
+def progress_per_step(log) -> Callable[[str, int, int], None]:
+    """A ``progress(step, done, total)`` callback logging one progress line per staging step."""
+    lines: dict[str, ProgressLog] = {}
 
-    def __init__(self, log) -> None:
-        self.log = log
-        self.began = time.monotonic()
-        self.last = 0.0
+    def report(step: str, done: int, total: int) -> None:
+        if step not in lines:
+            lines[step] = ProgressLog(log, step, total=total, interval=PROGRESS_EVERY_SECONDS)
+        lines[step](done)
 
-    def __call__(self, step: str, done: int, total: int) -> None:
-        now = time.monotonic()
-        if done < total and now - self.last < PROGRESS_EVERY_SECONDS:
-            return
-        self.last = now
-        rate = done / max(now - self.began, 1e-6)
-        eta = (total - done) / rate if rate else 0
-        self.log.info("%s: %d/%d (%.0f/s, ETA %.0fs)", step, done, total, rate, eta)
+    return report
 
 
 class MerrittStagingOperator(MerrittBaseOperator):
@@ -96,7 +91,7 @@ class MerrittStagingOperator(MerrittBaseOperator):
         }
         self.log.info("submission valid: %s", summary)
         with self.zookeeper_hook as hook:
-            staging = BatchStaging(QueueNodes(hook.get_conn()), progress=_ProgressLog(self.log))
+            staging = BatchStaging(QueueNodes(hook.get_conn()), progress=progress_per_step(self.log))
             if staging.ingest_frozen():
                 self.log.warning("the ingest queue is frozen (/locks/queue/ingest): jobs wait until it is thawed")
             try:

@@ -10,11 +10,12 @@ from datetime import timedelta
 
 from airflow.sdk import DAG, CronTriggerTimetable, Param
 
-from preservation_pipelines.postingest.operators.state_changes import (
-    ApplyStateChangesOperator,
-    PostingestRunReportOperator,
-    ResendStuckMessagesOperator,
-)
+from include.common.eastern_time import EASTERN_TIMEZONE
+from include.postingest.config import QUEUE_CONFIG_VARIABLE
+from include.postingest.names import CHECKPOINT_TABLE, NOTIFICATIONS_TOPIC, STALE_INDEX, STATE_TABLE
+from preservation_pipelines.postingest.operators.report import PostingestRunReportOperator
+from preservation_pipelines.postingest.operators.resender import ResendStuckMessagesOperator
+from preservation_pipelines.postingest.operators.state_changes import ApplyStateChangesOperator
 
 DEFAULT_ARGS = {
     "owner": "digital-preservation",
@@ -24,9 +25,9 @@ DEFAULT_ARGS = {
     "max_retry_delay": timedelta(minutes=10),
 }
 COMMON_PARAMS = {
-    "table": Param("dr2-postingest-state", type="string", description="The postingest state table (DynamoDB)"),
+    "table": Param(STATE_TABLE, type="string", description="The postingest state table (DynamoDB)"),
     "queue_config_variable": Param(
-        "postingest_queues",
+        QUEUE_CONFIG_VARIABLE,
         type="string",
         description="Airflow Variable holding the confirmer queue config (JSON list)",
     ),
@@ -34,7 +35,7 @@ COMMON_PARAMS = {
 
 with DAG(
     dag_id="postingest_state_change",
-    schedule=CronTriggerTimetable("*/5 * * * *", timezone="America/New_York"),
+    schedule=CronTriggerTimetable("*/5 * * * *", timezone=EASTERN_TIMEZONE),
     catchup=False,
     max_active_runs=1,
     dagrun_timeout=timedelta(minutes=30),
@@ -42,17 +43,17 @@ with DAG(
     params={
         **COMMON_PARAMS,
         "checkpoint_table": Param(
-            "dr2-postingest-checkpoints",
+            CHECKPOINT_TABLE,
             type="string",
             description="DynamoDB table of stream checkpoints and parked records",
         ),
-        "topic": Param("dr2-notifications", type="string", description="Kafka topic of the external notifications"),
+        "topic": Param(NOTIFICATIONS_TOPIC, type="string", description="Kafka topic of the external notifications"),
         "max_records": Param(50000, type="integer", minimum=1, description="Stop after this many stream records"),
     },
     tags=["postingest", "dynamodb", "sqs", "kafka", "preservation"],
-    doc_md="""
+    doc_md=f"""
 ### postingest_state_change
-Reads the DynamoDB stream of the state table (`dr2-postingest-state`) from its checkpoint
+Reads the DynamoDB stream of the state table (`{STATE_TABLE}`) from its checkpoint
 and applies each record: a new asset is sent to the order-1 confirmer queue and
 announced as ingested; a confirmer's `result_<alias>` appearing moves the asset to the
 next queue (sending it that result as payload) and announces the finished step; the
@@ -60,8 +61,8 @@ last queue's result deletes the item and announces `ingest.complete`.
 
 **Runs** every 5 minutes (one run at a time) until caught up or `max_records`.
 **Touches** `aws_default` (state table and stream, checkpoint table
-`dr2-postingest-checkpoints`, the confirmer SQS queues of Variable `postingest_queues`)
-and `kafka_default` (topic `dr2-notifications`, keyed by assetId).
+`{CHECKPOINT_TABLE}`, created if missing; the confirmer SQS queues of Variable
+`{QUEUE_CONFIG_VARIABLE}`) and `kafka_producer` (topic `{NOTIFICATIONS_TOPIC}`, keyed by assetId).
 
 **Guarantees**: the checkpoint (an item per shard in the checkpoint table) advances only
 after a page's effects are done and its notifications delivered; a replayed record is
@@ -93,19 +94,19 @@ trigger a run instead.
 
 with DAG(
     dag_id="postingest_resender",
-    schedule=CronTriggerTimetable("17 * * * *", timezone="America/New_York"),
+    schedule=CronTriggerTimetable("17 * * * *", timezone=EASTERN_TIMEZONE),
     catchup=False,
     max_active_runs=1,
     dagrun_timeout=timedelta(minutes=55),
     default_args={**DEFAULT_ARGS, "execution_timeout": timedelta(minutes=45)},
     params=COMMON_PARAMS,
     tags=["postingest", "dynamodb", "sqs", "preservation"],
-    doc_md="""
+    doc_md=f"""
 ### postingest_resender
-Hourly, for each confirmer queue of Variable `postingest_queues`: the cutoff is now minus
+Hourly, for each confirmer queue of Variable `{QUEUE_CONFIG_VARIABLE}`: the cutoff is now minus
 the queue's `MessageRetentionPeriod` (two weeks if unreadable); items of the state table
 waiting on that queue with `lastQueued` before the cutoff (a Query on GSI
-`QueueLastQueuedIdx`, never a Scan) get their message again (input for the first queue,
+`{STALE_INDEX}`, never a Scan) get their message again (input for the first queue,
 the previous queue's result after it), in batches of ten, and `lastQueued` is set to now.
 
 **Touches** `aws_default`: the state table (read via the GSI, conditional updates of

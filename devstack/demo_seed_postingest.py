@@ -1,8 +1,8 @@
-"""postingest demo: the state table, checkpoint table, confirmer queues and topic, with work waiting.
+"""postingest demo: the state table, confirmer queues and topic, with work waiting.
 
-- The default names (``dr2-postingest-state``, ``dr2-postingest-checkpoints``,
-  ``dr2-notifications``, queues ``dr2-custodial-copy-confirmer`` and
-  ``dr2-tape-confirmer``) so the DAGs run with their default params under `make run`.
+- The default names (``include.postingest.names``; queues ``dr2-custodial-copy-confirmer``
+  and ``dr2-tape-confirmer``) so the DAGs run with their default params under `make run`;
+  the state-change task creates its checkpoint table itself.
 - Freshly ingested assets, for ``postingest_state_change`` to queue and announce.
 - A second table whose rows have waited on CC for longer than the queue's retention,
   for ``postingest_resender`` to resend (its own table: the state change DAG would
@@ -18,8 +18,9 @@ import json
 import uuid
 from typing import Any
 
+from devstack import postingest_provisioning as provisioning
 from devstack.stack import Devstack
-from include.postingest import provisioning
+from include.postingest.names import STATE_TABLE
 
 DEMO_ASSETS = 3
 STUCK_ASSETS = 2
@@ -53,11 +54,10 @@ def seed(stack: Devstack) -> dict[str, dict[str, Any]]:
     dynamodb, sqs = _clients(stack)
     provisioning.create_state_table(dynamodb.meta.client)
     provisioning.create_state_table(dynamodb.meta.client, RESEND_DEMO_TABLE)
-    provisioning.create_checkpoint_table(dynamodb.meta.client)
     provisioning.create_confirmer_queues(sqs, QUEUES)
     provisioning.create_topic(AdminClient({"bootstrap.servers": stack["kafka"].bootstrap_servers}))
 
-    with dynamodb.Table(provisioning.STATE_TABLE).batch_writer() as writer:
+    with dynamodb.Table(STATE_TABLE).batch_writer() as writer:
         for _ in range(DEMO_ASSETS):
             writer.put_item(Item=_asset())
     with dynamodb.Table(RESEND_DEMO_TABLE).batch_writer() as writer:

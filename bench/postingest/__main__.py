@@ -110,8 +110,9 @@ def scan_source(state):
 
 
 def run_resender(table_name: str, config, use_scan: bool) -> dict[str, float]:
-    from preservation_pipelines.postingest.hooks.state import ConfirmerQueueHook, PostingestStateHook
-    from preservation_pipelines.postingest.processing import StuckMessageResender
+    from include.postingest.resender import StuckMessageResender
+    from preservation_pipelines.postingest.hooks.dynamodb import PostingestStateHook
+    from preservation_pipelines.postingest.hooks.sqs import ConfirmerQueueHook
 
     state = PostingestStateHook(table_name=table_name)
     queues = ConfirmerQueueHook()
@@ -134,28 +135,26 @@ def run_resender(table_name: str, config, use_scan: bool) -> dict[str, float]:
 def measure_stream_rate(clients, bootstrap: str, config_text: str) -> dict[str, float]:
     from confluent_kafka.admin import AdminClient
 
-    from include.postingest import provisioning
+    from devstack import postingest_provisioning as provisioning
+    from include.postingest.applier import StateChangeApplier
     from include.postingest.config import parse_queue_config
-    from preservation_pipelines.postingest.hooks.state import (
-        ConfirmerQueueHook,
-        NotificationPublisherHook,
-        PostingestStateHook,
-    )
-    from preservation_pipelines.postingest.processing import StateChangeApplier
+    from preservation_pipelines.common.hooks.kafka import KafkaTopicProducerHook
+    from preservation_pipelines.postingest.hooks.dynamodb import PostingestStateHook
+    from preservation_pipelines.postingest.hooks.sqs import ConfirmerQueueHook
 
     table = provisioning.create_state_table(clients["dynamodb"].meta.client, "bench-stream-state")
-    provisioning.create_checkpoint_table(clients["dynamodb"].meta.client, "bench-stream-checkpoints")
+    state = PostingestStateHook(table_name=table, checkpoint_table="bench-stream-checkpoints")
+    state.ensure_checkpoint_table()
     topic = provisioning.create_topic(AdminClient({"bootstrap.servers": bootstrap}), "bench-notifications")
     with clients["dynamodb"].Table(table).batch_writer() as writer:
         for n in range(STREAM_ASSETS):
             writer.put_item(Item={"assetId": f"asset-{n:06d}", "batchId": "bench", "input": json.dumps({"n": n})})
     applier = StateChangeApplier(
-        state=PostingestStateHook(table_name=table, checkpoint_table="bench-stream-checkpoints"),
+        state=state,
         queues=ConfirmerQueueHook(),
-        publisher=NotificationPublisherHook(),
+        publisher=KafkaTopicProducerHook(),
         config=parse_queue_config(config_text),
         topic=topic,
-        clock=lambda: datetime.now(UTC),
     )
     summary = applier.run(page_size=100)
     if summary["queued_first"] != STREAM_ASSETS:
@@ -178,7 +177,7 @@ def benchmark(stack: Devstack) -> int:
     from airflow.providers.amazon.aws.hooks.dynamodb import DynamoDBHook
     from airflow.providers.amazon.aws.hooks.sqs import SqsHook
 
-    from include.postingest import provisioning
+    from devstack import postingest_provisioning as provisioning
     from include.postingest.config import parse_queue_config
 
     clients = {"dynamodb": DynamoDBHook().get_conn(), "sqs": SqsHook().get_conn()}

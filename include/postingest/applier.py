@@ -1,21 +1,21 @@
-"""The two postingest jobs over the hooks of ``postingest_hooks``: stream applier and resender.
+"""The stream applier: applies the state table's stream to queues, table and topic, checkpointing.
 
-Kept apart from the operators so the benchmark drives exactly the code the DAGs
-run. Each job takes its hooks and a clock; decisions come from
-``include.postingest``, effects go through the hooks.
+Drives the state table, queue and notification hooks it is given (the operator's and
+the benchmark's alike); decisions come from :mod:`include.postingest.transitions` and
+:mod:`include.postingest.messages`, effects go through the hooks.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from include.common.progress import ProgressLog
 from include.postingest.config import QueueConfig
-from include.postingest.messages import confirmer_message, iso_instant, notification, notification_message_id
-from include.postingest.resend import claim_update, item_key, retention_from_attribute, stale_cutoff, unclaim_update
+from include.postingest.messages import confirmer_message, iso_instant, notification, notification_message_id, utc_now
 from include.postingest.transitions import (
     ALREADY_APPLIED,
     APPLY,
@@ -28,13 +28,16 @@ from include.postingest.transitions import (
     Transition,
     completed_delete_condition,
     decide,
+    item_key,
     queued_update,
     replay_status,
 )
 
 log = logging.getLogger(__name__)
-PROGRESS_EVERY = 1000
-Clock = Callable[[], datetime]
+
+
+class UndeliveredNotificationsError(ConnectionError):
+    """The broker did not acknowledge every notification of a page: nothing of it is checkpointed."""
 
 
 class StateChangeApplier:
@@ -46,14 +49,28 @@ class StateChangeApplier:
     most the page: each record is checked against the item as it is now
     (``replay_status``), so a replayed record is not sent or advanced twice, and its
     notification goes out again with the same messageId.
+
+    ``publisher`` produces (``produce(topic, key=, value=, tag=)``) and reports on the
+    broker's answers (``confirm(timeout)``, waiting up to ``delivery_timeout`` seconds).
     """
 
-    def __init__(self, *, state, queues, publisher, config: QueueConfig, topic: str, clock: Clock) -> None:
+    def __init__(
+        self,
+        *,
+        state,
+        queues,
+        publisher,
+        config: QueueConfig,
+        topic: str,
+        delivery_timeout: float = 30.0,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
         self.state = state
         self.queues = queues
         self.publisher = publisher
         self.config = config
         self.topic = topic
+        self.delivery_timeout = delivery_timeout
         self.clock = clock
         self.counts = {
             "records": 0,
@@ -67,9 +84,10 @@ class StateChangeApplier:
             "notifications": 0,
         }
         self.parked: list[dict[str, str]] = []
+        self.progress = ProgressLog(log, "stream records applied")
 
     def run(self, *, page_size: int = 100, max_records: int | None = None) -> dict[str, Any]:
-        self.began = time.monotonic()
+        began = time.monotonic()
         stream_arn = self.state.stream_arn()
         positions = self.state.shard_positions(stream_arn)
         shards = self.state.shards(stream_arn)
@@ -86,7 +104,7 @@ class StateChangeApplier:
             positions[shard_id] = {"shardEnded": ended}
             if max_records is not None and self.counts["records"] >= max_records:
                 break
-        seconds = time.monotonic() - self.began
+        seconds = time.monotonic() - began
         summary = {
             **self.counts,
             "parked": self.parked,
@@ -108,17 +126,12 @@ class StateChangeApplier:
             except Exception:
                 self._checkpoint_after_failure(stream_arn, shard_id, checkpoint, applied_up_to)
                 raise
-            self.publisher.confirm_delivery(self.topic)  # undelivered: nothing of the page is checkpointed
+            self._confirm_notifications()  # undelivered: nothing of the page is checkpointed
             if page.records or page.shard_ended:
                 self.state.advance_checkpoint(stream_arn, shard_id, checkpoint, applied_up_to, page.shard_ended)
                 checkpoint = applied_up_to
-                log.info(
-                    "shard %s: %d records applied so far (%.0f/s), checkpoint %s",
-                    shard_id,
-                    self.counts["records"],
-                    self.counts["records"] / max(time.monotonic() - self.began, 1e-6),
-                    checkpoint,
-                )
+                log.info("shard %s: checkpoint %s", shard_id, checkpoint)
+                self.progress(self.counts["records"])
             if page.shard_ended:
                 return True
             if max_records is not None and self.counts["records"] >= max_records:
@@ -130,11 +143,22 @@ class StateChangeApplier:
         if applied_up_to == checkpoint:
             return
         try:
-            self.publisher.confirm_delivery(self.topic)
+            self._confirm_notifications()
             self.state.advance_checkpoint(stream_arn, shard_id, checkpoint, applied_up_to, False)
             log.info("shard %s: checkpointed %s, the last record applied before the failure", shard_id, applied_up_to)
         except Exception as error:  # noqa: BLE001 - the original failure is what gets raised
             log.warning("shard %s: no checkpoint after the failure (%s); the page will be replayed", shard_id, error)
+
+    def _confirm_notifications(self) -> None:
+        """Wait for the broker's answers; raise naming how many were not delivered, and examples."""
+        deliveries = self.publisher.confirm(self.delivery_timeout)
+        if deliveries.failed or deliveries.unconfirmed:
+            failed = [f"{tag}: {error}" for tag, error in deliveries.failed.items()]
+            examples = failed[:3] or ["broker unreachable"]
+            raise UndeliveredNotificationsError(
+                f"{len(deliveries.failed) + deliveries.unconfirmed} notification(s) not delivered to topic "
+                f"{self.topic} within {self.delivery_timeout:.0f}s: {'; '.join(examples)}"
+            )
 
     def _apply(self, shard_id: str, record: StreamRecord) -> None:
         self.counts["records"] += 1
@@ -150,7 +174,7 @@ class StateChangeApplier:
             self.parked.append(parked)
 
     def _apply_transition(self, record: StreamRecord, transition: Transition) -> None:
-        key = {"assetId": record.keys["assetId"], "batchId": record.keys["batchId"]}
+        key = item_key(record.keys)
         current = self.state.current_item(key)
         status = replay_status(transition, current)
         now = iso_instant(self.clock())
@@ -170,9 +194,10 @@ class StateChangeApplier:
             # the record itself proves the finished queue's result appeared
             log.warning("%s: the item no longer exists; announcing the confirmed step only", record.describe())
         image = current or record.new_image or {}
-        self.publisher.publish(
+        self.publisher.produce(
             self.topic,
             key=record.keys["assetId"],
+            tag=record.describe(),
             value=notification(
                 asset_id=record.keys["assetId"],
                 batch_id=record.keys["batchId"],
@@ -195,79 +220,3 @@ class StateChangeApplier:
         done = self.state.apply_update(key, queued_update(transition, now))
         self.counts["queued_first" if isinstance(transition, QueueFirst) else "advanced"] += done
         return done
-
-
-class StuckMessageResender:
-    """Re-sends the message of every item stuck on a queue longer than its retention.
-
-    Per queue: cutoff from the queue's retention, Query the GSI for older items,
-    claim each (``lastQueued`` = now, conditional on the value read), send in batches
-    of ten; a send that failed puts the value read back, so the next try finds the
-    item again. ``stale_items`` may be swapped (the benchmark's
-    Scan-based comparison); by default it is the hook's GSI Query.
-    """
-
-    def __init__(
-        self,
-        *,
-        state,
-        queues,
-        config: QueueConfig,
-        clock: Clock,
-        stale_items: Callable[[str, str], Iterator[dict[str, Any]]] | None = None,
-    ) -> None:
-        self.state = state
-        self.queues = queues
-        self.config = config
-        self.clock = clock
-        self.stale_items = stale_items or self.state.stale_items
-
-    def run(self) -> dict[str, Any]:
-        now = self.clock()
-        summary: dict[str, Any] = {"now": iso_instant(now), "queues": {}, "unsendable": [], "send_failures": []}
-        for queue in self.config:
-            summary["queues"][queue.alias] = self._resend_queue(queue, now, summary)
-        log.info("run summary: %s", summary)
-        return summary
-
-    def _resend_queue(self, queue, now: datetime, summary: dict[str, Any]) -> dict[str, Any]:
-        retention = retention_from_attribute(self.queues.retention_seconds(queue.url))
-        cutoff = stale_cutoff(now, retention)
-        claim = iso_instant(now)
-        counts = {"cutoff": cutoff, "stale": 0, "resent": 0, "claimed_elsewhere": 0, "failed": 0, "unsendable": 0}
-        batch: list[tuple[dict[str, Any], str]] = []
-        for item in self.stale_items(queue.alias, cutoff):
-            counts["stale"] += 1
-            if counts["stale"] % PROGRESS_EVERY == 0:
-                log.info("queue %s: %d stale items handled, %d resent", queue.alias, counts["stale"], counts["resent"])
-            try:
-                body = confirmer_message(item, queue, self.config)
-            except MalformedRecordError as error:
-                counts["unsendable"] += 1
-                problem = {"assetId": item.get("assetId"), "queue": queue.alias, "error": str(error)}
-                summary["unsendable"].append(problem)
-                log.error("cannot resend to %s: %s", queue.alias, error)
-                continue
-            if not self.state.apply_update(item_key(item), claim_update(queue.alias, item["lastQueued"], claim)):
-                counts["claimed_elsewhere"] += 1
-                continue
-            batch.append((item, body))
-            if len(batch) == self.queues.BATCH_LIMIT:
-                self._send(queue, batch, claim, counts, summary)
-                batch = []
-        if batch:
-            self._send(queue, batch, claim, counts, summary)
-        log.info("queue %s: %s", queue.alias, counts)
-        return counts
-
-    def _send(self, queue, batch, claim: str, counts, summary) -> None:
-        failures = self.queues.send_batch(queue.url, [body for _, body in batch])
-        for index, (item, _) in enumerate(batch):
-            if index in failures:
-                counts["failed"] += 1
-                problem = {"assetId": item["assetId"], "queue": queue.alias, "error": failures[index]}
-                summary["send_failures"].append(problem)
-                log.error("resend of asset %s to %s failed: %s", item["assetId"], queue.alias, failures[index])
-                self.state.apply_update(item_key(item), unclaim_update(claim, item["lastQueued"]))
-            else:
-                counts["resent"] += 1

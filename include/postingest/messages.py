@@ -18,6 +18,11 @@ COMPLETE_TYPE = "preserve.digital.asset.ingest.complete"
 MESSAGE_ID_NAMESPACE = uuid.UUID("5b0e7a52-6f43-4c55-9d0c-4a4f2f0b7d19")
 
 
+def utc_now() -> datetime:
+    """The wall clock, the default clock of the stream applier and the resender."""
+    return datetime.now(UTC)
+
+
 def iso_instant(moment: datetime) -> str:
     """UTC, millisecond precision, ``Z`` suffix: string order is time order."""
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -1,4 +1,4 @@
-"""Which items the resender picks up and how it claims them.
+"""The resender: re-sends the message of every item stuck on a queue longer than its retention.
 
 An item is stuck when its ``lastQueued`` is older than the queue's message
 retention: SQS has dropped the message by then. The resender claims each item by
@@ -6,16 +6,24 @@ setting ``lastQueued`` to now, conditional on the value it read, *before* sendin
 of two overlapping runs that read the same item only one claim succeeds, so only
 one sends. A send that fails puts the value read back (conditional on the claim),
 so the next try finds the item again.
+
+:class:`StuckMessageResender` drives the state table and queue hooks (the operator's
+and the benchmark's alike); the functions are its decisions.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
-from include.postingest.messages import iso_instant
-from include.postingest.transitions import ConditionalUpdate
+from include.common.progress import ProgressLog
+from include.postingest.config import ConfirmerQueue, QueueConfig
+from include.postingest.messages import confirmer_message, iso_instant, utc_now
+from include.postingest.transitions import ConditionalUpdate, MalformedRecordError, item_key
 
+log = logging.getLogger(__name__)
 SQS_MAXIMUM_RETENTION = timedelta(days=14)
 
 
@@ -51,5 +59,75 @@ def unclaim_update(claimed: str, read_last_queued: str) -> ConditionalUpdate:
     )
 
 
-def item_key(item: dict[str, Any]) -> dict[str, str]:
-    return {"assetId": item["assetId"], "batchId": item["batchId"]}
+class StuckMessageResender:
+    """Per queue: cutoff from the queue's retention, Query the GSI for older items, claim, send.
+
+    Sends go in batches of ten; a failed send puts the value read back, so the next
+    try finds the item again. ``stale_items`` may be swapped (the benchmark's
+    Scan-based comparison); by default it is the state hook's GSI Query.
+    """
+
+    def __init__(
+        self,
+        *,
+        state,
+        queues,
+        config: QueueConfig,
+        clock: Callable[[], datetime] = utc_now,
+        stale_items: Callable[[str, str], Iterator[dict[str, Any]]] | None = None,
+    ) -> None:
+        self.state = state
+        self.queues = queues
+        self.config = config
+        self.clock = clock
+        self.stale_items = stale_items or self.state.stale_items
+
+    def run(self) -> dict[str, Any]:
+        now = self.clock()
+        summary: dict[str, Any] = {"now": iso_instant(now), "queues": {}, "unsendable": [], "send_failures": []}
+        for queue in self.config:
+            summary["queues"][queue.alias] = self._resend_queue(queue, now, summary)
+        log.info("run summary: %s", summary)
+        return summary
+
+    def _resend_queue(self, queue: ConfirmerQueue, now: datetime, summary: dict[str, Any]) -> dict[str, Any]:
+        retention = retention_from_attribute(self.queues.retention_seconds(queue.url))
+        cutoff = stale_cutoff(now, retention)
+        claim = iso_instant(now)
+        counts = {"cutoff": cutoff, "stale": 0, "resent": 0, "claimed_elsewhere": 0, "failed": 0, "unsendable": 0}
+        batch: list[tuple[dict[str, Any], str]] = []
+        progress = ProgressLog(log, f"queue {queue.alias} stale items handled")
+        for item in self.stale_items(queue.alias, cutoff):
+            counts["stale"] += 1
+            progress(counts["stale"])
+            try:
+                body = confirmer_message(item, queue, self.config)
+            except MalformedRecordError as error:
+                counts["unsendable"] += 1
+                problem = {"assetId": item.get("assetId"), "queue": queue.alias, "error": str(error)}
+                summary["unsendable"].append(problem)
+                log.error("cannot resend to %s: %s", queue.alias, error)
+                continue
+            if not self.state.apply_update(item_key(item), claim_update(queue.alias, item["lastQueued"], claim)):
+                counts["claimed_elsewhere"] += 1
+                continue
+            batch.append((item, body))
+            if len(batch) == self.queues.BATCH_LIMIT:
+                self._send(queue, batch, claim, counts, summary)
+                batch = []
+        if batch:
+            self._send(queue, batch, claim, counts, summary)
+        log.info("queue %s: %s", queue.alias, counts)
+        return counts
+
+    def _send(self, queue: ConfirmerQueue, batch, claim: str, counts, summary) -> None:
+        failures = self.queues.send_batch(queue.url, [body for _, body in batch])
+        for index, (item, _) in enumerate(batch):
+            if index in failures:
+                counts["failed"] += 1
+                problem = {"assetId": item["assetId"], "queue": queue.alias, "error": failures[index]}
+                summary["send_failures"].append(problem)
+                log.error("resend of asset %s to %s failed: %s", item["assetId"], queue.alias, failures[index])
+                self.state.apply_update(item_key(item), unclaim_update(claim, item["lastQueued"]))
+            else:
+                counts["resent"] += 1

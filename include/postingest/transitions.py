@@ -41,6 +41,11 @@ class StreamRecord:
         return f"{self.event_name} of asset {self.asset_id} (batch {self.batch_id}, sequence {self.sequence_number})"
 
 
+def item_key(item: dict[str, Any]) -> dict[str, str]:
+    """The state table key (``assetId``, ``batchId``) of an item or of a stream record's keys."""
+    return {"assetId": item["assetId"], "batchId": item["batchId"]}
+
+
 @dataclass(frozen=True)
 class Ignore:
     reason: str

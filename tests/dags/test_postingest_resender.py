@@ -75,7 +75,7 @@ def test_a_later_queue_gets_the_previous_result_and_bad_rows_fail_the_report(air
 def test_failed_sends_are_put_back_and_fail_the_task_for_a_retry(postingest, monkeypatch):
     from airflow.sdk.exceptions import AirflowException
 
-    from preservation_pipelines.postingest.operators.state_changes import ResendStuckMessagesOperator
+    from preservation_pipelines.postingest.operators.resender import ResendStuckMessagesOperator
 
     stuck = postingest.insert_asset(queue="CC", lastQueued="2020-01-01T00:00:00.000Z")
     gone = [{"queueAlias": "CC", "queueOrder": 1, "queueUrl": postingest.queue_urls["CC"] + "-deleted"}]

@@ -88,7 +88,7 @@ def test_a_poison_record_is_parked_the_rest_applied_and_the_report_fails(airflow
 def test_a_bad_queue_config_stops_the_run_before_anything_happens(airflow_db, postingest, monkeypatch):
     from airflow.sdk.exceptions import AirflowFailException
 
-    from preservation_pipelines.postingest.operators.state_changes import load_queue_config
+    from preservation_pipelines.postingest.operators.base import load_queue_config
 
     asset = postingest.insert_asset()
     duplicate_order = [

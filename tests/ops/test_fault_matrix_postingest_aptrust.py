@@ -68,7 +68,7 @@ def postingest_world(api, postingest):  # noqa: F811 - fixture
 def test_postingest_state_change_kafka_stopped(api, devstack, kafka, postingest_world):
     from confluent_kafka.admin import AdminClient
 
-    from include.postingest import provisioning
+    from devstack import postingest_provisioning as provisioning
 
     world = postingest_world
     assets = [world.insert_asset(correlationId=f"corr-{n}") for n in range(5)]

@@ -1,14 +1,17 @@
-"""A private postingest world per test on the real devstack: table, checkpoint table, queues, topic.
+"""A private postingest world per test on the real devstack: table, queues, topic.
 
 Test modules import the fixtures by name (``from tests.dags.postingest.fixtures import
 postingest``). Names carry a random suffix, so tests never see each other's items,
 messages or notifications; the queue config is handed to Airflow as the Variable
-``postingest_queues_<suffix>`` through an ``AIRFLOW_VAR_*`` environment variable.
+``postingest_queues_<suffix>`` through an ``AIRFLOW_VAR_*`` environment variable. The
+checkpoint table only gets its name: the state-change task (or ``ensure_checkpoint_table``)
+creates it, as in production.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -16,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from include.postingest import provisioning
+from devstack import postingest_provisioning as provisioning
 
 
 @dataclass
@@ -47,6 +50,20 @@ class Postingest:
     @property
     def state_table(self):
         return self.dynamodb.Table(self.table)
+
+    def queue_config(self):
+        """The parsed queue config of the world's Variable, as a test has set it."""
+        from include.postingest.config import parse_queue_config
+
+        return parse_queue_config(os.environ[f"AIRFLOW_VAR_{self.variable.upper()}"])
+
+    def state_hook(self):
+        """A state hook on the world's tables, its checkpoint table created."""
+        from preservation_pipelines.postingest.hooks.dynamodb import PostingestStateHook
+
+        hook = PostingestStateHook(table_name=self.table, checkpoint_table=self.checkpoint_table)
+        hook.ensure_checkpoint_table()
+        return hook
 
     def insert_asset(self, asset_id: str | None = None, **attributes: Any) -> dict[str, Any]:
         item = {
@@ -124,10 +141,9 @@ def postingest(moto, kafka, monkeypatch) -> Postingest:
     from confluent_kafka.admin import AdminClient
 
     suffix = uuid.uuid4().hex[:8]
-    dynamodb = DynamoDBHook(aws_conn_id="aws_default").get_conn()
-    sqs = SqsHook(aws_conn_id="aws_default").get_conn()
+    dynamodb = DynamoDBHook().get_conn()
+    sqs = SqsHook().get_conn()
     table = provisioning.create_state_table(dynamodb.meta.client, f"postingest-state-{suffix}")
-    checkpoint_table = provisioning.create_checkpoint_table(dynamodb.meta.client, f"postingest-checkpoints-{suffix}")
     config = provisioning.create_confirmer_queues(sqs, {"CC": f"cc-confirmer-{suffix}", "TC": f"tc-confirmer-{suffix}"})
     admin = AdminClient({"bootstrap.servers": kafka.bootstrap_servers})
     topic = provisioning.create_topic(admin, f"notifications-{suffix}")
@@ -136,7 +152,7 @@ def postingest(moto, kafka, monkeypatch) -> Postingest:
     return Postingest(
         suffix=suffix,
         table=table,
-        checkpoint_table=checkpoint_table,
+        checkpoint_table=f"postingest-checkpoints-{suffix}",
         topic=topic,
         variable=variable,
         queue_urls={entry["queueAlias"]: entry["queueUrl"] for entry in json.loads(config)},

@@ -1,68 +1,42 @@
-"""Hooks of the postingest DAGs, built on the amazon and apache-kafka providers' hooks.
+"""The postingest state table, its stream and the checkpoint table, on the amazon provider's DynamoDBHook.
 
-- :class:`PostingestStateHook` (a ``DynamoDBHook``): the state table, its stream
-  (the ``dynamodbstreams`` client from the same connection), the GSI of stale items,
-  and the checkpoint table that holds stream positions and parked records.
-- :class:`ConfirmerQueueHook` (an ``SqsHook``): sends, batch sends with partial
-  failure handling, queue retention; counts its calls.
-- :class:`NotificationPublisherHook` (a ``KafkaProducerHook``): publishes and
-  confirms delivery before anyone may checkpoint past the message.
+The stream is read with the ``dynamodbstreams`` client of the same connection (the
+provider has no streams hook). What the rows and records look like is in
+:mod:`include.postingest.checkpoints` and :mod:`include.postingest.stream`.
 """
 
 from __future__ import annotations
 
-import json
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any
 
 from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
 from airflow.providers.amazon.aws.hooks.dynamodb import DynamoDBHook
-from airflow.providers.amazon.aws.hooks.sqs import SqsHook
-from airflow.providers.apache.kafka.hooks.produce import KafkaProducerHook
-from boto3.dynamodb.types import TypeDeserializer
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ClientError
 
-from include.postingest.messages import iso_instant
-from include.postingest.provisioning import STALE_INDEX, create_checkpoint_table
+from include.postingest.checkpoints import (
+    checkpoint_table_definition,
+    moved_only_from,
+    parked_key,
+    parked_row,
+    position_row,
+    positions_key,
+    shard_position,
+)
+from include.postingest.messages import iso_instant, utc_now
+from include.postingest.names import STALE_INDEX
+from include.postingest.stream import StreamPage, decode_stream_record, parents_first
+from include.postingest.tables import create_table_if_missing
 from include.postingest.transitions import ConditionalUpdate, StreamRecord
-
-_DESERIALIZER = TypeDeserializer()
-CHECKPOINT_PREFIX = "checkpoint#"
-PARKED_PREFIX = "parked#"
 
 
 class CheckpointConflictError(RuntimeError):
     """Another run moved a shard's checkpoint while this one was reading the shard."""
 
 
-@dataclass
-class StreamPage:
-    records: list[StreamRecord]
-    shard_ended: bool
-
-
 def _error_code(error: ClientError) -> str:
     return error.response.get("Error", {}).get("Code", "")
-
-
-def decode_stream_record(raw: dict[str, Any]) -> StreamRecord:
-    change = raw["dynamodb"]
-
-    def image(name: str) -> dict[str, Any] | None:
-        return {k: _DESERIALIZER.deserialize(v) for k, v in change[name].items()} if name in change else None
-
-    return StreamRecord(
-        event_id=raw["eventID"],
-        event_name=raw["eventName"],
-        sequence_number=change["SequenceNumber"],
-        keys=image("Keys") or {},
-        old_image=image("OldImage"),
-        new_image=image("NewImage"),
-    )
 
 
 class PostingestStateHook(DynamoDBHook):
@@ -156,20 +130,7 @@ class PostingestStateHook(DynamoDBHook):
             if not description.get("LastEvaluatedShardId"):
                 break
             params["ExclusiveStartShardId"] = description["LastEvaluatedShardId"]
-        by_id = {shard["ShardId"]: shard for shard in shards}
-        ordered: list[dict[str, Any]] = []
-
-        def visit(shard: dict[str, Any]) -> None:
-            if shard in ordered:
-                return
-            parent = by_id.get(shard.get("ParentShardId", ""))
-            if parent is not None:
-                visit(parent)
-            ordered.append(shard)
-
-        for shard in shards:
-            visit(shard)
-        return ordered
+        return parents_first(shards)
 
     def read_shard(self, stream_arn: str, shard_id: str, after: str | None, page_size: int) -> Iterator[StreamPage]:
         """Pages of records after sequence ``after`` (from the trim horizon if None).
@@ -217,23 +178,21 @@ class PostingestStateHook(DynamoDBHook):
 
     # -- checkpoints and parked records -------------------------------------------
     def ensure_checkpoint_table(self) -> None:
-        create_checkpoint_table(self.client, self.checkpoint_table)
+        """Create the checkpoint table if it is missing (see :mod:`include.postingest.checkpoints` for why)."""
+        create_table_if_missing(self.client, checkpoint_table_definition(self.checkpoint_table))
 
     def shard_positions(self, stream_arn: str) -> dict[str, dict[str, Any]]:
         """``{shard_id: {"sequenceNumber": ..., "shardEnded": bool}}`` of the stream's checkpoints."""
         positions = {}
         params: dict[str, Any] = {
             "KeyConditionExpression": "pk = :pk",
-            "ExpressionAttributeValues": {":pk": CHECKPOINT_PREFIX + stream_arn},
+            "ExpressionAttributeValues": {":pk": positions_key(stream_arn)},
             "ConsistentRead": True,
         }
         while True:
             page = self.checkpoints.query(**params)
             for row in page.get("Items", []):
-                positions[row["sk"]] = {
-                    "sequenceNumber": row.get("sequenceNumber"),
-                    "shardEnded": row.get("shardEnded", False),
-                }
+                positions[row["sk"]] = shard_position(row)
             if "LastEvaluatedKey" not in page:
                 return positions
             params["ExclusiveStartKey"] = page["LastEvaluatedKey"]
@@ -242,20 +201,9 @@ class PostingestStateHook(DynamoDBHook):
         self, stream_arn: str, shard_id: str, previous: str | None, sequence_number: str | None, shard_ended: bool
     ) -> None:
         """Move the shard's checkpoint, only from the position this run started at (``previous``)."""
-        condition = "attribute_not_exists(sk)" if previous is None else "sequenceNumber = :previous"
-        values = {":previous": previous} if previous is not None else {}
-        item = {
-            "pk": CHECKPOINT_PREFIX + stream_arn,
-            "sk": shard_id,
-            "shardEnded": shard_ended,
-            "updatedAt": iso_instant(datetime.now(UTC)),
-        }
-        if sequence_number is not None:
-            item["sequenceNumber"] = sequence_number
+        row = position_row(stream_arn, shard_id, sequence_number, shard_ended, iso_instant(utc_now()))
         try:
-            self.checkpoints.put_item(
-                Item=item, ConditionExpression=condition, **({"ExpressionAttributeValues": values} if values else {})
-            )
+            self.checkpoints.put_item(Item=row, **moved_only_from(previous))
         except ClientError as error:
             if _error_code(error) == "ConditionalCheckFailedException":
                 raise CheckpointConflictError(
@@ -266,138 +214,11 @@ class PostingestStateHook(DynamoDBHook):
 
     def park(self, shard_id: str, record: StreamRecord, error: str) -> dict[str, str]:
         """Keep a record that can never be applied, for an operator; idempotent per record."""
-        parked = {
-            "pk": PARKED_PREFIX + self.table_name,
-            "sk": f"{shard_id}#{record.sequence_number}",
-            "assetId": record.asset_id,
-            "batchId": record.batch_id,
-            "sequenceNumber": record.sequence_number,
-            "eventName": record.event_name,
-            "error": error,
-            "parkedAt": iso_instant(datetime.now(UTC)),
-            "record": json.dumps(
-                {"keys": record.keys, "oldImage": record.old_image, "newImage": record.new_image}, default=str
-            ),
-        }
-        self.checkpoints.put_item(Item=parked)
+        self.checkpoints.put_item(Item=parked_row(self.table_name, shard_id, record, error, iso_instant(utc_now())))
         return {"assetId": record.asset_id, "sequenceNumber": record.sequence_number, "error": error}
 
     def parked_records(self) -> list[dict[str, Any]]:
         page = self.checkpoints.query(
-            KeyConditionExpression="pk = :pk", ExpressionAttributeValues={":pk": PARKED_PREFIX + self.table_name}
+            KeyConditionExpression="pk = :pk", ExpressionAttributeValues={":pk": parked_key(self.table_name)}
         )
         return page.get("Items", [])
-
-
-class ConfirmerQueueHook(SqsHook):
-    """Confirmer queues: single and batch sends, retention; ``calls`` counts SQS API calls."""
-
-    BATCH_LIMIT = 10
-
-    def __init__(self, *args, batch_attempts: int = 4, retry_delay: float = 0.5, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.batch_attempts = batch_attempts
-        self.retry_delay = retry_delay
-        self.calls = 0
-
-    def send(self, queue_url: str, body: str) -> None:
-        self.calls += 1
-        self.get_conn().send_message(QueueUrl=queue_url, MessageBody=body)
-
-    def retention_seconds(self, queue_url: str) -> str | None:
-        """The queue's ``MessageRetentionPeriod``, or None if it cannot be read."""
-        self.calls += 1
-        try:
-            attributes = self.get_conn().get_queue_attributes(
-                QueueUrl=queue_url, AttributeNames=["MessageRetentionPeriod"]
-            )
-        except (ClientError, BotoCoreError) as error:
-            self.log.warning("%s: cannot read MessageRetentionPeriod (%s); assuming two weeks", queue_url, error)
-            return None
-        return attributes.get("Attributes", {}).get("MessageRetentionPeriod")
-
-    def send_batch(self, queue_url: str, bodies: list[str]) -> dict[int, str]:
-        """Send up to ten bodies with SendMessageBatch; returns ``{index: reason}`` of those not sent.
-
-        Entries that failed through no fault of the sender (throttling, service
-        errors) are sent again, with backoff, up to ``batch_attempts`` calls; sender
-        faults are final. A call that fails as a whole counts as every entry failing.
-        """
-        if len(bodies) > self.BATCH_LIMIT:
-            raise ValueError(f"SendMessageBatch takes at most {self.BATCH_LIMIT} entries, got {len(bodies)}")
-        pending = dict(enumerate(bodies))
-        failed: dict[int, str] = {}
-        for attempt in range(self.batch_attempts):
-            if attempt:
-                time.sleep(self.retry_delay * 2 ** (attempt - 1))
-            entries = [{"Id": str(index), "MessageBody": body} for index, body in pending.items()]
-            self.calls += 1
-            try:
-                response = self.get_conn().send_message_batch(QueueUrl=queue_url, Entries=entries)
-            except (ClientError, BotoCoreError) as error:
-                reason = f"SendMessageBatch failed: {error}"
-                self.log.warning("%s: %s (attempt %d)", queue_url, reason, attempt + 1)
-                failed.update({index: reason for index in pending})
-                continue
-            for sent in response.get("Successful", []):
-                pending.pop(int(sent["Id"]), None)
-                failed.pop(int(sent["Id"]), None)
-            for entry in response.get("Failed", []):
-                index = int(entry["Id"])
-                failed[index] = f"{entry.get('Code')}: {entry.get('Message', '')}"
-                if entry.get("SenderFault"):
-                    pending.pop(index, None)
-            if not pending:
-                break
-        return {index: failed[index] for index in sorted(failed)}
-
-
-class NotificationPublisherHook(KafkaProducerHook):
-    """Publishes to the notifications topic and confirms every delivery.
-
-    ``publish`` queues a message; ``confirm_delivery`` waits for all of them and
-    raises naming how many were not delivered (and purges them, so nothing stray is
-    sent after the task has given up).
-    """
-
-    CONSUMER_ONLY = ("group.id", "auto.offset.reset", "session.timeout.ms", "enable.auto.commit")
-
-    def __init__(self, kafka_config_id: str = "kafka_default", delivery_timeout: float = 30.0) -> None:
-        super().__init__(kafka_config_id=kafka_config_id)
-        self.delivery_timeout = delivery_timeout
-        self._undelivered: list[str] = []
-        self.published = 0
-
-    def _get_client(self, config):
-        config = {key: value for key, value in config.items() if key not in self.CONSUMER_ONLY}
-        config.setdefault("message.timeout.ms", int(self.delivery_timeout * 1000))
-        return super()._get_client(config)
-
-    def _on_delivery(self, error, message) -> None:
-        if error is not None:
-            self._undelivered.append(f"{message.key().decode() if message.key() else None}: {error}")
-
-    def publish(self, topic: str, key: str, value: str) -> None:
-        producer = self.get_conn
-        while True:
-            try:
-                producer.produce(topic, key=key.encode(), value=value.encode(), on_delivery=self._on_delivery)
-                break
-            except BufferError:
-                producer.poll(0.5)
-        self.published += 1
-        producer.poll(0)
-
-    def confirm_delivery(self, topic: str) -> None:
-        producer = self.get_conn
-        remaining = producer.flush(self.delivery_timeout + 5)
-        if remaining or self._undelivered:
-            undelivered = remaining + len(self._undelivered)
-            examples = self._undelivered[:3] or ["broker unreachable"]
-            producer.purge()
-            producer.flush(0)
-            self._undelivered = []
-            raise ConnectionError(
-                f"{undelivered} notification(s) not delivered to topic {topic} "
-                f"within {self.delivery_timeout:.0f}s: {'; '.join(examples)}"
-            )

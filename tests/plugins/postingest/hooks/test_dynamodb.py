@@ -1,17 +1,10 @@
-"""The postingest hooks against moto (DynamoDB, its stream, SQS)."""
+"""The postingest state hook against moto (DynamoDB and its stream)."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
-from include.postingest.provisioning import SQS_MAXIMUM_RETENTION_SECONDS
-from preservation_pipelines.postingest.hooks.state import (
-    CheckpointConflictError,
-    ConfirmerQueueHook,
-    PostingestStateHook,
-)
+from preservation_pipelines.postingest.hooks.dynamodb import CheckpointConflictError, PostingestStateHook
 from tests.dags.postingest.fixtures import postingest  # noqa: F401 - fixture
 
 
@@ -80,26 +73,14 @@ def test_a_table_without_a_stream_is_refused_by_name(postingest):
         PostingestStateHook(table_name=f"no-stream-{postingest.suffix}").stream_arn()
 
 
-def test_batches_are_sent_and_retention_is_read(postingest):
-    queues = ConfirmerQueueHook()
-    bodies = [json.dumps({"n": n}) for n in range(10)]
+def test_a_missing_checkpoint_table_is_created_once(postingest):
+    hook = PostingestStateHook(table_name=postingest.table, checkpoint_table=postingest.checkpoint_table)
+    client = postingest.dynamodb.meta.client
+    assert postingest.checkpoint_table not in client.list_tables()["TableNames"]
 
-    failures = queues.send_batch(postingest.queue_urls["CC"], bodies)
+    hook.ensure_checkpoint_table()
+    hook.ensure_checkpoint_table()
 
-    assert failures == {}
-    assert sorted(m["n"] for m in postingest.queue_messages("CC")) == list(range(10))
-    assert queues.retention_seconds(postingest.queue_urls["CC"]) == str(SQS_MAXIMUM_RETENTION_SECONDS)
-    assert queues.calls == 2
-    with pytest.raises(ValueError, match="at most 10 entries"):
-        queues.send_batch(postingest.queue_urls["CC"], bodies + ["{}"])
-
-
-def test_a_missing_queue_fails_every_entry_after_the_retries(postingest):
-    queues = ConfirmerQueueHook(batch_attempts=2, retry_delay=0)
-    missing = postingest.queue_urls["CC"] + "-gone"
-
-    failures = queues.send_batch(missing, ["{}", "{}"])
-
-    assert list(failures) == [0, 1] and "queue does not exist" in failures[0]
-    assert queues.calls == 2
-    assert queues.retention_seconds(missing) is None
+    table = client.describe_table(TableName=postingest.checkpoint_table)["Table"]
+    assert table["TableStatus"] == "ACTIVE"
+    assert [(key["AttributeName"], key["KeyType"]) for key in table["KeySchema"]] == [("pk", "HASH"), ("sk", "RANGE")]

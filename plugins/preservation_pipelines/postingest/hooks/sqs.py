@@ -1,0 +1,75 @@
+"""The confirmer queues, on the amazon provider's SqsHook: batch sends with partial-failure handling.
+
+SqsHook only sends single messages; SendMessageBatch answers per entry, and entries
+that failed through no fault of the sender (throttling) are worth sending again.
+"""
+
+from __future__ import annotations
+
+import time
+
+from airflow.providers.amazon.aws.hooks.sqs import SqsHook
+from botocore.exceptions import BotoCoreError, ClientError
+
+
+class ConfirmerQueueHook(SqsHook):
+    """Confirmer queues: single and batch sends, retention; ``calls`` counts SQS API calls."""
+
+    BATCH_LIMIT = 10
+
+    def __init__(self, *args, batch_attempts: int = 4, retry_delay: float = 0.5, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.batch_attempts = batch_attempts
+        self.retry_delay = retry_delay
+        self.calls = 0
+
+    def send(self, queue_url: str, body: str) -> None:
+        self.calls += 1
+        self.get_conn().send_message(QueueUrl=queue_url, MessageBody=body)
+
+    def retention_seconds(self, queue_url: str) -> str | None:
+        """The queue's ``MessageRetentionPeriod``, or None if it cannot be read."""
+        self.calls += 1
+        try:
+            attributes = self.get_conn().get_queue_attributes(
+                QueueUrl=queue_url, AttributeNames=["MessageRetentionPeriod"]
+            )
+        except (ClientError, BotoCoreError) as error:
+            self.log.warning("%s: cannot read MessageRetentionPeriod (%s); assuming two weeks", queue_url, error)
+            return None
+        return attributes.get("Attributes", {}).get("MessageRetentionPeriod")
+
+    def send_batch(self, queue_url: str, bodies: list[str]) -> dict[int, str]:
+        """Send up to ten bodies with SendMessageBatch; returns ``{index: reason}`` of those not sent.
+
+        Entries that failed through no fault of the sender (throttling, service
+        errors) are sent again, with backoff, up to ``batch_attempts`` calls; sender
+        faults are final. A call that fails as a whole counts as every entry failing.
+        """
+        if len(bodies) > self.BATCH_LIMIT:
+            raise ValueError(f"SendMessageBatch takes at most {self.BATCH_LIMIT} entries, got {len(bodies)}")
+        pending = dict(enumerate(bodies))
+        failed: dict[int, str] = {}
+        for attempt in range(self.batch_attempts):
+            if attempt:
+                time.sleep(self.retry_delay * 2 ** (attempt - 1))
+            entries = [{"Id": str(index), "MessageBody": body} for index, body in pending.items()]
+            self.calls += 1
+            try:
+                response = self.get_conn().send_message_batch(QueueUrl=queue_url, Entries=entries)
+            except (ClientError, BotoCoreError) as error:
+                reason = f"SendMessageBatch failed: {error}"
+                self.log.warning("%s: %s (attempt %d)", queue_url, reason, attempt + 1)
+                failed.update({index: reason for index in pending})
+                continue
+            for sent in response.get("Successful", []):
+                pending.pop(int(sent["Id"]), None)
+                failed.pop(int(sent["Id"]), None)
+            for entry in response.get("Failed", []):
+                index = int(entry["Id"])
+                failed[index] = f"{entry.get('Code')}: {entry.get('Message', '')}"
+                if entry.get("SenderFault"):
+                    pending.pop(index, None)
+            if not pending:
+                break
+        return {index: failed[index] for index in sorted(failed)}

@@ -47,7 +47,7 @@ class KafkaTopicProducerHook(KafkaProducerHook):
     def produce(self, topic: str, *, key: str, value: str, tag: Hashable | None = None) -> None:
         """Queue one message; ``tag`` (default: ``key``) names it in :meth:`confirm`'s answer."""
         tag = key if tag is None else tag
-        producer = self.get_producer()
+        producer = self.get_conn  # the provider caches it; get_producer() logs a line per call
 
         def delivered(error, _message) -> None:
             if error is None:
@@ -70,7 +70,7 @@ class KafkaTopicProducerHook(KafkaProducerHook):
         What is still unanswered then is purged, so nothing stray reaches the broker
         after the caller has given up on it.
         """
-        producer = self.get_producer()
+        producer = self.get_conn
         unconfirmed = producer.flush(timeout)
         if unconfirmed:
             producer.purge()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from airflow.sdk import DAG, CronTriggerTimetable, Param, task
+from airflow.sdk import DAG, CronTriggerTimetable, Param
 
 from include.common.eastern_time import EASTERN_TIMEZONE
 from preservation_pipelines.aptrust.notifiers.deletion_request import DeletionRequestNotifier
@@ -20,6 +20,7 @@ from preservation_pipelines.aptrust.operators.deletion import (
 from preservation_pipelines.aptrust.operators.mail import RecordRestoreDigestsOperator, SendStoredEmailsOperator
 from preservation_pipelines.aptrust.operators.spot_test import CreateSpotTestRestoresOperator
 from preservation_pipelines.aptrust.operators.work_items import QueueWorkItemsOperator
+from preservation_pipelines.common.operators.run_summary import RunSummaryOperator
 
 APPROVAL_TIMEOUT = timedelta(days=3)
 DEFAULT_ARGS = {
@@ -31,21 +32,6 @@ DEFAULT_ARGS = {
     "execution_timeout": timedelta(minutes=30),
 }
 TAGS = ["aptrust", "registry", "postgres"]
-
-
-@task(task_id="run_summary")
-def run_summary(parts: dict, pulled: dict | None = None, ti=None):
-    """The run's summary: what each step returned, in one dict (also in the log).
-
-    ``pulled`` ({key: (task_id, xcom key)}) names results read without a dependency edge:
-    a task downstream of an approval would be skipped with the rest on Reject.
-    """
-    summary = {
-        **parts,
-        **{name: ti.xcom_pull(task_ids=task_id, key=key) for name, (task_id, key) in (pulled or {}).items()},
-    }
-    print(f"run summary: {summary}")
-    return summary
 
 
 with DAG(
@@ -88,8 +74,10 @@ creates the missed months' spot tests, at most one per institution and month.
         task_id="queue_spot_tests",
         work_item_ids="{{ ti.xcom_pull(task_ids='create_spot_tests')['work_item_ids'] }}",
     )
-    create_spot_tests >> queue_spot_tests
-    run_summary({"spot_tests": create_spot_tests.output, "queue": queue_spot_tests.output})
+    run_summary = RunSummaryOperator(
+        task_id="run_summary", steps={"spot_tests": "create_spot_tests", "queue": "queue_spot_tests"}
+    )
+    create_spot_tests >> queue_spot_tests >> run_summary
 
 
 with DAG(
@@ -129,8 +117,10 @@ retry or by the next hourly run; nothing is re-recorded.
 ) as aptrust_restore_notifications:
     record_digests = RecordRestoreDigestsOperator(task_id="record_digests")
     send_digests = SendStoredEmailsOperator(task_id="send_digests", email_type="restore_digest")
-    record_digests >> send_digests
-    run_summary({"recorded_email_ids": record_digests.output, "emails": send_digests.output})
+    run_summary = RunSummaryOperator(
+        task_id="run_summary", steps={"recorded_email_ids": "record_digests", "emails": "send_digests"}
+    )
+    record_digests >> send_digests >> run_summary
 
 
 with DAG(
@@ -218,12 +208,15 @@ is not sent again. A rejected or timed-out request is re-submitted by triggering
         task_id="send_confirmation",
         email_id="{{ ti.xcom_pull(task_ids='create_delete_work_items')['confirmation_email_id'] }}",
     )
-    validate_deletion_list >> approve_deletion >> create_delete_work_items >> queue_deletions >> send_confirmation
-    run_summary.override(trigger_rule="none_failed")(
-        {
-            "request": validate_deletion_list.output,
-            "deletions": create_delete_work_items.output,
-            "confirmation": send_confirmation.output,
+    run_summary = RunSummaryOperator(
+        task_id="run_summary",
+        steps={
+            "request": "validate_deletion_list",
+            "approval": ("approve_deletion", "decision"),
+            "deletions": "create_delete_work_items",
+            "confirmation": "send_confirmation",
         },
-        pulled={"approval": ("approve_deletion", "decision")},
+        trigger_rule="none_failed",  # a rejected or timed-out approval skips the rest: still summarised
     )
+    validate_deletion_list >> approve_deletion >> create_delete_work_items >> queue_deletions >> send_confirmation
+    send_confirmation >> run_summary

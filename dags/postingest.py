@@ -13,7 +13,7 @@ from airflow.sdk import DAG, CronTriggerTimetable, Param
 from include.common.eastern_time import EASTERN_TIMEZONE
 from include.postingest.config import QUEUE_CONFIG_VARIABLE
 from include.postingest.names import CHECKPOINT_TABLE, NOTIFICATIONS_TOPIC, STALE_INDEX, STATE_TABLE
-from preservation_pipelines.postingest.operators.report import PostingestRunReportOperator
+from preservation_pipelines.common.operators.run_summary import RunSummaryOperator
 from preservation_pipelines.postingest.operators.resender import ResendStuckMessagesOperator
 from preservation_pipelines.postingest.operators.state_changes import ApplyStateChangesOperator
 
@@ -87,9 +87,7 @@ trigger a run instead.
         queue_config_variable="{{ params.queue_config_variable }}",
         max_records="{{ params.max_records }}",
     )
-    apply_records >> PostingestRunReportOperator(
-        task_id="report", summary_task_id="apply_stream_records", problems=("parked",)
-    )
+    apply_records >> RunSummaryOperator(task_id="report", steps="apply_stream_records", problems=("parked",))
 
 
 with DAG(
@@ -125,6 +123,4 @@ is the wall clock, not the logical date, so backfills add nothing: trigger a run
         task_id="resend_stuck_messages",
         table_name="{{ params.table }}",
         queue_config_variable="{{ params.queue_config_variable }}",
-    ) >> PostingestRunReportOperator(
-        task_id="report", summary_task_id="resend_stuck_messages", problems=("unsendable",)
-    )
+    ) >> RunSummaryOperator(task_id="report", steps="resend_stuck_messages", problems=("unsendable",))

@@ -43,7 +43,6 @@ def test_connection_ids_given_reach_the_hooks():
 def test_importing_the_operators_loads_no_aws_or_kafka_client_library():
     code = (
         "import sys\n"
-        "import preservation_pipelines.postingest.operators.report\n"
         "import preservation_pipelines.postingest.operators.resender\n"
         "import preservation_pipelines.postingest.operators.state_changes\n"
         "print(sorted(m for m in ('boto3', 'botocore', 'confluent_kafka') if m in sys.modules))\n"

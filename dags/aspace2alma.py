@@ -1,33 +1,33 @@
-"""aspace2alma and its skip-day cleanup: ArchivesSpace → Alma through the SFTP drop box.
+"""aspace2alma, its skip-day cleanup and its deadline check: ArchivesSpace → Alma through the SFTP drop box.
 
-Both schedules come from one definition: the cleanup runs on exactly the weekdays
-the export does not.
+The three schedules come from one weekday definition (``include.aspace2alma.schedule``):
+the cleanup runs on exactly the weekdays the export does not, the deadline check on the
+export days.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from airflow.sdk import DAG, Param
+from airflow.sdk import DAG, CronTriggerTimetable, Param
 
-from preservation_pipelines.aspace2alma.operators.export import (
-    CONSUMED_REPORT_NAME,
-    REPORT_NAME,
-    ArchivesSpaceToAlmaOperator,
+from include.aspace2alma.dropbox import CONSUMED_REPORT_NAME, OUTPUT_NAME, PREVIOUS_OUTPUT_NAME, REPORT_NAME
+from include.aspace2alma.schedule import CLEANUP_SCHEDULE, DEADLINE_SCHEDULE, EXPORT_SCHEDULE, WeekdaySchedule
+from include.common.eastern_time import EASTERN_TIMEZONE
+from preservation_pipelines.aspace2alma.operators.dropbox import (
     ConsumeBarcodeReportOperator,
-    ExportDeadlineCheckOperator,
     RemoveStaleFileOperator,
     SFTPRotateOperator,
-    SkipIfSupersededOperator,
 )
+from preservation_pipelines.aspace2alma.operators.export import ArchivesSpaceToAlmaOperator
+from preservation_pipelines.aspace2alma.operators.schedule import ExportDeadlineCheckOperator, SkipIfSupersededOperator
 from preservation_pipelines.aspace2alma.sensors.sftp import SFTPFreshFileSensor
-from preservation_pipelines.common.timetables.weekday import WeekdayTimetable
 
-EXPORT_SCHEDULE = WeekdayTimetable(
-    at="05:30", weekdays=("SUN", "TUE", "WED", "THU", "FRI"), timezone="America/New_York"
-)
-CLEANUP_SCHEDULE = EXPORT_SCHEDULE.complement()
-DEADLINE_SCHEDULE = WeekdayTimetable(at="10:30", weekdays=EXPORT_SCHEDULE.weekdays, timezone="America/New_York")
+
+def eastern_timetable(schedule: WeekdaySchedule) -> CronTriggerTimetable:
+    # run_immediately: a DAG without runs yet starts with its latest past fire instant, not the next one.
+    return CronTriggerTimetable(schedule.cron, timezone=EASTERN_TIMEZONE, run_immediately=True)
+
 
 DEFAULT_ARGS = {
     "owner": "library-systems",
@@ -61,7 +61,7 @@ EXPORT_PARAMS = FOLDER | {
 
 with DAG(
     dag_id="aspace2alma",
-    schedule=EXPORT_SCHEDULE,
+    schedule=eastern_timetable(EXPORT_SCHEDULE),
     catchup=False,
     max_active_runs=1,
     default_args=DEFAULT_ARGS,
@@ -99,7 +99,7 @@ fails anywhere leaves no `MARC_out.xml`. A short report that is real: trigger wi
 ) as aspace2alma:
     check_superseded = SkipIfSupersededOperator(task_id="check_superseded", retries=1)
     rotate_output = SFTPRotateOperator(
-        task_id="rotate_output", folder="{{ params.folder }}", current="MARC_out.xml", previous="MARC_out_old.xml"
+        task_id="rotate_output", folder="{{ params.folder }}", current=OUTPUT_NAME, previous=PREVIOUS_OUTPUT_NAME
     )
     wait_for_report = SFTPFreshFileSensor(
         task_id="wait_for_report",
@@ -129,7 +129,7 @@ fails anywhere leaves no `MARC_out.xml`. A short report that is real: trigger wi
 
 with DAG(
     dag_id="aspace2alma_skip_day_cleanup",
-    schedule=CLEANUP_SCHEDULE,
+    schedule=eastern_timetable(CLEANUP_SCHEDULE),
     catchup=False,
     max_active_runs=1,
     default_args=DEFAULT_ARGS,
@@ -146,12 +146,12 @@ A file written that day (an operator ran the export by hand) is left alone.
 run's logical date in Eastern time, never "now".
 """,
 ) as aspace2alma_skip_day_cleanup:
-    RemoveStaleFileOperator(task_id="remove_stale_output", folder="{{ params.folder }}", name="MARC_out.xml")
+    RemoveStaleFileOperator(task_id="remove_stale_output", folder="{{ params.folder }}", name=OUTPUT_NAME)
 
 
 with DAG(
     dag_id="aspace2alma_deadline_check",
-    schedule=DEADLINE_SCHEDULE,
+    schedule=eastern_timetable(DEADLINE_SCHEDULE),
     catchup=False,
     max_active_runs=1,
     default_args=DEFAULT_ARGS | {"execution_timeout": timedelta(minutes=10)},
@@ -168,4 +168,4 @@ break `dag.test()` (the demo and the tests), so the deadline is a scheduled chec
 safe to clear or backfill; a re-run checks again and mails again only if still not done.
 """,
 ) as aspace2alma_deadline_check:
-    ExportDeadlineCheckOperator(task_id="check_export_done", dag_id_to_check="aspace2alma", at=EXPORT_SCHEDULE.at)
+    ExportDeadlineCheckOperator(task_id="check_export_done", dag_id_to_check=aspace2alma.dag_id, at=EXPORT_SCHEDULE.at)

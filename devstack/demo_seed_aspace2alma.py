@@ -6,6 +6,7 @@ from typing import Any
 
 from devstack.servers import SFTP_FOLDER
 from devstack.stack import Devstack
+from include.aspace2alma.dropbox import REPORT_NAME
 
 DEMO_REPORT_BARCODES = 50
 
@@ -16,7 +17,7 @@ def seed(stack: Devstack) -> dict[str, dict[str, Any]]:
     The demo runs at any hour, so the report counts as that day's from midnight
     (Eastern) instead of from 03:00, when Alma delivers it in production.
     """
-    report = stack["sftp"].local_path(f"{SFTP_FOLDER}/sc_active_barcodes.csv")
+    report = stack["sftp"].local_path(f"{SFTP_FOLDER}/{REPORT_NAME}")
     barcodes = [f"3210110{n:07d}" for n in range(DEMO_REPORT_BARCODES)]
     report.write_text("\ufeffBarcode\n" + "\n".join(barcodes) + "\n", encoding="utf-8")
     return {"aspace2alma": {"report_fresh_after": "00:00"}}

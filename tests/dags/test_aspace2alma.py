@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from include.common.eastern_time import EASTERN
 from tests.dags.aspace2alma_support import (  # noqa: F401 - fixtures
     FRIDAY,
     REPORT_BARCODES,
@@ -119,7 +120,7 @@ def test_the_sensor_defers_until_the_report_lands(standin, dropbox):
     import threading
 
     now = datetime.now(UTC).replace(microsecond=0)
-    local = now.astimezone(__import__("zoneinfo").ZoneInfo("America/New_York"))
+    local = now.astimezone(EASTERN)
     conf = {"report_fresh_after": local.strftime("%H:%M"), "report_cutoff": "23:59"}
     if local.strftime("%H:%M") == "23:59":
         pytest.skip("one minute before Eastern midnight")

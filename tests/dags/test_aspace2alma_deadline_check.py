@@ -49,5 +49,5 @@ def test_stays_quiet_when_that_days_run_succeeded(alert_to):
 def test_the_check_runs_at_1030_eastern_on_the_export_days_only():
     dag = load_dag("aspace2alma_deadline_check")
     export = load_dag("aspace2alma")
-    assert dag.timetable.at == "10:30" and dag.timetable.weekdays == export.timetable.weekdays
-    assert dag.timetable.timezone == "America/New_York"
+    assert dag.timetable.expression == "30 10 * * 0,2,3,4,5" and export.timetable.expression == "30 5 * * 0,2,3,4,5"
+    assert dag.timetable.timezone == export.timetable.timezone == "America/New_York"

@@ -1,1 +1,1 @@
-"""Shared by every system: base operators, timetables and helpers no single system owns."""
+"""Shared by every system: the mail and Kafka producer hooks, the run-summary operator."""

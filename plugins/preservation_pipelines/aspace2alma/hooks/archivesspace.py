@@ -8,19 +8,21 @@ retried with exponential backoff by urllib3's ``Retry`` (4 attempts, as the old
 job made). The HTTP client is urllib3's thread-safe ``PoolManager`` (requests on top
 of it added ~0.25 ms of CPU per call here, which an export of tens of thousands
 of calls feels); its pool holds ``max_connections`` connections, so the hook can be
-shared by that many threads. The backend API is reached directly (no proxy).
+shared by that many threads. The backend API is reached directly (no proxy). urllib3
+is imported on first use, not with this module, which DAG files import (~0.1 s).
 """
 
 from __future__ import annotations
 
 import json
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-import urllib3
 from airflow.sdk import BaseHook
-from urllib3.util.retry import Retry
+
+if TYPE_CHECKING:
+    import urllib3
 
 SESSION_HEADER = "X-ArchivesSpace-Session"
 SESSION_LOST_STATUSES = (401, 403, 412)
@@ -28,7 +30,7 @@ TRANSIENT_STATUSES = (500, 502, 503, 504)
 
 
 class ArchivesSpaceError(RuntimeError):
-    """One request failed for good (after retries), or ArchivesSpace answered nonsense."""
+    """One request failed for good (after retries, including unreachable), or ArchivesSpace answered nonsense."""
 
 
 class ArchivesSpaceAuthError(RuntimeError):
@@ -36,7 +38,7 @@ class ArchivesSpaceAuthError(RuntimeError):
 
 
 # What makes one resource fail without saying anything about the others.
-RESOURCE_ERRORS: tuple[type[BaseException], ...] = (ArchivesSpaceError, urllib3.exceptions.HTTPError)
+RESOURCE_ERRORS: tuple[type[BaseException], ...] = (ArchivesSpaceError,)
 
 
 class ArchivesSpaceHook(BaseHook):
@@ -68,6 +70,9 @@ class ArchivesSpaceHook(BaseHook):
     # -- connection and session -------------------------------------------
     def get_conn(self) -> urllib3.PoolManager:
         if self._http is None:
+            import urllib3
+            from urllib3.util.retry import Retry
+
             conn = self.get_connection(self.aspace_conn_id)
             scheme = conn.schema or "http"
             port = f":{conn.port}" if conn.port else ""
@@ -86,6 +91,8 @@ class ArchivesSpaceHook(BaseHook):
         return self._http
 
     def login(self) -> str:
+        import urllib3
+
         http = self.get_conn()
         user, password = self._credentials
         try:
@@ -117,12 +124,17 @@ class ArchivesSpaceHook(BaseHook):
 
     def get(self, path: str, params: dict[str, Any] | None = None) -> urllib3.BaseHTTPResponse:
         """GET ``path`` with the session header, renewing the session once if it was lost."""
+        import urllib3
+
         http = self.get_conn()
         if self._token is None:
             self._renew_session(None)
         for attempt in range(2):
             token = self._token
-            response = http.request("GET", self.base_url + path, fields=params, headers={SESSION_HEADER: token})
+            try:
+                response = http.request("GET", self.base_url + path, fields=params, headers={SESSION_HEADER: token})
+            except urllib3.exceptions.HTTPError as error:
+                raise ArchivesSpaceError(f"GET {path}: {error}") from error
             if response.status in SESSION_LOST_STATUSES:
                 if attempt == 0:
                     self.log.info("ArchivesSpace session lost (HTTP %s on %s); logging in again", response.status, path)

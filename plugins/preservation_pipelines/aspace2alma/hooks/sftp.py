@@ -1,9 +1,13 @@
-"""The Alma drop box on ``lib_sftp``: the SFTP provider's hook plus the moves it lacks.
+"""The Alma drop box on its SFTP connection: the SFTP provider's hook plus the moves it lacks.
 
 SFTPHook has no rename; rotation and atomic upload use the paramiko client from
 ``get_managed_conn()``. ``posix_rename`` (OpenSSH's extension) replaces the target
 in one step, so Alma sees either the old file or the complete new one, and keeps
 the file's mtime, which is how a consumed report is still known to be that day's.
+
+The provider's hook is built on first use, not subclassed: its module pulls in
+paramiko and asyncssh (most of a second), and operators read this hook's
+``default_conn_name`` when a DAG file is parsed.
 """
 
 from __future__ import annotations
@@ -13,16 +17,34 @@ import stat
 import time
 import uuid
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from airflow.providers.sftp.hooks.sftp import SFTPHook
+from airflow.sdk import BaseHook
+
+if TYPE_CHECKING:
+    from airflow.providers.sftp.hooks.sftp import SFTPHook
 
 PART_SUFFIX = ".part"
 
 
-class SFTPDropBoxHook(SFTPHook):
-    def __init__(self, ssh_conn_id: str = "lib_sftp", **kwargs) -> None:
-        super().__init__(ssh_conn_id=ssh_conn_id, **kwargs)
+class SFTPDropBoxHook(BaseHook):
+    conn_name_attr = "sftp_conn_id"
+    default_conn_name = "lib_sftp"
+    conn_type = "sftp"
+    hook_name = "Alma drop box (SFTP)"
+
+    def __init__(self, sftp_conn_id: str = default_conn_name) -> None:
+        super().__init__()
+        self.sftp_conn_id = sftp_conn_id
+
+    @cached_property
+    def sftp(self) -> SFTPHook:
+        """The SFTP provider's hook on this connection (host-key checking as the connection says)."""
+        from airflow.providers.sftp.hooks.sftp import SFTPHook
+
+        return SFTPHook(ssh_conn_id=self.sftp_conn_id)
 
     def rotate(self, current: str, previous: str) -> bool:
         """Delete ``previous`` if ``current`` exists, then rename ``current`` to ``previous``.
@@ -30,7 +52,7 @@ class SFTPDropBoxHook(SFTPHook):
         Returns whether ``current`` existed. Safe to repeat: a second call finds
         nothing to move and leaves ``previous`` alone.
         """
-        with self.get_managed_conn() as sftp:
+        with self.sftp.get_managed_conn() as sftp:
             if not _exists(sftp, current):
                 self.log.info("rotate: %s absent, nothing to rotate", current)
                 return False
@@ -41,17 +63,20 @@ class SFTPDropBoxHook(SFTPHook):
             return True
 
     def read_bytes(self, path: str) -> bytes:
-        with self.get_managed_conn() as sftp, sftp.open(path, "rb") as remote_file:
+        with self.sftp.get_managed_conn() as sftp, sftp.open(path, "rb") as remote_file:
             remote_file.prefetch()
             return remote_file.read()
 
     def modified_at(self, path: str) -> datetime | None:
         """The file's mtime as an aware UTC datetime, or None when it does not exist."""
-        with self.get_managed_conn() as sftp:
+        with self.sftp.get_managed_conn() as sftp:
             try:
                 return datetime.fromtimestamp(sftp.stat(path).st_mtime, tz=UTC)
             except FileNotFoundError:
                 return None
+
+    def delete_file(self, path: str) -> None:
+        self.sftp.delete_file(path)
 
     def upload_atomically(
         self, local_path: str | Path, remote_path: str, *, attempts: int = 4, backoff: float = 5.0
@@ -74,14 +99,14 @@ class SFTPDropBoxHook(SFTPHook):
             self.log.warning(
                 "upload of %s failed (%s); attempt %d/%d in %.0fs", remote_path, failure, attempt + 1, attempts, delay
             )
-            self.close_conn()
+            self.sftp.close_conn()
             time.sleep(delay)
         raise AssertionError("unreachable")
 
     def _upload_once(self, local_path: Path, remote_path: str) -> int:
         directory, name = posixpath.split(remote_path)
         temporary = posixpath.join(directory, f".{name}.{uuid.uuid4().hex}{PART_SUFFIX}")
-        with self.get_managed_conn() as sftp:
+        with self.sftp.get_managed_conn() as sftp:
             self._remove_leftover_parts(sftp, directory, name)
             try:
                 sftp.put(str(local_path), temporary, confirm=True)

@@ -1,4 +1,4 @@
-"""The 10:30 Eastern deadline alert of ``aspace2alma``, mailed through ``smtp_default``.
+"""The deadline alert of ``aspace2alma``, mailed through the common ``MailHook``.
 
 Recipients: the operator's ``to``, else the Airflow Variable ``aspace2alma_alert_to``
 (comma separated); with none, the alert is only logged (as an error).
@@ -6,10 +6,15 @@ Recipients: the operator's ``to``, else the Airflow Variable ``aspace2alma_alert
 
 from __future__ import annotations
 
-import logging
+from typing import TYPE_CHECKING
 
-log = logging.getLogger(__name__)
+from include.aspace2alma.schedule import DEADLINE_SCHEDULE
+
+if TYPE_CHECKING:
+    from preservation_pipelines.common.hooks.mail import MailHook
+
 RECIPIENTS_VARIABLE = "aspace2alma_alert_to"
+SUBJECT = f"aspace2alma: export not done by {DEADLINE_SCHEDULE.at} Eastern"
 
 
 def recipients(to: list[str] | str | None) -> list[str]:
@@ -22,10 +27,6 @@ def recipients(to: list[str] | str | None) -> list[str]:
     return [address.strip() for address in to if address.strip()]
 
 
-def send_late_alert(message: str, to: list[str], smtp_conn_id: str = "smtp_default") -> None:
-    from airflow.providers.smtp.hooks.smtp import SmtpHook
-
-    with SmtpHook(smtp_conn_id=smtp_conn_id) as smtp:
-        smtp.send_email_smtp(
-            to=to, subject="aspace2alma: export not done by 10:30 Eastern", html_content=f"<p>{message}</p>"
-        )
+def send_late_alert(mail: MailHook, message: str, to: list[str]) -> list[str]:
+    """Mail ``message`` to ``to``; returns the recipients the server refused."""
+    return mail.send_plain(recipients=to, subject=SUBJECT, body=message)

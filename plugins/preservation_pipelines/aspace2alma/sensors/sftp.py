@@ -9,15 +9,17 @@ from typing import Any
 from airflow.sdk import BaseSensorOperator
 from airflow.sdk.exceptions import AirflowFailException
 
-from include.aspace2alma.calendar import EASTERN, eastern_instant, run_day
+from include.common.eastern_time import EASTERN, eastern_day, eastern_instant
+from preservation_pipelines.aspace2alma.operators.base import Aspace2AlmaBaseOperator
 
 
-class SFTPFreshFileSensor(BaseSensorOperator):
+class SFTPFreshFileSensor(Aspace2AlmaBaseOperator, BaseSensorOperator):
     """Wait until one of ``<folder>/<names>`` was modified at or after ``fresh_after`` on the run's day.
 
     Gives up (fails, without retrying) at ``cutoff`` on the run's day. Looks once
     in the worker; if nothing is there yet it defers to `SFTPFreshFileTrigger`,
     freeing the worker slot while it waits. Returns the fresh file's path and mtime.
+    The drop box is ``sftp_conn_id`` (an argument of ``Aspace2AlmaBaseOperator``).
     """
 
     template_fields = ("folder", "fresh_after", "cutoff")
@@ -29,7 +31,6 @@ class SFTPFreshFileSensor(BaseSensorOperator):
         names: list[str],
         fresh_after: str = "03:00",
         cutoff: str = "09:00",
-        sftp_conn_id: str = "lib_sftp",
         deferrable: bool = True,
         poke_interval: float = 300.0,
         **kwargs,
@@ -39,23 +40,19 @@ class SFTPFreshFileSensor(BaseSensorOperator):
         self.names = list(names)
         self.fresh_after = fresh_after
         self.cutoff = cutoff
-        self.sftp_conn_id = sftp_conn_id
         self.deferrable = deferrable
 
     def _window(self, context) -> tuple[datetime, datetime]:
-        day = run_day(context["logical_date"])
+        day = eastern_day(context["logical_date"])
         return eastern_instant(day, self.fresh_after), eastern_instant(day, self.cutoff)
 
     def _paths(self) -> list[str]:
         return [posixpath.join(self.folder, name) for name in self.names]
 
     def _fresh(self, context) -> dict[str, Any] | None:
-        from preservation_pipelines.aspace2alma.hooks.sftp import SFTPDropBoxHook
-
         fresh_after, _ = self._window(context)
-        hook = SFTPDropBoxHook(self.sftp_conn_id)
         for path in self._paths():
-            modified = hook.modified_at(path)
+            modified = self.dropbox_hook.modified_at(path)
             if modified is not None and modified >= fresh_after:
                 return {"status": "fresh", "path": path, "modified": modified.isoformat()}
         return None

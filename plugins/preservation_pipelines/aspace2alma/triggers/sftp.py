@@ -9,6 +9,8 @@ from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
+from preservation_pipelines.aspace2alma.hooks.sftp import SFTPDropBoxHook
+
 
 class SFTPFreshFileTrigger(BaseTrigger):
     """Fires when one of ``paths`` on the SFTP server was modified at or after ``fresh_after``.
@@ -26,7 +28,7 @@ class SFTPFreshFileTrigger(BaseTrigger):
         paths: list[str],
         fresh_after: str,
         cutoff: str,
-        sftp_conn_id: str = "lib_sftp",
+        sftp_conn_id: str = SFTPDropBoxHook.default_conn_name,
         poke_interval: float = 60.0,
     ) -> None:
         super().__init__()

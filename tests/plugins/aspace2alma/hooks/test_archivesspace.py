@@ -84,7 +84,7 @@ def test_timeouts_are_retried_then_give_up(standin):
     hook = _hook(timeout_seconds=0.3)
     assert hook.resource_marc_xml(f"/repositories/{repo_id}", resource_id)  # second attempt is quick
     standin.admin("faults", {"slow": {"resource_ids": [resource_id], "seconds": 1.0}})
-    with pytest.raises(RESOURCE_ERRORS):
+    with pytest.raises(RESOURCE_ERRORS, match=f"GET /repositories/{repo_id}/resources/marc21/{resource_id}.xml: "):
         hook.resource_marc_xml(f"/repositories/{repo_id}", resource_id)
 
 

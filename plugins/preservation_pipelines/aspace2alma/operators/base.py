@@ -1,0 +1,56 @@
+"""The one place aspace2alma operators and sensors get their hooks from.
+
+Shaped like the amazon provider's ``AwsBaseOperator``: each connection id defaults to
+its hook's ``default_conn_name``, and each hook is built once per task instance, on
+first use, so parsing a DAG file builds none.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any
+
+from airflow.sdk import BaseOperator
+
+from preservation_pipelines.aspace2alma.hooks.archivesspace import ArchivesSpaceHook
+from preservation_pipelines.aspace2alma.hooks.sftp import SFTPDropBoxHook
+from preservation_pipelines.common.hooks.mail import MailHook
+
+
+class Aspace2AlmaBaseOperator(BaseOperator):
+    """Base of the aspace2alma operators: the drop box, ArchivesSpace and mail hooks.
+
+    :param sftp_conn_id: the Alma drop box (SFTP).
+    :param aspace_conn_id: the ArchivesSpace backend API.
+    :param smtp_conn_id: the mail server of the alerts.
+    """
+
+    def __init__(
+        self,
+        *,
+        sftp_conn_id: str = SFTPDropBoxHook.default_conn_name,
+        aspace_conn_id: str = ArchivesSpaceHook.default_conn_name,
+        smtp_conn_id: str = MailHook.default_conn_name,
+        **kwargs,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.sftp_conn_id = sftp_conn_id
+        self.aspace_conn_id = aspace_conn_id
+        self.smtp_conn_id = smtp_conn_id
+
+    @cached_property
+    def dropbox_hook(self) -> SFTPDropBoxHook:
+        return SFTPDropBoxHook(self.sftp_conn_id)
+
+    @cached_property
+    def aspace_hook(self) -> ArchivesSpaceHook:
+        return ArchivesSpaceHook(self.aspace_conn_id, **self.aspace_hook_parameters)
+
+    @property
+    def aspace_hook_parameters(self) -> dict[str, Any]:
+        """Keyword arguments of ``ArchivesSpaceHook`` beyond the connection; an operator may add some."""
+        return {}
+
+    @cached_property
+    def mail_hook(self) -> MailHook:
+        return MailHook(smtp_conn_id=self.smtp_conn_id)

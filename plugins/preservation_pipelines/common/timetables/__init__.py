@@ -1,1 +1,0 @@
-"""Timetables (registered by ``timetables_plugin``)."""

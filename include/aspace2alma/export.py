@@ -11,8 +11,7 @@ at most a window of records, whatever the number of resources.
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
@@ -22,6 +21,7 @@ from include.aspace2alma.memory import limit_malloc_arenas, release_free_memory
 from include.aspace2alma.ordered import bounded_ordered_map
 from include.aspace2alma.rules import RecordDataError, apply_special_collections_changes, clean_and_check
 from include.aspace2alma.selection import exclusion_reason
+from include.common.progress import ProgressLog
 
 log = logging.getLogger(__name__)
 TRIM_EVERY = 1_000  # resources between returns of freed memory to the OS
@@ -92,26 +92,6 @@ def process_resource(
         return ResourceOutcome(uri, "errored", reason=f"{type(error).__name__}: {error}")
 
 
-class Progress:
-    """Logs done/total, rate and ETA at most every ``interval`` seconds."""
-
-    def __init__(self, total: int, interval: float = 30.0, clock: Callable[[], float] = time.monotonic) -> None:
-        self.total = total
-        self.interval = interval
-        self._clock = clock
-        self._started = self._last = clock()
-
-    def update(self, done: int, force: bool = False) -> str | None:
-        now = self._clock()
-        if not force and now - self._last < self.interval:
-            return None
-        self._last = now
-        elapsed = max(now - self._started, 1e-9)
-        rate = done / elapsed
-        eta = (self.total - done) / rate if rate else float("inf")
-        return f"{done}/{self.total} resources, {rate:.1f}/s, ETA {eta:.0f}s"
-
-
 def export_records(
     source: ArchivesSpaceSource,
     summary: ExportSummary,
@@ -137,7 +117,7 @@ def export_records(
             source, *ref, report_barcodes=report_barcodes, excluded=excluded, resource_errors=resource_errors
         )
 
-    progress = Progress(len(resources), progress_interval)
+    progress = ProgressLog(logger, "resources", total=len(resources), interval=progress_interval)
     consecutive_errors = 0
     limit_malloc_arenas()
     for outcome in bounded_ordered_map(work, resources, concurrency=concurrency):
@@ -165,7 +145,4 @@ def export_records(
                 summary.containers_seen += outcome.containers
                 summary.items_created += outcome.items
                 yield outcome.record
-        line = progress.update(summary.resources_seen)
-        if line:
-            logger.info("progress: %s", line)
-    logger.info("progress: %s", progress.update(summary.resources_seen, force=True))
+        progress(summary.resources_seen)

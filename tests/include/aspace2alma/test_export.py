@@ -133,17 +133,3 @@ def test_a_failing_server_aborts_the_export():
             DatasetSource(failing=every), ExportSummary(), report_barcodes=REPORT, excluded=exclusion_list(None),
             concurrency=2, resource_errors=(ConnectionError,), max_consecutive_errors=5,
         ))  # fmt: skip
-
-
-def test_progress_lines_come_at_a_steady_pace_with_rate_and_eta():
-    from include.aspace2alma.export import Progress
-
-    now = [0.0]
-    progress = Progress(total=1000, interval=30, clock=lambda: now[0])
-    now[0] = 10
-    assert progress.update(100) is None  # not yet 30 s since the last line
-    now[0] = 40
-    assert progress.update(400) == "400/1000 resources, 10.0/s, ETA 60s"
-    now[0] = 50
-    assert progress.update(500) is None
-    assert progress.update(500, force=True) == "500/1000 resources, 10.0/s, ETA 50s"

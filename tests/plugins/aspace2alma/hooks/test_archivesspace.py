@@ -124,8 +124,14 @@ def test_top_containers_beyond_the_search_cap_are_paged(monkeypatch):
         monkeypatch.setenv(
             "AIRFLOW_CONN_ASPACE_SMALL",
             json.dumps(
-                {"conn_type": "http", "host": "127.0.0.1", "port": port, "login": "admin", "password": "admin"}
-            ),  # pragma: allowlist secret
+                {
+                    "conn_type": "http",
+                    "host": "127.0.0.1",
+                    "port": port,
+                    "login": "admin",
+                    "password": "admin",  # pragma: allowlist secret
+                }
+            ),
         )
         dataset = Dataset(resources=4, containers=60)
         repo_id, resource_id = next(r for r in dataset.iter_resources() if dataset.container_total(*r) > 7)

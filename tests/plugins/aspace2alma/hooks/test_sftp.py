@@ -6,16 +6,7 @@ import time
 
 import pytest
 
-FOLDER = "/alma/aspace"
-
-
-@pytest.fixture
-def dropbox(sftp):
-    folder = sftp.local_path(FOLDER)
-    for path in folder.iterdir():
-        if path.is_file():
-            path.unlink()
-    return folder
+from tests.dags.aspace2alma_support import FOLDER, dropbox  # noqa: F401 - fixture
 
 
 def _hook():

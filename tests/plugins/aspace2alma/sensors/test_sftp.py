@@ -6,19 +6,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-FOLDER = "/alma/aspace"
+from tests.dags.aspace2alma_support import FOLDER, dropbox  # noqa: F401 - fixture
 
 
-@pytest.fixture
-def empty_dropbox(sftp):
-    folder = sftp.local_path(FOLDER)
-    for path in folder.iterdir():
-        if path.is_file():
-            path.unlink()
-    return folder
-
-
-def test_defers_to_the_trigger_with_its_paths_window_and_connection(empty_dropbox):
+def test_defers_to_the_trigger_with_its_paths_window_and_connection(dropbox):
     from airflow.sdk.exceptions import TaskDeferred
 
     from preservation_pipelines.aspace2alma.hooks.sftp import SFTPDropBoxHook

@@ -6,18 +6,7 @@ import asyncio
 import os
 from datetime import UTC, datetime, timedelta
 
-import pytest
-
-FOLDER = "/alma/aspace"
-
-
-@pytest.fixture
-def dropbox(sftp):
-    folder = sftp.local_path(FOLDER)
-    for path in folder.iterdir():
-        if path.is_file():
-            path.unlink()
-    return folder
+from tests.dags.aspace2alma_support import FOLDER, dropbox  # noqa: F401 - fixture
 
 
 def _trigger(fresh_after: datetime, cutoff: datetime):

@@ -12,11 +12,18 @@ import shutil
 import sys
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from devstack.airflow import airflow_environment, prepare_metadata_db
 from devstack.debian import ensure_debian_packages
 from devstack.settings import REPO_ROOT
 from devstack.stack import Devstack
+
+# Property-based tests: a bounded number of examples per test keeps the suite's time modest;
+# HYPOTHESIS_PROFILE=thorough runs many more locally.
+settings.register_profile("ci", max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("thorough", max_examples=5_000, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 ensure_debian_packages()
 WORKDIR = REPO_ROOT / ".devstack" / f"pytest-{os.getpid()}"

@@ -8,10 +8,15 @@ from airflow.sdk import DAG, CronTriggerTimetable, Param
 
 from include.common.eastern_time import EASTERN_TIMEZONE
 from include.merritt.priority import MAX_PRIORITY, MIN_PRIORITY
-from include.merritt.submission import SUBMISSION_TYPES
-from preservation_pipelines.merritt.operators.admin import ADMIN_ACTIONS, MerrittQueueAdminOperator
+from include.merritt.submission import NODE_NAME, SUBMISSION_TYPES
+from preservation_pipelines.merritt.operators.admin import (
+    ADMIN_ACTIONS,
+    MAX_MESSAGE_CHARACTERS,
+    MAX_OLDER_THAN_DAYS,
+    MerrittQueueAdminOperator,
+)
 from preservation_pipelines.merritt.operators.reporting import MerrittBatchReportingOperator
-from preservation_pipelines.merritt.operators.staging import MerrittStagingOperator
+from preservation_pipelines.merritt.operators.staging import STAGING_TIMEOUT, MerrittStagingOperator
 
 DEFAULT_ARGS = {
     "owner": "merritt",
@@ -37,7 +42,12 @@ SUBMISSION_PARAMS = {
         format="multiline",
         description="An http(s) URL, or the checkm manifest itself (batch manifest types only)",
     ),
-    "submission_uuid": _optional_text("Idempotency key; empty: derived from this DAG run"),
+    "submission_uuid": Param(
+        None,
+        type=["null", "string"],
+        pattern=f"^$|{NODE_NAME.pattern}",
+        description="Idempotency key (1-128 letters, digits, '-', '_', '.'); empty: derived from this DAG run",
+    ),
     "priority": Param(
         None,
         type=["null", "integer"],
@@ -87,11 +97,17 @@ ever sees half a batch.
 the uuid is derived from the run id): a re-run finds the batch and finishes whatever an
 interrupted run left (lost session, ZooKeeper down), never staging the submission twice. If
 the manifest behind the URL changed since the interrupted try began the batch, the retry is
-refused rather than mixing the two. Bad input fails at once without retries: fix the conf (or
-the manifest) and trigger a new run.
+refused rather than mixing the two (remove that unpublished batch with `merritt_queue_admin`'s
+`remove_unpublished_batch`, or restore the manifest). A write ZooKeeper refuses before the batch
+is published rolls the batch back. Bad input fails at once without retries: fix the conf (or the
+manifest) and trigger a new run. Every size ZooKeeper limits is checked before anything is written.
+
+**Manifest URLs** are fetched under rules (docs/merritt.md): http(s) only, no credentials, public
+addresses only unless listed in Variable `merritt_fetch_allowed_networks` (JSON list of networks,
+for internal depositors), at most 3 redirects each checked again, 2 minutes and 5 MB in all.
 """,
 ) as merritt_ingest_staging:
-    MerrittStagingOperator(task_id="stage_batch")
+    MerrittStagingOperator(task_id="stage_batch", execution_timeout=STAGING_TIMEOUT)
 
 
 with DAG(
@@ -131,10 +147,21 @@ with DAG(
     params={
         "action": Param(type="string", enum=list(ADMIN_ACTIONS), description="What to do"),
         "target": Param(
-            "", type="string", description="Profile (hold/release), jid (job actions) or bid (batch actions)"
+            "",
+            type="string",
+            pattern=f"^$|{NODE_NAME.pattern}",
+            description="Profile (hold/release), jid (job actions) or bid (batch actions)",
         ),
-        "message": Param("", type="string", description="Message stored in the job/batch status"),
-        "older_than_days": Param(30, type="integer", minimum=0, description="remove_completed_batches: age in days"),
+        "message": Param(
+            "", type="string", maxLength=MAX_MESSAGE_CHARACTERS, description="Message stored in the job/batch status"
+        ),
+        "older_than_days": Param(
+            30,
+            type="integer",
+            minimum=0,
+            maximum=MAX_OLDER_THAN_DAYS,
+            description="remove_completed_batches: age in days",
+        ),
     },
     tags=["merritt", "zookeeper", "admin"],
     doc_md="""
@@ -145,7 +172,9 @@ batches to Processing and Held jobs to Pending), `freeze_queue` / `thaw_queue`
 (`/locks/queue/ingest`), `requeue_job` (a Failed job to the state after its last success),
 `fail_job`, `delete_job` (jid), `delete_batch` (a Held or Failed batch and its Held/Failed jobs),
 `update_reporting` (a Failed batch whose failed jobs were re-run), `remove_completed_batches`
-(Completed batches older than `older_than_days`).
+(Completed batches older than `older_than_days`), `remove_unpublished_batch` (bid: a batch a
+staging claimed but never published, no staging having written to it for 30 minutes: its jobs,
+nodes and `/batch-uuids` entry).
 
 Every move is checked against the job/batch state machine and written in one transaction with
 its queue and batch entries; a job locked by a worker is not moved. The task returns (and logs)

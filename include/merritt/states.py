@@ -125,6 +125,14 @@ def new_job_status(at: datetime, message: str = "") -> dict[str, Any]:
     }
 
 
+def staged_job_status(at: datetime, *, held_for: str | None = None) -> dict[str, Any]:
+    """A new job's status: Pending, or Held (from Pending) when its collection ``held_for`` is held."""
+    status = new_job_status(at)
+    if held_for is None:
+        return status
+    return move_job(status, JobState.HELD, at=at, message=f"collection {held_for} is held")
+
+
 def new_batch_status(state: BatchState, at: datetime, message: str = "") -> dict[str, Any]:
     return {"status": state.value, "last_modified": format_timestamp(at), "message": message}
 

@@ -1,9 +1,11 @@
 """A submission (the staging DAG's conf) validated, and the jobs it becomes.
 
-``parse_submission`` checks the conf field by field; ``plan_jobs`` turns it (and its
-parsed manifest, for the manifest types) into one ``JobPlan`` per job, and
-``JobPlan.nodes`` gives the exact nodes a job is written as. ``validate_submission``
-does all of it, fetching a manifest behind a URL once: what it returns is what is staged.
+``parse_submission`` checks the conf field by field (text without control characters,
+URLs by ``include/merritt/urls.py``, file names without paths); ``plan_jobs`` turns it
+(and its parsed manifest, for the manifest types) into one ``JobPlan`` per job
+(``include/merritt/jobs.py``). ``validate_submission`` does all of it, fetching a
+manifest behind a URL once, and measures every transaction against ZooKeeper's
+limits: what it returns is what is staged, and it can be staged.
 """
 
 from __future__ import annotations
@@ -14,12 +16,24 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import unquote, urlparse
+from urllib.parse import unquote, urlsplit
 
-from include.merritt.checkm import MAX_MANIFEST_BYTES, Manifest, ManifestRow, parse_manifest
-from include.merritt.layout import format_timestamp, job_nodes
+from include.merritt.checkm import (
+    MAX_MANIFEST_BYTES,
+    Manifest,
+    ManifestError,
+    ManifestRow,
+    file_name_problem,
+    parse_manifest,
+    split_local_ids,
+)
+from include.merritt.jobs import JobPlan
+from include.merritt.layout import format_timestamp
+from include.merritt.limits import find_oversize, largest_cell
 from include.merritt.priority import MAX_PRIORITY, MIN_PRIORITY, initial_priority
-from include.merritt.report import EMAIL_ADDRESS, split_addresses
+from include.merritt.report import email_address, split_addresses
+from include.merritt.text import describe_character, first_forbidden, shown
+from include.merritt.urls import UrlError, looks_like_url, parse_http_url
 
 # type → (manifest kind, payload type of each job); kind None: the payload is the one job.
 SUBMISSION_TYPES: dict[str, tuple[str | None, str]] = {
@@ -52,8 +66,7 @@ FIELDS = {
     "filename",
     *OPTIONAL_FIELDS,
 }
-DEFAULT_RESPONSE_TYPE = "xml"
-NODE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+NODE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")  # ids used as node names (match with fullmatch)
 
 
 class SubmissionError(ValueError):
@@ -74,7 +87,7 @@ class Submission:
 
     @property
     def payload_is_url(self) -> bool:
-        return is_url(self.payload)
+        return looks_like_url(self.payload)
 
     @property
     def manifest_kind(self) -> str | None:
@@ -83,6 +96,16 @@ class Submission:
     @property
     def job_payload_type(self) -> str:
         return SUBMISSION_TYPES[self.type][1]
+
+    def texts(self) -> dict[str, str]:
+        """The submission's text fields by conf key (what a submitter can shorten)."""
+        return {
+            "submission_uuid": self.uuid,
+            "submitter": self.submitter,
+            "payload": self.payload if self.payload_is_url else "",
+            "filename": self.filename,
+            **self.optional,
+        }
 
     def record(self, at: datetime) -> dict[str, Any]:
         """The JSON of ``/batches/<bid>/submission``."""
@@ -98,12 +121,10 @@ class Submission:
         }
 
 
-def is_url(text: str) -> bool:
-    parsed = urlparse(text.strip())
-    return "\n" not in text.strip() and parsed.scheme in ("http", "https") and bool(parsed.netloc)
-
-
 def parse_submission(conf: dict[str, Any], known_profiles: list[str] | set[str]) -> Submission:
+    if not isinstance(conf, dict):
+        raise SubmissionError(f"the submission must be a JSON object, not {type(conf).__name__}")
+
     def text(key: str, required: bool = False) -> str:
         value = conf.get(key)
         if value is None:
@@ -112,119 +133,88 @@ def parse_submission(conf: dict[str, Any], known_profiles: list[str] | set[str])
             raise SubmissionError(f"{key}: expected text, got {type(value).__name__}")
         if required and not value.strip():
             raise SubmissionError(f"{key}: required")
-        return value if key == "payload" else value.strip()
+        if key == "payload":
+            return value  # an inline manifest is checked line by line by the checkm parser
+        value = value.strip()
+        bad = first_forbidden(value)
+        if bad is not None:
+            raise SubmissionError(f"{key}: control character {describe_character(value[bad])} at position {bad + 1}")
+        return value
 
-    unknown = sorted(set(conf) - FIELDS)
+    unknown = sorted(
+        key if isinstance(key, str) and key.isidentifier() else shown(key) for key in conf if key not in FIELDS
+    )
     if unknown:
         raise SubmissionError(f"unknown field(s) {', '.join(unknown)}; known: {', '.join(sorted(FIELDS))}")
     uuid = text("submission_uuid", required=True)
-    if not NODE_NAME.match(uuid):
-        raise SubmissionError(f"submission_uuid: {uuid!r} must be 1-128 letters, digits, '-', '_' or '.'")
+    if not NODE_NAME.fullmatch(uuid):
+        raise SubmissionError(f"submission_uuid: {shown(uuid)} must be 1-128 letters, digits, '-', '_' or '.'")
     submitter = text("submitter", required=True)
     profile = text("profile", required=True)
     if profile not in known_profiles:
-        raise SubmissionError(f"profile: unknown collection profile {profile!r}")
+        raise SubmissionError(f"profile: unknown collection profile {shown(profile)}")
     kind = text("type", required=True)
     if kind not in SUBMISSION_TYPES:
-        raise SubmissionError(f"type: {kind!r} is not one of {', '.join(SUBMISSION_TYPES)}")
+        raise SubmissionError(f"type: {shown(kind)} is not one of {', '.join(SUBMISSION_TYPES)}")
     payload = text("payload", required=True)
-    if SUBMISSION_TYPES[kind][0] in (None, "object") and not is_url(payload):
-        raise SubmissionError(f"payload: a {kind} submission needs an http(s) URL the workers can fetch")
+    payload_url = _payload_url(kind, payload)
 
     priority = conf.get("priority")
     if priority in ("", None):
         priority = None
     elif isinstance(priority, bool) or not isinstance(priority, int) or not MIN_PRIORITY <= priority <= MAX_PRIORITY:
-        raise SubmissionError(f"priority: {priority!r} is not an integer from {MIN_PRIORITY} to {MAX_PRIORITY}")
+        raise SubmissionError(f"priority: {shown(priority)} is not an integer from {MIN_PRIORITY} to {MAX_PRIORITY}")
     update = conf.get("update", False)
     if not isinstance(update, bool):
-        raise SubmissionError(f"update: expected true or false, got {update!r}")
+        raise SubmissionError(f"update: expected true or false, got {shown(update)}")
 
     optional = {key: text(key) for key in OPTIONAL_FIELDS if text(key)}
-    submission = Submission(
+    filename = text("filename") or (posixpath.basename(unquote(urlsplit(payload_url).path)) if payload_url else "")
+    problem = file_name_problem(filename) if filename else None
+    if problem:
+        raise SubmissionError(f"filename: {shown(filename)} {problem}")
+    for address in split_addresses(optional.get("notification", "")):
+        if email_address(address) is None:
+            raise SubmissionError(f"notification: {shown(address)} is not an email address")
+    return Submission(
         uuid=uuid,
         submitter=submitter,
         profile=profile,
         type=kind,
-        payload=payload,
+        payload=payload_url or payload,
         optional=optional,
         priority=priority,
         update=update,
-        filename=text("filename") or (_url_basename(payload) if is_url(payload) else ""),
+        filename=filename,
     )
-    for address in split_addresses(optional.get("notification", "")):
-        if not EMAIL_ADDRESS.match(address):
-            raise SubmissionError(f"notification: {address!r} is not an email address")
-    return submission
 
 
-def _url_basename(url: str) -> str:
-    return posixpath.basename(unquote(urlparse(url.strip()).path))
-
-
-@dataclass(frozen=True)
-class JobPlan:
-    payload_url: str
-    payload_type: str
-    priority: int
-    primary_id: str = ""
-    local_ids: tuple[str, ...] = ()
-    creator: str = ""
-    title: str = ""
-    date: str = ""
-    filename: str = ""
-    digest_type: str = ""
-    digest_value: str = ""
-    space_needed: int = 0
-
-    def configuration(self, submission_record: dict[str, Any], jid: str) -> dict[str, Any]:
-        config = {
-            **submission_record,
-            "jobID": jid,
-            "profile_name": submission_record["profile"],
-            "submitter": submission_record["submitter"],
-            "payload_url": self.payload_url,
-            "payload_type": self.payload_type,
-            "response_type": submission_record.get("responseForm") or DEFAULT_RESPONSE_TYPE,
-        }
-        if self.filename:
-            config["filename"] = self.filename
-        if self.digest_type:
-            config["digestType"], config["digestValue"] = self.digest_type, self.digest_value
-        return config
-
-    def nodes(
-        self, jid: str, bid: str, submission_record: dict[str, Any], status: dict[str, Any]
-    ) -> list[tuple[str, bytes]]:
-        """The job's nodes, parent first, with the batch's entry listing it under ``batch-processing``."""
-        return job_nodes(
-            jid,
-            bid,
-            priority=self.priority,
-            space_needed=self.space_needed,
-            configuration=self.configuration(submission_record, jid),
-            identifiers={"primary_id": self.primary_id, "local_id": list(self.local_ids)},
-            metadata={
-                "erc_who": self.creator,
-                "erc_what": self.title,
-                "erc_when": self.date,
-                "erc_where": self.primary_id,
-            },
-            status=status,
-        )
+def _payload_url(kind: str, payload: str) -> str:
+    """The payload's URL, stripped; "" for an inline manifest. A payload meant as a URL must be a good one."""
+    needs_url = SUBMISSION_TYPES[kind][0] in (None, "object")
+    if not needs_url and not looks_like_url(payload):
+        return ""
+    url = payload.strip()
+    try:
+        parse_http_url(url)
+    except UrlError as error:
+        if needs_url:
+            raise SubmissionError(
+                f"payload: a {kind} submission needs an http(s) URL the workers can fetch: this one {error}"
+            ) from None
+        raise SubmissionError(f"payload: the URL {error}") from None
+    return url
 
 
 def plan_jobs(submission: Submission, manifest: Manifest | None) -> list[JobPlan]:
     """One job for a file/container/object manifest, one per row for the batch manifests."""
     if submission.manifest_kind in (None, "object"):
-        priority = initial_priority(1, submission.priority)
-        local_ids = _split_local_ids(submission.optional.get("local_id", ""))
         return [
             JobPlan(
-                payload_url=submission.payload.strip(),
+                payload_url=submission.payload,
                 payload_type=submission.job_payload_type,
-                priority=priority,
-                local_ids=local_ids,
+                priority=initial_priority(1, submission.priority),
+                local_ids=split_local_ids(submission.optional.get("local_id", "")),
                 creator=submission.optional.get("creator", ""),
                 title=submission.optional.get("title", ""),
                 date=submission.optional.get("date", ""),
@@ -233,27 +223,7 @@ def plan_jobs(submission: Submission, manifest: Manifest | None) -> list[JobPlan
     if manifest is None:
         raise SubmissionError(f"type {submission.type}: the manifest is missing")
     priority = initial_priority(len(manifest.rows), submission.priority)
-    return [_row_job(row, submission.job_payload_type, priority) for row in manifest.rows]
-
-
-def _row_job(row: ManifestRow, payload_type: str, priority: int) -> JobPlan:
-    return JobPlan(
-        payload_url=row.file_url,
-        payload_type=payload_type,
-        priority=priority,
-        primary_id=row.primary_identifier,
-        local_ids=row.local_identifiers,
-        creator=row.creator,
-        title=row.title,
-        date=row.date,
-        filename=row.file_name,
-        digest_type=row.hash_algorithm,
-        digest_value=row.hash_value,
-    )
-
-
-def _split_local_ids(text: str) -> tuple[str, ...]:
-    return tuple(part.strip() for part in text.split(";") if part.strip())
+    return [JobPlan.from_row(row, submission.job_payload_type, priority) for row in manifest.rows]
 
 
 @dataclass(frozen=True)
@@ -272,7 +242,8 @@ def validate_submission(
 
     A manifest given as a URL is fetched here, once, with ``fetch(url, max_bytes)``
     (without ``fetch``, only inline manifests are accepted); the jobs are planned from
-    those very bytes, so they are what was validated.
+    those very bytes, so they are what was validated. Last, every transaction staging
+    will make is measured against ZooKeeper's limits (``include/merritt/limits.py``).
     """
     submission = parse_submission(conf, known_profiles)
     manifest = None
@@ -281,6 +252,24 @@ def validate_submission(
         if submission.payload_is_url:
             if fetch is None:
                 raise SubmissionError("payload: a manifest URL, but nothing here fetches URLs")
-            payload = fetch(submission.payload.strip(), MAX_MANIFEST_BYTES)
+            payload = fetch(submission.payload, MAX_MANIFEST_BYTES)
         manifest = parse_manifest(payload, manifest_of_manifests=submission.manifest_kind == "manifest-of-manifests")
-    return ValidatedSubmission(submission, plan_jobs(submission, manifest), len(manifest.rows) if manifest else 0)
+    jobs = plan_jobs(submission, manifest)
+    _check_sizes(submission, jobs, manifest.rows if manifest else ())
+    return ValidatedSubmission(submission, jobs, len(manifest.rows) if manifest else 0)
+
+
+def _check_sizes(submission: Submission, jobs: list[JobPlan], rows: tuple[ManifestRow, ...]) -> None:
+    """Refuse a plan with a transaction ZooKeeper would refuse, naming the field or the cell to shorten."""
+    oversize = find_oversize(submission, jobs)
+    if oversize is None:
+        return
+    sizes = {key: len(value.encode("utf-8")) for key, value in submission.texts().items()}
+    field = max(sizes, key=sizes.__getitem__)
+    too_big = f"{oversize.size:,} bytes in one ZooKeeper transaction, over the {oversize.limit:,}-byte limit"
+    if oversize.job_index is not None and oversize.job_index < len(rows):
+        row = rows[oversize.job_index]
+        cell, column = largest_cell(row)
+        if len(row.cells[cell].encode("utf-8")) >= sizes[field]:
+            raise ManifestError(f"this row's job is {too_big}: shorten its {cell}", row.line, column)
+    raise SubmissionError(f"{field}: {oversize.what} of this submission is {too_big}: shorten {field}")

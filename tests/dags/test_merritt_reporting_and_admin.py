@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from tests.dags.helpers import run_dag, task_states, xcom_return
+from include.merritt.submission import NODE_NAME
+from preservation_pipelines.merritt.operators.admin import MAX_MESSAGE_CHARACTERS, MAX_OLDER_THAN_DAYS
+from tests.dags.helpers import load_dag, run_dag, task_states, xcom_return
 from tests.include.merritt.support import (  # noqa: F401 - fixtures
     PROFILE,
     QueueWorker,
+    half_staged,
     merritt_conn,
     read_json,
     stage,  # also what tests/ops stages its batches with
@@ -98,3 +101,18 @@ def test_a_held_batch_is_deleted_with_its_jobs(airflow_db, merritt_conn, zk):
     assert sorted(zk.get_children(f"/batches/{held.bid}/states/batch-deleted")) == ["jid0000000001", "jid0000000002"]
     assert sorted(zk.get_children("/jobs/states/deleted")) == ["11-jid0000000001", "11-jid0000000002"]
     assert read_json(zk, "/jobs/jid0000000001/status")["status"] == "Deleted"
+
+
+def test_an_orphaned_claim_still_being_written_is_not_removed(airflow_db, merritt_conn, zk):
+    bid = half_staged(zk, submission_conf(300))
+    dag_run = run_dag("merritt_queue_admin", conf={"action": "remove_unpublished_batch", "target": bid})
+    assert task_states(dag_run) == {"run_admin_action": "failed"}  # refused at once, without retries
+    assert zk.exists(f"/batches/{bid}") and len(zk.get_children("/batch-uuids")) == 1
+
+
+def test_the_admin_params_form_is_bounded():
+    params = load_dag("merritt_queue_admin").params
+    assert params.get_param("older_than_days").schema["maximum"] == MAX_OLDER_THAN_DAYS
+    assert params.get_param("message").schema["maxLength"] == MAX_MESSAGE_CHARACTERS
+    assert params.get_param("target").schema["pattern"] == f"^$|{NODE_NAME.pattern}"
+    assert "remove_unpublished_batch" in params.get_param("action").schema["enum"]

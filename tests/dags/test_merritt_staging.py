@@ -5,7 +5,7 @@ from __future__ import annotations
 from kazoo.client import KazooClient
 
 from include.merritt.priority import MAX_PRIORITY, MIN_PRIORITY
-from include.merritt.submission import FIELDS, SUBMISSION_TYPES
+from include.merritt.submission import FIELDS, NODE_NAME, SUBMISSION_TYPES
 from tests.dags.helpers import load_dag, run_dag, task_states, xcom_return
 from tests.include.merritt.support import (  # noqa: F401 - fixtures
     batch_manifest,
@@ -87,3 +87,26 @@ def test_the_params_form_offers_exactly_what_a_submission_accepts():
     assert params.get_param("type").schema["enum"] == list(SUBMISSION_TYPES)
     priority = params.get_param("priority").schema
     assert (priority["minimum"], priority["maximum"]) == (MIN_PRIORITY, MAX_PRIORITY)
+
+
+def test_hostile_input_fails_without_retries_and_claims_nothing(airflow_db, merritt_conn, zk, web, monkeypatch):
+    """A ~1 MB cell (formerly a half-staged batch), a row split by U+2028, a manifest URL on loopback."""
+    web.pages["/m.checkm"] = batch_manifest(2).encode()
+    oversized = submission_conf(payload=batch_manifest(3).replace("Object 1", "T" * 1_100_000))
+    hidden_row = submission_conf(
+        payload=batch_manifest(2).replace("Object 1", "Object 1\u2028https://evil.example/x.checkm | | | x.checkm")
+    )
+    runs = [run_dag("merritt_ingest_staging", conf=conf) for conf in (oversized, hidden_row)]
+    monkeypatch.delenv("AIRFLOW_VAR_MERRITT_FETCH_ALLOWED_NETWORKS")
+    runs.append(run_dag("merritt_ingest_staging", conf=submission_conf(payload=web.url + "/m.checkm")))
+
+    for dag_run in runs:
+        assert str(dag_run.state) == "failed"
+        assert task_states(dag_run) == {"stage_batch": "failed"}
+    assert web.gets == []
+    assert zk.exists("/batches") is None or zk.get_children("/batches") == []
+
+
+def test_the_params_form_bounds_what_becomes_a_node_name():
+    uuid = load_dag("merritt_ingest_staging").params.get_param("submission_uuid").schema
+    assert uuid["pattern"] == f"^$|{NODE_NAME.pattern}"

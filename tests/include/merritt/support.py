@@ -12,6 +12,7 @@ import itertools
 import json
 import threading
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import SimpleNamespace
@@ -65,12 +66,28 @@ def plan(conf: dict):
 
 def stage(client: KazooClient, conf: dict, *, max_transaction_bytes: int | None = None, **staging_options):
     """Stage straight through the queue (the staging DAG and operator have their own tests)."""
+    from include.merritt.limits import MAX_TRANSACTION_BYTES
     from preservation_pipelines.merritt.queue.staging import BatchStaging
-    from preservation_pipelines.merritt.queue.zookeeper import MAX_TRANSACTION_BYTES, QueueNodes
+    from preservation_pipelines.merritt.queue.zookeeper import QueueNodes
 
     nodes = QueueNodes(client, max_transaction_bytes=max_transaction_bytes or MAX_TRANSACTION_BYTES)
     validated = plan(conf)
     return BatchStaging(nodes, **staging_options).stage(validated.submission, validated.jobs)
+
+
+def half_staged(client: KazooClient, conf: dict) -> str:
+    """Stage ``conf`` and stop after its first jobs transaction; the bid of what is left: a claim, some jobs, no status."""
+    interrupted = []
+
+    def interrupt(step, done, total):
+        if step == "jobs created" and not interrupted:
+            interrupted.append(done)
+            raise RuntimeError("worker lost")
+
+    with pytest.raises(RuntimeError):
+        stage(client, conf, max_transaction_bytes=30_000, progress=interrupt)
+    (bid,) = [bid for bid in client.get_children("/batches") if client.exists(f"/batches/{bid}/status") is None]
+    return bid
 
 
 def connect(port: int, chroot: str = "") -> KazooClient:
@@ -121,17 +138,24 @@ def merritt_conn(zookeeper, zk_chroot, monkeypatch):
 
 
 @pytest.fixture
-def web():
+def web(monkeypatch):
     """A local web server: put bytes in ``web.pages[path]``, fetch ``web.url + path``; ``web.gets`` lists the GETs.
 
-    A list of bytes in ``web.pages[path]`` is served one element per GET (the last one again and again).
+    A list of bytes in ``web.pages[path]`` is served one element per GET (the last one again and again);
+    ``web.handlers[path]`` is a function answering the request itself (redirects, errors, slow bodies).
+    The server is on loopback, which the staging fetch refuses unless allowed: the fixture lists it in
+    Variable ``merritt_fetch_allowed_networks``, as an operator allows an internal depositor.
     """
     pages: dict[str, bytes | list[bytes]] = {}
+    handlers: dict[str, Callable[[BaseHTTPRequestHandler], None]] = {}
     gets: list[str] = []
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self):  # noqa: N802
             gets.append(self.path)
+            if self.path in handlers:
+                handlers[self.path](self)
+                return
             body = pages.get(self.path)
             if isinstance(body, list):
                 body = body[min(gets.count(self.path), len(body)) - 1]
@@ -144,9 +168,13 @@ def web():
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield SimpleNamespace(pages=pages, gets=gets, url=f"http://127.0.0.1:{server.server_port}")
+    monkeypatch.setenv("AIRFLOW_VAR_MERRITT_FETCH_ALLOWED_NETWORKS", json.dumps(["127.0.0.1/32"]))
+    yield SimpleNamespace(
+        pages=pages, handlers=handlers, gets=gets, url=f"http://127.0.0.1:{server.server_port}", port=server.server_port
+    )
     server.shutdown()
     server.server_close()
 

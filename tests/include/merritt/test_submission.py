@@ -1,19 +1,26 @@
 """Submissions validated field by field, the jobs they become, and a manifest fetched once."""
 
+import re
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from include.merritt.checkm import parse_manifest
+from include.merritt.checkm import ManifestError, parse_manifest
 from include.merritt.layout import decode_json
+from include.merritt.limits import find_oversize
 from include.merritt.report import report_recipients
 from include.merritt.states import new_job_status
 from include.merritt.submission import (
+    FIELDS,
+    SUBMISSION_TYPES,
     SubmissionError,
     parse_submission,
     plan_jobs,
     validate_submission,
 )
+from include.merritt.text import first_forbidden
 
 AT = datetime(2026, 11, 23, 10, 30, tzinfo=timezone(timedelta(hours=-5)))
 PROFILES = {"merritt_demo_content"}
@@ -149,3 +156,122 @@ def test_inline_manifests_and_single_files_are_not_fetched():
     assert (single.manifest_rows, len(single.jobs)) == (0, 1)
     with pytest.raises(SubmissionError, match="payload: a manifest URL, but nothing here fetches URLs"):
         validate_submission(conf(payload="https://example.org/m.checkm"), PROFILES)
+
+
+# -- hostile input ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"title": "A\u2028B"}, "title: control character U+2028 at position 2"),
+        ({"submitter": "jdoe\x00"}, "submitter: control character U+0000"),
+        ({"notification": "ops@example.org\r\nBcc: all@example.org"}, "notification: control character U+000D"),
+        ({"type": "file", "payload": "https://user:pw@example.org/scan.tif"}, "carries credentials"),
+        ({"payload": "https://token@example.org/m.checkm"}, "payload: the URL carries credentials"),
+        ({"type": "file", "payload": "http://[::1/scan.tif"}, "cannot be parsed"),
+        ({"type": "file", "payload": "https://example.org/a/.."}, "filename: '..' is not a file name"),
+        ({"filename": "../../etc/passwd"}, "filename: '../../etc/passwd' has a path in it"),
+        ({"submission_uuid": "u-1\n"}, None),  # stripped: a valid uuid
+        ({"priority": 10**100}, "priority: 1000000"),
+        ({"priority": 5.0}, "priority: 5.0 is not an integer"),
+        ({1: "x"}, "unknown field(s) 1"),
+    ],
+)
+def test_hostile_fields_are_refused_naming_the_field(overrides, message):
+    if message is None:
+        assert parse_submission(conf(**{str(k): v for k, v in overrides.items()}), PROFILES).uuid == "u-1"
+        return
+    with pytest.raises(SubmissionError, match=re.escape(message)):
+        parse_submission({**conf(), **overrides}, PROFILES)
+
+
+def test_a_conf_that_is_not_an_object_is_refused():
+    with pytest.raises(SubmissionError, match="must be a JSON object, not list"):
+        parse_submission(["submitter"], PROFILES)
+
+
+def test_a_cell_too_big_for_zookeeper_is_refused_at_validation_naming_line_and_column():
+    """The ~1 MB cell that used to pass validation and then fail staging after the claim."""
+    title = "T" * 1_100_000
+    manifest = MANIFEST.replace("| B |", f"| {title} |")
+    with pytest.raises(ManifestError) as raised:
+        validate_submission(conf(payload=manifest), PROFILES)
+    assert raised.value.line == 4 and raised.value.column == MANIFEST.split("\n")[3].index("B") + 1
+    assert "over the 500,000-byte limit: shorten its title" in str(raised.value)
+
+
+def test_a_field_too_big_for_zookeeper_is_refused_at_validation_naming_it():
+    with pytest.raises(SubmissionError, match=r"^note: the batch's claim of this submission is [\d,]+ bytes"):
+        validate_submission(conf(note="n" * 600_000), PROFILES)
+    # a file's title is in its job twice (configuration and metadata): the claim fits, the job does not
+    single_file = conf(type="file", payload="https://example.org/scan.tif", note="n" * 190_000, title="t" * 210_000)
+    with pytest.raises(SubmissionError, match=r"^title: job 1 of this submission is [\d,]+ bytes .*shorten title"):
+        validate_submission(single_file, PROFILES)
+
+
+def test_the_largest_plan_that_fits_is_accepted():
+    title = "T" * 400_000
+    validated = validate_submission(conf(payload=MANIFEST.replace("| B |", f"| {title} |")), PROFILES)
+    assert find_oversize(validated.submission, validated.jobs) is None
+    assert validated.jobs[1].title == title
+
+
+# -- properties: any conf gives a submission or the module's own error -------------------------------------
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=5), children, max_size=3),
+    max_leaves=6,
+)
+hostile_text = st.sampled_from(["https://u:p@h/", "a\u2028b", "..", "../x", "http://[::1", "x\x00", "", " "])
+valid_values = {
+    "submission_uuid": st.from_regex(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,20}", fullmatch=True),
+    "submitter": st.sampled_from(["jdoe@example.org", "jdoe"]),
+    "profile": st.just("merritt_demo_content"),
+    "type": st.sampled_from(sorted(SUBMISSION_TYPES)),
+    "payload": st.sampled_from([MANIFEST, "https://example.org/a.tif", " https://example.org/m.checkm\n"]),
+    "priority": st.none() | st.integers(-5, 120),
+    "update": st.booleans(),
+    "notification": st.sampled_from(["ops@example.org", "a@example.org; b@example.org", "nobody"]),
+}
+
+
+REQUIRED = ("submission_uuid", "submitter", "profile", "type", "payload")
+valid_confs = st.fixed_dictionaries(
+    {key: valid_values[key] for key in REQUIRED},
+    optional={key: valid_values.get(key, st.text(max_size=30)) for key in sorted(FIELDS - set(REQUIRED))},
+)
+changes = st.dictionaries(
+    st.one_of(st.sampled_from(sorted(FIELDS)), st.text(max_size=8), st.integers()),
+    st.one_of(hostile_text, json_values),
+    min_size=1,
+    max_size=2,
+)
+confs = st.one_of(
+    valid_confs,
+    st.builds(lambda conf, changed: {**conf, **changed}, valid_confs, changes),  # one or two fields gone bad
+    st.dictionaries(st.one_of(st.sampled_from(sorted(FIELDS)), st.text(max_size=8)), json_values),
+)
+
+
+@given(confs)
+def test_any_conf_gives_a_submission_or_a_submission_error(candidate):
+    try:
+        submission = parse_submission(candidate, PROFILES)
+    except SubmissionError as error:
+        assert str(error)
+        return
+    assert submission.type in SUBMISSION_TYPES and submission.profile in PROFILES
+    assert submission.priority is None or 0 <= submission.priority <= 99
+    assert all(first_forbidden(value) is None for value in submission.texts().values() if value != submission.payload)
+
+
+@given(confs)
+def test_any_conf_validates_into_jobs_zookeeper_takes_or_fails_with_its_own_error(candidate):
+    try:
+        validated = validate_submission(candidate, PROFILES, fetch=lambda url, limit: MANIFEST.encode())
+    except (SubmissionError, ManifestError):
+        return
+    assert validated.jobs and all(0 <= job.priority <= 99 for job in validated.jobs)
+    assert find_oversize(validated.submission, validated.jobs) is None

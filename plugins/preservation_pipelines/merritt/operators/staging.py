@@ -1,16 +1,21 @@
 """Staging a submission: fetch its manifest once, validate it, and stage exactly what was validated.
 
-Bad input (a field, a manifest row) fails the task at once with ``AirflowFailException``:
-retrying cannot fix it. ZooKeeper trouble (unreachable, connection lost, session expired)
-is retried, first by the hook across reconnects, then by Airflow's task retries: every
-step is idempotent on the submission uuid, and a retry that fetches a manifest that
-changed since an interrupted try began the batch is refused instead of mixing the two.
+Bad input (a field, a manifest row, a URL or answer the fetch refuses, a Variable that is
+not what it should be) fails the task at once with ``AirflowFailException``: retrying
+cannot fix it. A fetch that did not complete and ZooKeeper trouble (unreachable,
+connection lost, session expired) are retried, the latter first by the hook across
+reconnects, then by Airflow's task retries: every step is idempotent on the submission
+uuid, and a retry that fetches a manifest that changed since an interrupted try began
+the batch is refused instead of mixing the two.
 """
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable
+from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from airflow.sdk import Variable
@@ -19,11 +24,14 @@ from airflow.sdk.exceptions import AirflowFailException
 from include.common.progress import ProgressLog
 from include.merritt.checkm import ManifestError
 from include.merritt.submission import SubmissionError, validate_submission
+from include.merritt.text import shown
 from preservation_pipelines.merritt.operators.base import MerrittBaseOperator
 
-# requests and the queue (kazoo) are imported inside execute(): DAG parsing stays cheap.
+# the fetch (ssl, http.client) and the queue (kazoo) are imported inside execute(): DAG parsing stays cheap.
 
 PROFILES_VARIABLE = "merritt_profiles"
+FETCH_ALLOWED_NETWORKS_VARIABLE = "merritt_fetch_allowed_networks"
+STAGING_TIMEOUT = timedelta(minutes=30)  # a try still running after this is ended by Airflow
 SUBMISSION_UUID_NAMESPACE = uuid.UUID("5b0f6a52-6f1d-4b55-9d0e-6d6572726974")
 PROGRESS_EVERY_SECONDS = 5.0
 
@@ -31,20 +39,6 @@ PROGRESS_EVERY_SECONDS = 5.0
 def default_submission_uuid(dag_id: str, run_id: str) -> str:
     """The same uuid for every try of a run: clearing or retrying never stages a submission twice."""
     return str(uuid.uuid5(SUBMISSION_UUID_NAMESPACE, f"{dag_id}/{run_id}"))
-
-
-def fetch_manifest(url: str, limit: int) -> bytes:
-    """GET a manifest, reading at most ``limit + 1`` bytes so an oversized one is refused, not loaded."""
-    import requests
-
-    with requests.get(url, stream=True, timeout=(10, 60)) as response:
-        response.raise_for_status()
-        data = bytearray()
-        for chunk in response.iter_content(64 * 1024):
-            data += chunk
-            if len(data) > limit:
-                break
-        return bytes(data)
 
 
 def progress_per_step(log) -> Callable[[str, int, int], None]:
@@ -97,7 +91,10 @@ class MerrittStagingOperator(MerrittBaseOperator):
             try:
                 result = hook.retry(staging.stage, submission, jobs)
             except SubmissionChanged as error:
-                raise AirflowFailException(f"submission {submission.uuid} refused: {error}") from None
+                raise AirflowFailException(
+                    f"submission {submission.uuid} refused: {error}. Restore that manifest and clear the task, or "
+                    "remove the unpublished batch (merritt_queue_admin, remove_unpublished_batch) and trigger again"
+                ) from None
         summary.update(vars(result))
         if result.already_staged:
             self.log.info("submission %s was already staged as %s: nothing written", submission.uuid, result.bid)
@@ -108,12 +105,29 @@ class MerrittStagingOperator(MerrittBaseOperator):
         conf = dict(self.submission if self.submission is not None else context["params"])
         if not conf.get("submission_uuid"):
             conf["submission_uuid"] = default_submission_uuid(context["dag"].dag_id, context["run_id"])
-        profiles = Variable.get(PROFILES_VARIABLE, default=None, deserialize_json=True)
+        profiles = json_variable(PROFILES_VARIABLE)
         if not isinstance(profiles, list) or not profiles:
             raise AirflowFailException(
                 f"Variable {PROFILES_VARIABLE} must hold the JSON list of Merritt collection profiles"
             )
+        from include.merritt.fetch import fetch, parse_allowed_networks
+
         try:
-            return validate_submission(conf, profiles, fetch=fetch_manifest)
+            allowed_networks = parse_allowed_networks(json_variable(FETCH_ALLOWED_NETWORKS_VARIABLE))
+        except ValueError as error:
+            raise AirflowFailException(f"Variable {FETCH_ALLOWED_NETWORKS_VARIABLE}: {error}") from None
+        try:
+            return validate_submission(conf, profiles, fetch=partial(fetch, allowed_networks=allowed_networks))
         except (SubmissionError, ManifestError) as error:
-            raise AirflowFailException(f"submission {conf.get('submission_uuid')} refused: {error}") from None
+            raise AirflowFailException(f"submission {shown(conf.get('submission_uuid'))} refused: {error}") from None
+
+
+def json_variable(name: str) -> Any:
+    """A Variable holding JSON, None when it is not set; one that is not JSON fails the task at once."""
+    text = Variable.get(name, default=None)
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        raise AirflowFailException(f"Variable {name} is not valid JSON") from None

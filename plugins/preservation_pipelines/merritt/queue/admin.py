@@ -7,25 +7,20 @@ reads first, refuses before writing anything, and reports each changed node.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
-
-from kazoo.exceptions import NotEmptyError
+from datetime import UTC, datetime, timedelta
 
 from include.common.eastern_time import eastern_now
 from include.merritt.layout import (
     INGEST_QUEUE_LOCK,
     batch_path,
-    batch_uuid_path,
     collection_lock,
-    decode_int,
     decode_json,
-    decode_text,
     encode_json,
+    format_timestamp,
     jid_of_queue_entry,
     job_path,
     job_state_folder,
     parse_timestamp,
-    queue_entry,
 )
 from include.merritt.states import (
     BatchState,
@@ -37,7 +32,8 @@ from include.merritt.states import (
 )
 from preservation_pipelines.merritt.queue.batches import Batches
 from preservation_pipelines.merritt.queue.moves import JobMoves
-from preservation_pipelines.merritt.queue.zookeeper import Change, QueueError, QueueNodes, TransactionRefused
+from preservation_pipelines.merritt.queue.removal import remove_batch
+from preservation_pipelines.merritt.queue.zookeeper import Change, QueueError, QueueNodes
 
 
 class QueueAdmin:
@@ -128,45 +124,31 @@ class QueueAdmin:
                 continue
             if parse_timestamp(status.get("last_modified", ""), batch_path(bid, "status")) >= cutoff:
                 continue
-            changes += self._remove_batch(bid)
+            remove_batch(self.nodes, bid)
+            changes.append(Change(batch_path(bid), BatchState.COMPLETED.value, None))
         return changes
 
-    def _remove_batch(self, bid: str) -> list[Change]:
-        """Delete a batch's jobs (with their queue entries), then the batch and its ``/batch-uuids`` node.
+    def remove_unpublished_batch(self, bid: str, quiet_for: timedelta) -> list[Change]:
+        """Remove a batch claimed but never published (no ``status``) that no staging has written to for ``quiet_for``.
 
-        Each job goes in one transaction with its entry; the batch's own nodes go last,
-        deepest first, the batch node itself in the final transaction. A run stopped half
-        way leaves a Completed batch missing some jobs, which the next run removes.
+        Nothing reads such a batch and none of its jobs is queued, so removing it loses
+        nothing; the wait keeps a staging that is still running from losing its batch.
         """
-        if self.nodes.exists(batch_path(bid, "lock")) is not None:
-            raise QueueError(f"{batch_path(bid, 'lock')} is held: batch {bid} is being reported")
-        submission, _ = self.nodes.read_json(batch_path(bid, "submission"))
-        jids = self.batches.batch_jids(bid)
-        reads = self.nodes.get_many([job_path(jid, child) for jid in jids for child in ("status", "priority")])
-        entries = {}
-        for jid in jids:
-            status, priority = reads[job_path(jid, "status")], reads[job_path(jid, "priority")]
-            if status is not None and priority is not None:
-                state = parse_job_state(
-                    decode_json(status[0], job_path(jid, "status")).get("status"), job_path(jid, "status")
-                )
-                entries[jid] = queue_entry(state.directory, decode_int(priority[0], job_path(jid, "priority")), jid)
-        present = self.nodes.exists_many(list(entries.values()))
-        trees = self.nodes.subtrees([job_path(jid) for jid in jids])
-        units = [
-            ([("delete", entries[jid], None)] if present.get(entries.get(jid)) else [])
-            + [("delete", path, None) for path in trees[job_path(jid)]]
-            for jid in jids
-        ]
-        self.nodes.commit_units(units, f"remove the jobs of {bid}")
-        operations = [("delete", path, None) for path in self.nodes.subtrees([batch_path(bid)])[batch_path(bid)]]
-        uuid_node = batch_uuid_path(submission.get("batchID", ""))
-        if decode_text(self.nodes.get_or_none(uuid_node) or b"") == bid:
-            operations.append(("delete", uuid_node, None))
-        try:
-            self.nodes.commit_units([[operation] for operation in operations], f"remove {bid}")
-        except TransactionRefused as refused:
-            if isinstance(refused.error, NotEmptyError):
-                raise QueueError(f"{refused.path} changed while {bid} was being removed; run again") from None
-            raise
-        return [Change(batch_path(bid), BatchState.COMPLETED.value, None)]
+        if self.nodes.exists(batch_path(bid)) is None:
+            raise QueueError(f"{batch_path(bid)} does not exist")
+        if self.nodes.exists(batch_path(bid, "status")) is not None:
+            raise QueueError(f"{batch_path(bid, 'status')} exists: {bid} is published (delete_batch removes those)")
+        last_written = self._last_staged(bid)
+        if self.clock() - last_written < quiet_for:
+            raise QueueError(
+                f"{bid} was written by a staging at {format_timestamp(last_written)}, less than {quiet_for} ago: "
+                "it may still be running"
+            )
+        remove_batch(self.nodes, bid)
+        return [Change(batch_path(bid), "unpublished", None)]
+
+    def _last_staged(self, bid: str) -> datetime:
+        """When staging last wrote the batch: its claim, or its ``states`` marker, rewritten with every job transaction."""
+        stats = [self.nodes.exists(batch_path(bid)), self.nodes.exists(batch_path(bid, "states"))]
+        milliseconds = max(max(stat.ctime, stat.mtime) for stat in stats if stat is not None)
+        return datetime.fromtimestamp(milliseconds / 1000, tz=UTC)

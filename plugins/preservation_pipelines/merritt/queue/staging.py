@@ -10,12 +10,12 @@
    held), then the jobs' ``/jobs/states/pending|held/PP-jid`` entries.
 
 Ids are the names PERSISTENT_SEQUENTIAL creates would give (``bid`` / ``jid`` plus the
-parent's child counter, ``cversion``), created with the rest of the node in the same
-transaction; if another client took a name first the transaction fails with
-NodeExists, nothing is written, and it is retried with fresh names. Each step reads
-what is already there, so a retry after a crash or a lost session resumes where the
-last committed transaction left off, and refuses to go on if the jobs already written
-are not the ones of the plan it was given (the manifest changed in between).
+parent's ``cversion``), created with the rest of the node in one transaction; a name
+another client took first fails it with NodeExists (nothing written) and fresh names are
+tried. Each step reads what is already there, so a retry after a crash or a lost session
+resumes after the last committed transaction, and refuses to go on if the jobs written
+are not its plan's (the manifest changed). A write ZooKeeper refuses for another reason
+before the batch is published rolls the batch back (:mod:`.removal`): never half a batch.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from typing import Any
 from kazoo.exceptions import BadVersionError, NodeExistsError
 
 from include.common.eastern_time import eastern_now
+from include.merritt.jobs import JobPlan
 from include.merritt.layout import (
     BATCH_SEQUENCE_PREFIX,
     BATCHES,
@@ -52,9 +53,10 @@ from include.merritt.layout import (
     queue_entry,
     sequence_name,
 )
-from include.merritt.states import BatchState, JobState, move_job, new_batch_status, new_job_status, parse_job_state
-from include.merritt.submission import JobPlan, Submission
+from include.merritt.states import BatchState, JobState, new_batch_status, parse_job_state, staged_job_status
+from include.merritt.submission import Submission
 from preservation_pipelines.merritt.queue.batches import Batches
+from preservation_pipelines.merritt.queue.removal import remove_batch
 from preservation_pipelines.merritt.queue.zookeeper import (
     MAX_CONFLICTS,
     QueueError,
@@ -71,6 +73,10 @@ ROW_NODES = ("configuration", "identifiers", "metadata")  # a job's nodes that i
 
 class SubmissionChanged(QueueError):
     """The batch of this submission uuid was begun from other content: it cannot be finished with this plan."""
+
+
+class StagingRolledBack(QueueError):
+    """ZooKeeper refused a write (not a lost race): the unpublished batch was removed, so a retry starts afresh."""
 
 
 @dataclass
@@ -130,19 +136,21 @@ class BatchStaging:
         else:
             held = self.collection_held(submission.profile)
         at = self.clock()
-        job_status = new_job_status(at)
-        if held:
-            job_status = move_job(job_status, JobState.HELD, at=at, message=f"collection {submission.profile} is held")
-        created = self._create_jobs(bid, record, jobs, job_status)
-        jids = self.batches.batch_jids(bid)
         state = BatchState.HELD if held else BatchState.PROCESSING
+        job_status = staged_job_status(at, held_for=submission.profile if held else None)
         try:
+            created = self._create_jobs(bid, record, jobs, job_status)
+            jids = self.batches.batch_jids(bid)
             self._publish(bid, jids, jobs[0].priority, state, at)
         except TransactionRefused as refused:
-            if refused.path != batch_path(bid, "status") or not isinstance(refused.error, NodeExistsError):
+            if refused.path == batch_path(bid, "status") and isinstance(refused.error, NodeExistsError):
+                log.info("another run published %s meanwhile", bid)
+                self._queue_unqueued_jobs(jids)
+            elif self.nodes.exists(batch_path(bid, "status")) is None:
+                remove_batch(self.nodes, bid)
+                raise StagingRolledBack(f"{refused}; {bid} was rolled back: nothing of it is left") from refused
+            else:
                 raise
-            log.info("another run published %s meanwhile", bid)
-            self._queue_unqueued_jobs(jids)
         return self._result(bid, submission, state.value, jids, created, False, counted_from)
 
     def _result(self, bid, submission, state, jids, created, already, counted_from) -> StagingResult:

@@ -24,11 +24,9 @@ from include.merritt.layout import (
     decode_json,
     job_state_folder,
 )
+from include.merritt.limits import MAX_TRANSACTION_BYTES, write_bytes
 from include.merritt.states import JobState
 
-# ZooKeeper refuses requests over jute.maxbuffer (1 MB by default); stay well under it.
-MAX_TRANSACTION_BYTES = 500_000
-OPERATION_OVERHEAD_BYTES = 64  # op header, path/data lengths, the open ACL
 MAX_CONFLICTS = 20  # transactions in a row losing a race with another client before giving up
 PIPELINE_DEPTH = 500  # reads in flight at once: ZooKeeper throttles a client beyond ~1000
 
@@ -68,7 +66,7 @@ def creates(nodes: Iterable[tuple[str, bytes]]) -> list[Operation]:
 def operation_bytes(operation: Operation) -> int:
     kind, path, argument = operation
     data = argument if kind == "create" else argument[0] if kind == "set" else b""
-    return len(path) + len(data) + OPERATION_OVERHEAD_BYTES
+    return write_bytes(path, data)
 
 
 def size_bounded_chunks(units: Iterable[list[Operation]], max_bytes: int) -> Iterator[list[list[Operation]]]:

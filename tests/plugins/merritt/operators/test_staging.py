@@ -9,6 +9,7 @@ import pytest
 from airflow.sdk.exceptions import AirflowFailException
 from kazoo.client import KazooClient
 
+from include.merritt.fetch import FetchFailed
 from preservation_pipelines.merritt.hooks.zookeeper import MerrittZooKeeperError
 from preservation_pipelines.merritt.operators.staging import MerrittStagingOperator
 from preservation_pipelines.merritt.queue.zookeeper import QueueNodes
@@ -136,3 +137,50 @@ def test_finishing_a_batch_begun_from_another_manifest_fails_without_retry(merri
         stage({**conf, "payload": batch_manifest(300, start=1)})
     assert sorted(zk.get_children(f"/batches/{bid}/states/batch-processing")) == begun
     assert zk.exists(f"/batches/{bid}/status") is None
+
+
+def test_a_manifest_url_on_a_private_address_is_refused_at_once_unless_allowed(merritt_conn, zk, web, monkeypatch):
+    web.pages["/m.checkm"] = batch_manifest(2).encode()
+    monkeypatch.delenv("AIRFLOW_VAR_MERRITT_FETCH_ALLOWED_NETWORKS")
+    with pytest.raises(AirflowFailException, match="127.0.0.1 is not a public address"):
+        stage(submission_conf(payload=web.url + "/m.checkm"))
+    assert web.gets == [] and zk.exists("/batches") is None
+
+    monkeypatch.setenv("AIRFLOW_VAR_MERRITT_FETCH_ALLOWED_NETWORKS", '["10.0.0.0/8", "not a network"]')
+    with pytest.raises(AirflowFailException, match="merritt_fetch_allowed_networks: 'not a network' is not a network"):
+        stage(submission_conf(payload=web.url + "/m.checkm"))
+
+    monkeypatch.setenv("AIRFLOW_VAR_MERRITT_FETCH_ALLOWED_NETWORKS", '["127.0.0.0/8"]')
+    assert stage(submission_conf(payload=web.url + "/m.checkm"))["jobs"] == 2
+
+
+def test_what_a_url_answers_is_never_echoed_and_a_server_error_is_retried(merritt_conn, zk, web):
+    web.pages["/passwd"] = b"root:x:0:0:SECRET:/root:/bin/sh\n"
+
+    def unavailable(handler):
+        handler.send_response(503)
+        handler.end_headers()
+        handler.wfile.write(b"SECRET")
+
+    web.handlers["/busy.checkm"] = unavailable
+    with pytest.raises(AirflowFailException, match="missing '#%checkm_0.7' header") as refused:
+        stage(submission_conf(payload=web.url + "/passwd"))
+    assert "SECRET" not in str(refused.value)
+    with pytest.raises(FetchFailed, match="HTTP 503") as failed:  # not AirflowFailException: Airflow retries it
+        stage(submission_conf(payload=web.url + "/busy.checkm"))
+    assert "SECRET" not in str(failed.value)
+    assert zk.exists("/batches") is None
+
+
+def test_a_cell_too_big_for_zookeeper_fails_at_once_and_nothing_is_claimed(merritt_conn, zk):
+    """Formerly: validation passed, staging failed after the claim and left a batch no retry could finish."""
+    manifest = batch_manifest(3).replace("Object 1", "T" * 1_100_000)
+    with pytest.raises(AirflowFailException, match=r"manifest line 5: this row's job is [\d,]+ bytes .*title"):
+        stage(submission_conf(payload=manifest))
+    assert zk.exists("/batches") is None or zk.get_children("/batches") == []
+
+
+def test_a_variable_that_is_not_json_fails_at_once(merritt_conn, zk, monkeypatch):
+    monkeypatch.setenv("AIRFLOW_VAR_MERRITT_PROFILES", "[merritt_demo_content")
+    with pytest.raises(AirflowFailException, match="Variable merritt_profiles is not valid JSON"):
+        stage(submission_conf(1))

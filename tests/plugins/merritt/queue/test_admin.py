@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -11,6 +11,7 @@ from preservation_pipelines.merritt.queue.admin import QueueAdmin
 from preservation_pipelines.merritt.queue.zookeeper import QueueError, QueueNodes
 from tests.include.merritt.support import (  # noqa: F401 - fixtures
     PROFILE,
+    half_staged,
     read_json,
     stage,
     submission_conf,
@@ -61,3 +62,25 @@ def test_removing_an_old_completed_batch_deletes_every_node_it_wrote(zk):
     assert sorted(zk.get_children("/jobs")) == [kept.first_jid, "states"]
     assert zk.get_children("/jobs/states/completed") == []
     assert zk.get_children("/jobs/states/pending") == [f"05-{kept.first_jid}"]
+
+
+def test_an_orphaned_claim_is_removed_only_once_no_staging_has_written_to_it_for_a_while(zk):
+    published = stage(zk, submission_conf(1))
+    conf = submission_conf(300)
+    bid = half_staged(zk, conf)
+    queue = QueueAdmin(QueueNodes(zk))
+
+    with pytest.raises(QueueError, match=f"{bid} was written by a staging at .*less than 0:30:00 ago"):
+        queue.remove_unpublished_batch(bid, timedelta(minutes=30))
+    with pytest.raises(QueueError, match=f"/batches/{published.bid}/status exists: .* is published"):
+        queue.remove_unpublished_batch(published.bid, timedelta(0))
+    with pytest.raises(QueueError, match="/batches/bid0000000099 does not exist"):
+        queue.remove_unpublished_batch("bid0000000099", timedelta(0))
+    assert zk.exists(f"/batches/{bid}") and queue.nodes.transactions == 0
+
+    later = QueueAdmin(QueueNodes(zk), clock=lambda: datetime.now(UTC) + timedelta(minutes=31))
+    assert [change.node for change in later.remove_unpublished_batch(bid, timedelta(minutes=30))] == [f"/batches/{bid}"]
+    assert zk.get_children("/batches") == [published.bid]
+    assert zk.get_children("/batch-uuids") == [published.submission_uuid]
+    assert sorted(zk.get_children("/jobs")) == [published.first_jid, "states"]
+    assert stage(zk, conf).jobs == 300  # the submission can be staged again, whole

@@ -8,9 +8,11 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from kazoo.client import KazooClient
 from kazoo.exceptions import ConnectionLoss, NoNodeError, SessionExpiredError
+from kazoo.security import make_acl
 
-from preservation_pipelines.merritt.queue.staging import SubmissionChanged
-from preservation_pipelines.merritt.queue.zookeeper import QueueNodes
+from include.merritt.limits import find_oversize
+from preservation_pipelines.merritt.queue.staging import StagingRolledBack, SubmissionChanged
+from preservation_pipelines.merritt.queue.zookeeper import QueueNodes, operation_bytes
 from tests.include.merritt import support
 from tests.include.merritt.support import (  # noqa: F401 - fixtures
     PROFILE,
@@ -357,3 +359,46 @@ def test_a_retry_with_a_changed_manifest_is_refused_and_writes_nothing(zk):
     result = stage(zk, conf)  # the manifest the batch was begun from finishes it
     assert (result.bid, result.jobs, result.state) == (bid, 300, "Processing")
     assert read_json(zk, "/jobs/jid0000000002/configuration")["payload_url"].endswith("objects/000001.checkm")
+
+
+def test_a_write_zookeeper_refuses_mid_staging_rolls_the_batch_back(zk):
+    """Not a lost race nor a lost session: ZooKeeper refuses a job transaction (here /jobs stops taking creates)."""
+    conf, refused_from = submission_conf(300), []
+    QueueNodes(zk).ensure_layout()
+    open_acl = zk.get_acls("/jobs")[0]
+
+    def refuse_creates_after_first_chunk(step, done, total):
+        if step == "jobs created" and not refused_from:
+            refused_from.append(done)
+            zk.set_acls("/jobs", [make_acl("world", "anyone", read=True, write=True, delete=True, admin=True)])
+
+    try:
+        with pytest.raises(StagingRolledBack, match=r"create /jobs/jid\d+ refused \(NoAuthError\).*rolled back"):
+            stage(zk, conf, max_transaction_bytes=30_000, progress=refuse_creates_after_first_chunk)
+    finally:
+        zk.set_acls("/jobs", open_acl)
+    assert 0 < refused_from[0] < 300
+    assert zk.get_children("/batches") == [] and zk.get_children("/batch-uuids") == []
+    assert zk.get_children("/jobs") == ["states"]
+
+    result = stage(zk, conf)  # the retry starts afresh and stages it whole
+    assert (result.jobs, result.jobs_created, result.state) == (300, 300, "Processing")
+    assert len(zk.get_children("/jobs/states/pending")) == 300
+
+
+def test_validation_measures_exactly_the_largest_transaction_staging_commits(zk, monkeypatch):
+    """Held jobs (the longer status), one job per transaction: the largest commit is what validation measured."""
+    zk.create(f"/locks/collections/{PROFILE}", makepath=True)
+    conf = submission_conf(3, title="T" * 2_000)
+    validated = support.plan(conf)
+    committed, original_commit = [], QueueNodes.commit
+
+    def record(nodes, operations, what):
+        committed.append(sum(operation_bytes(operation) for operation in operations))
+        original_commit(nodes, operations, what)
+
+    monkeypatch.setattr(QueueNodes, "commit", record)
+    assert stage(zk, conf, max_transaction_bytes=1).state == "Held"  # every job alone in its transaction
+    largest = max(committed)
+    assert find_oversize(validated.submission, validated.jobs, max_transaction_bytes=largest) is None
+    assert find_oversize(validated.submission, validated.jobs, max_transaction_bytes=largest - 1) is not None

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-from preservation_pipelines.merritt.queue.zookeeper import (
-    OPERATION_OVERHEAD_BYTES,
-    QueueNodes,
-    operation_bytes,
-    size_bounded_chunks,
-)
+from include.merritt.limits import OPERATION_OVERHEAD_BYTES
+from preservation_pipelines.merritt.queue.zookeeper import QueueNodes, operation_bytes, size_bounded_chunks
 from tests.include.merritt.support import zk, zk_chroot  # noqa: F401 - fixtures
 
 

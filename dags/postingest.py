@@ -12,7 +12,15 @@ from airflow.sdk import DAG, CronTriggerTimetable, Param
 
 from include.common.eastern_time import EASTERN_TIMEZONE
 from include.postingest.config import QUEUE_CONFIG_VARIABLE
-from include.postingest.names import CHECKPOINT_TABLE, NOTIFICATIONS_TOPIC, STALE_INDEX, STATE_TABLE
+from include.postingest.limits import DEFAULT_MAX_RECORDS, MAX_RECORDS_RANGE
+from include.postingest.names import (
+    CHECKPOINT_TABLE,
+    NOTIFICATIONS_TOPIC,
+    STALE_INDEX,
+    STATE_TABLE,
+    TABLE_NAME_PATTERN,
+    TOPIC_NAME_PATTERN,
+)
 from preservation_pipelines.common.operators.run_summary import RunSummaryOperator
 from preservation_pipelines.postingest.operators.resender import ResendStuckMessagesOperator
 from preservation_pipelines.postingest.operators.state_changes import ApplyStateChangesOperator
@@ -25,7 +33,9 @@ DEFAULT_ARGS = {
     "max_retry_delay": timedelta(minutes=10),
 }
 COMMON_PARAMS = {
-    "table": Param(STATE_TABLE, type="string", description="The postingest state table (DynamoDB)"),
+    "table": Param(
+        STATE_TABLE, type="string", pattern=TABLE_NAME_PATTERN, description="The postingest state table (DynamoDB)"
+    ),
     "queue_config_variable": Param(
         QUEUE_CONFIG_VARIABLE,
         type="string",
@@ -45,10 +55,22 @@ with DAG(
         "checkpoint_table": Param(
             CHECKPOINT_TABLE,
             type="string",
+            pattern=TABLE_NAME_PATTERN,
             description="DynamoDB table of stream checkpoints and parked records",
         ),
-        "topic": Param(NOTIFICATIONS_TOPIC, type="string", description="Kafka topic of the external notifications"),
-        "max_records": Param(50000, type="integer", minimum=1, description="Stop after this many stream records"),
+        "topic": Param(
+            NOTIFICATIONS_TOPIC,
+            type="string",
+            pattern=TOPIC_NAME_PATTERN,
+            description="Kafka topic of the external notifications",
+        ),
+        "max_records": Param(
+            DEFAULT_MAX_RECORDS,
+            type="integer",
+            minimum=MAX_RECORDS_RANGE[0],
+            maximum=MAX_RECORDS_RANGE[1],
+            description="Stop after this many stream records",
+        ),
     },
     tags=["postingest", "dynamodb", "sqs", "kafka", "preservation"],
     doc_md=f"""
@@ -67,13 +89,16 @@ last queue's result deletes the item and announces `ingest.complete`.
 **Guarantees**: the checkpoint (an item per shard in the checkpoint table) advances only
 after a page's effects are done and its notifications delivered; a replayed record is
 recognised from the item's current state, so no asset is advanced or sent twice, and
-its notification is re-published with the same `messageId`. A record that can never
-be applied (MODIFY without an image, `input` not JSON) is parked in the checkpoint
-table and the `report` task fails listing assetId and sequence number; the records
-behind it are applied.
+its notification is re-published with the same `messageId`. A record that cannot be
+decided or encoded (MODIFY without an image, `input` not JSON, an attribute of the
+wrong DynamoDB type, a message or item over what SQS, Kafka or DynamoDB accept) is
+parked in the checkpoint table before any of its effects, the checkpoint moves past
+it, and the `report` task fails listing assetId, sequence number and reason; the
+records behind it are applied. Only infrastructure errors fail the task for a retry.
 
 **Recovery**: clear or retry freely: the run resumes from the checkpoint. A bad queue
-config fails at once naming the problem; fix the Variable and clear. For a parked
+config, bad params or a missing table fail at once (no retries) naming the problem;
+fix them and clear. For a parked
 record: fix the item, then delete its `parked#...` row (or re-trigger the step by
 rewriting the result attribute). Backfill is meaningless (the stream is the input):
 trigger a run instead.
@@ -113,9 +138,11 @@ the previous queue's result after it), in batches of ten, and `lastQueued` is se
 **Guarantees**: each item is claimed with a write conditional on the `lastQueued` read,
 so two overlapping runs never both send it; a failed send puts `lastQueued` back and
 the task fails after the pass, so the retry sends exactly those. Items whose message
-cannot be built (e.g. `input` not JSON) are listed and fail the `report` task.
+cannot be built (e.g. `input` not JSON or not a string) or would be too large for the
+queue or the item are skipped, listed, and fail the `report` task; the rest are sent.
 
-**Recovery**: clear or retry freely; a rerun finds only what is still stale. The time
+**Recovery**: clear or retry freely; a rerun finds only what is still stale. A bad queue
+config or a missing table fails at once (no retries). The time
 is the wall clock, not the logical date, so backfills add nothing: trigger a run.
 """,
 ) as postingest_resender:

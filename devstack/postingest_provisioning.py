@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import json
 
+from include.postingest.limits import SQS_MAXIMUM_RETENTION
 from include.postingest.names import NOTIFICATIONS_TOPIC, STALE_INDEX, STATE_TABLE
-from include.postingest.resender import SQS_MAXIMUM_RETENTION
 from include.postingest.tables import create_table_if_missing
 
 

@@ -15,22 +15,22 @@ from typing import Any
 
 from include.common.progress import ProgressLog
 from include.postingest.config import QueueConfig
-from include.postingest.messages import confirmer_message, iso_instant, notification, notification_message_id, utc_now
+from include.postingest.effects import Effects, plan_effects
+from include.postingest.limits import KAFKA_DEFAULT_MESSAGE_BYTES, SizeLimits, message_limit_from_attribute
+from include.postingest.messages import iso_instant, utc_now
+from include.postingest.stream import decode_stream_record, record_position, salvaged_record
 from include.postingest.transitions import (
     ALREADY_APPLIED,
     APPLY,
-    Advance,
     Complete,
     Ignore,
     MalformedRecordError,
     QueueFirst,
     StreamRecord,
     Transition,
-    completed_delete_condition,
+    as_malformed,
     decide,
     item_key,
-    queued_update,
-    replay_status,
 )
 
 log = logging.getLogger(__name__)
@@ -50,8 +50,14 @@ class StateChangeApplier:
     (``replay_status``), so a replayed record is not sent or advanced twice, and its
     notification goes out again with the same messageId.
 
+    A record that cannot be decided or encoded (:class:`MalformedRecordError` from the
+    pure code, or anything else that code raises, see ``as_malformed``) is parked in
+    :meth:`_apply`, the one place that parks, and the checkpoint moves past it. Only the
+    hooks' own errors (the servers, the network) fail the page.
+
     ``publisher`` produces (``produce(topic, key=, value=, tag=)``) and reports on the
-    broker's answers (``confirm(timeout)``, waiting up to ``delivery_timeout`` seconds).
+    broker's answers (``confirm(timeout)``, waiting up to ``delivery_timeout`` seconds);
+    ``notification_bytes`` is its connection's ``message.max.bytes``.
     """
 
     def __init__(
@@ -63,6 +69,7 @@ class StateChangeApplier:
         config: QueueConfig,
         topic: str,
         delivery_timeout: float = 30.0,
+        notification_bytes: int = KAFKA_DEFAULT_MESSAGE_BYTES,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self.state = state
@@ -71,7 +78,9 @@ class StateChangeApplier:
         self.config = config
         self.topic = topic
         self.delivery_timeout = delivery_timeout
+        self.notification_bytes = notification_bytes
         self.clock = clock
+        self.limits = SizeLimits(notification_bytes=notification_bytes)  # with the queues' own, once a run starts
         self.counts = {
             "records": 0,
             "ignored": 0,
@@ -88,6 +97,9 @@ class StateChangeApplier:
 
     def run(self, *, page_size: int = 100, max_records: int | None = None) -> dict[str, Any]:
         began = time.monotonic()
+        self.limits = SizeLimits(
+            {queue.alias: self._message_limit(queue.url) for queue in self.config}, self.notification_bytes
+        )
         stream_arn = self.state.stream_arn()
         positions = self.state.shard_positions(stream_arn)
         shards = self.state.shards(stream_arn)
@@ -115,14 +127,17 @@ class StateChangeApplier:
         log.info("run summary: %s", summary)
         return summary
 
+    def _message_limit(self, queue_url: str) -> int:
+        return message_limit_from_attribute(self.queues.queue_attributes(queue_url).get("MaximumMessageSize"))
+
     def _drain_shard(self, stream_arn, shard_id, checkpoint, page_size, max_records) -> bool:
         """Apply the shard's records after ``checkpoint``; returns whether the shard was finished."""
         for page in self.state.read_shard(stream_arn, shard_id, checkpoint, page_size):
             applied_up_to = checkpoint
             try:
-                for record in page.records:
-                    self._apply(shard_id, record)
-                    applied_up_to = record.sequence_number
+                for raw in page.records:
+                    self._apply(shard_id, raw)
+                    applied_up_to = record_position(raw) or applied_up_to
             except Exception:
                 self._checkpoint_after_failure(stream_arn, shard_id, checkpoint, applied_up_to)
                 raise
@@ -160,63 +175,59 @@ class StateChangeApplier:
                 f"{self.topic} within {self.delivery_timeout:.0f}s: {'; '.join(examples)}"
             )
 
-    def _apply(self, shard_id: str, record: StreamRecord) -> None:
+    def _apply(self, shard_id: str, raw: Any) -> None:
+        """Apply one record as the stream gave it, or park it: the one place records are parked."""
         self.counts["records"] += 1
+        record = None
         try:
-            decision = decide(record, self.config)
+            with as_malformed("stream record"):
+                record = decode_stream_record(raw)
+            with as_malformed(record.describe()):
+                decision = decide(record, self.config)
             if isinstance(decision, Ignore):
                 self.counts["ignored"] += 1
                 return
             self._apply_transition(record, decision)
         except MalformedRecordError as error:
+            record = record or salvaged_record(raw)
             parked = self.state.park(shard_id, record, str(error))
-            log.error("parked %s: %s", record.describe(), error)
+            log.error("parked: %s", parked["error"])  # the error names the record
             self.parked.append(parked)
 
     def _apply_transition(self, record: StreamRecord, transition: Transition) -> None:
         key = item_key(record.keys)
         current = self.state.current_item(key)
-        status = replay_status(transition, current)
-        now = iso_instant(self.clock())
-        if status == APPLY:
-            if not self._move(key, current, transition, now):
+        with as_malformed(record.describe()):
+            effects = plan_effects(
+                record, transition, current, self.config, now=iso_instant(self.clock()), limits=self.limits
+            )
+        if effects.status == APPLY:
+            if not self._move(key, transition, effects):
                 self.counts["lost_races"] += 1
                 log.warning("%s: the item changed between read and update; nothing announced", record.describe())
                 return
-        elif status == ALREADY_APPLIED:
+        elif effects.status == ALREADY_APPLIED:
             self.counts["replayed"] += 1
             log.info("%s: already applied before; announcing again with the same messageId", record.describe())
         else:
             self.counts["items_gone"] += 1
-            if not isinstance(transition, Advance):
+            if effects.notification is None:
                 log.warning("%s: the item no longer exists; nothing sent or announced", record.describe())
                 return
             # the record itself proves the finished queue's result appeared
             log.warning("%s: the item no longer exists; announcing the confirmed step only", record.describe())
-        image = current or record.new_image or {}
         self.publisher.produce(
-            self.topic,
-            key=record.keys["assetId"],
-            tag=record.describe(),
-            value=notification(
-                asset_id=record.keys["assetId"],
-                batch_id=record.keys["batchId"],
-                correlation_id=image.get("correlationId"),
-                transition=transition,
-                message_id=notification_message_id(record.event_id),
-                timestamp=now,
-            ),
+            self.topic, key=record.keys["assetId"], tag=record.describe(), value=effects.notification
         )
         self.counts["notifications"] += 1
 
-    def _move(self, key: dict[str, str], current: dict[str, Any], transition: Transition, now: str) -> bool:
-        """Do the transition's queue send and table write; False if the item changed meanwhile."""
+    def _move(self, key: dict[str, str], transition: Transition, effects: Effects) -> bool:
+        """Do the planned queue send and table write; False if the item changed meanwhile."""
         if isinstance(transition, Complete):
-            done = self.state.delete_if(key, completed_delete_condition(transition))
+            done = self.state.delete_if(key, effects.write)
             self.counts["completed"] += done
             return done
-        target = transition.queue if isinstance(transition, QueueFirst) else transition.next
-        self.queues.send(target.url, confirmer_message(current, target, self.config))
-        done = self.state.apply_update(key, queued_update(transition, now))
+        self.queues.send(effects.queue.url, effects.message)
+        done = self.state.apply_update(key, effects.write)
         self.counts["queued_first" if isinstance(transition, QueueFirst) else "advanced"] += done
         return done

@@ -13,13 +13,19 @@ belong to the ingest platform and are provisioned with it).
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
 
+from include.postingest.stream import short_text
 from include.postingest.transitions import StreamRecord
 
 CHECKPOINT_PREFIX = "checkpoint#"
 PARKED_PREFIX = "parked#"
+# a parked row stays far below DynamoDB's item limit whatever the record held: its
+# images are kept as JSON text cut at this length, the error at the next
+PARKED_RECORD_CHARS = 300_000
+PARKED_ERROR_CHARS = 2_000
 
 
 def checkpoint_table_definition(table_name: str) -> dict[str, Any]:
@@ -69,17 +75,43 @@ def moved_only_from(previous: str | None) -> dict[str, Any]:
 
 
 def parked_row(table_name: str, shard_id: str, record: StreamRecord, error: str, now: str) -> dict[str, Any]:
-    """The row keeping a record that can never be applied, with both images, for an operator."""
+    """The row keeping a record that cannot be applied, with both images, for an operator.
+
+    Bounded whatever the record holds (see ``PARKED_RECORD_CHARS``): ``recordTruncated``
+    says when the images were cut.
+    """
+    images = _images_text(record)
     return {
         "pk": parked_key(table_name),
         "sk": f"{shard_id}#{record.sequence_number}",
         "assetId": record.asset_id,
         "batchId": record.batch_id,
         "sequenceNumber": record.sequence_number,
-        "eventName": record.event_name,
-        "error": error,
+        "eventName": short_text(record.event_name),
+        "error": short_text(error, PARKED_ERROR_CHARS),
         "parkedAt": now,
-        "record": json.dumps(
-            {"keys": record.keys, "oldImage": record.old_image, "newImage": record.new_image}, default=str
-        ),
+        "record": images[:PARKED_RECORD_CHARS],
+        "recordTruncated": len(images) > PARKED_RECORD_CHARS,
     }
+
+
+def parked_summary(row: dict[str, Any]) -> dict[str, str]:
+    """How a parked row is listed in the run summary (and so in the failing ``report`` task)."""
+    return {"assetId": row["assetId"], "sequenceNumber": row["sequenceNumber"], "error": row["error"]}
+
+
+def _images_text(record: StreamRecord) -> str:
+    images = {"keys": record.keys, "oldImage": record.old_image, "newImage": record.new_image}
+    try:
+        return json.dumps(images, default=_plain)
+    except (TypeError, ValueError, RecursionError):  # what json cannot write: a bounded description
+        return json.dumps(short_text(images, PARKED_RECORD_CHARS))
+
+
+def _plain(value: Any) -> Any:
+    """DynamoDB's values that json cannot write: sets as lists, binary as base64, numbers as text."""
+    if isinstance(value, (set, frozenset)):
+        return list(value)
+    if isinstance(value, bytearray) or hasattr(value, "__bytes__"):  # bytes, boto3's Binary
+        return base64.b64encode(bytes(value)).decode("ascii")
+    return str(value)

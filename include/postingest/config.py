@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import reprlib
 from collections import Counter
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 CUSTODIAL_COPY_TEXT = "Asset has been written to custodial copy disk."
 TAPE_TEXT = "Asset has been written to tape."
@@ -71,7 +73,7 @@ def parse_queue_config(text: str) -> QueueConfig:
     """Decode and validate the JSON list; raise :class:`QueueConfigError` naming the problem."""
     try:
         entries = json.loads(text)
-    except (TypeError, json.JSONDecodeError) as error:
+    except (TypeError, ValueError, RecursionError) as error:
         raise QueueConfigError(f"queue config is not decodable JSON: {error}") from None
     if not isinstance(entries, list):
         raise QueueConfigError(f"queue config must be a JSON list of queues, got {type(entries).__name__}")
@@ -105,7 +107,7 @@ def parse_queue_config(text: str) -> QueueConfig:
 
 def _queue_from_entry(position: int, entry: object) -> ConfirmerQueue:
     if not isinstance(entry, dict):
-        raise QueueConfigError(f"queue config entry {position} is not an object: {entry!r}")
+        raise QueueConfigError(f"queue config entry {position} is not an object: {reprlib.repr(entry)}")
     missing = [key for key in ("queueAlias", "queueOrder", "queueUrl") if key not in entry]
     if missing:
         raise QueueConfigError(f"queue config entry {position} lacks {_listed(missing)}")
@@ -113,10 +115,22 @@ def _queue_from_entry(position: int, entry: object) -> ConfirmerQueue:
     if not isinstance(alias, str) or not alias:
         raise QueueConfigError(f"queue config entry {position}: queueAlias must be a non-empty string")
     if not isinstance(order, int) or isinstance(order, bool):
-        raise QueueConfigError(f"queue config entry {position} ({alias}): queueOrder must be an integer, got {order!r}")
-    if not isinstance(url, str) or not url:
-        raise QueueConfigError(f"queue config entry {position} ({alias}): queueUrl must be a non-empty string")
+        raise QueueConfigError(
+            f"queue config entry {position} ({alias}): queueOrder must be an integer, got {reprlib.repr(order)}"
+        )
+    if not isinstance(url, str) or not _is_http_url(url):
+        raise QueueConfigError(f"queue config entry {position} ({alias}): queueUrl must be an http(s) URL")
     return ConfirmerQueue(alias=alias, order=order, url=url)
+
+
+def _is_http_url(url: str) -> bool:
+    if not url.isascii() or not url.isprintable() or " " in url:
+        return False
+    try:
+        parts = urlsplit(url)
+        return parts.scheme in ("http", "https") and bool(parts.hostname)
+    except ValueError:  # e.g. a malformed IPv6 host or port
+        return False
 
 
 def _listed(values) -> str:

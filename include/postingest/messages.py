@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from include.postingest.config import INGESTED_TEXT, ConfirmerQueue, QueueConfig
@@ -28,28 +29,56 @@ def iso_instant(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def string_attribute(item: dict[str, Any], name: str) -> str | None:
+    """The attribute's text; None if it is absent or NULL; an error naming the type DynamoDB gave it otherwise."""
+    value = item.get(name)
+    if value is None or isinstance(value, str):
+        return value
+    raise MalformedRecordError(
+        f"asset {item.get('assetId', '<no assetId>')}: {name} is {_dynamodb_type(value)}, not a string"
+    )
+
+
+def _dynamodb_type(value: Any) -> str:
+    for kind, name in ((bool, "a boolean"), (Decimal, "a number"), (set, "a set"), (list, "a list"), (dict, "a map")):
+        if isinstance(value, kind):
+            return name
+    return "binary" if hasattr(value, "__bytes__") else type(value).__name__  # bytes, boto3's Binary
+
+
+def _refuse_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
+
+
+def strict_json(text: str) -> Any:
+    """Parse JSON as the confirmers' own parsers do: NaN and Infinity are not JSON.
+
+    ``ValueError`` when it is not JSON; ``RecursionError`` when it nests too deeply to decode.
+    """
+    return json.loads(text, parse_constant=_refuse_constant)
+
+
 def confirmer_payload(item: dict[str, Any], queue: ConfirmerQueue, config: QueueConfig) -> Any:
     """``input`` (JSON) for the first queue; the previous queue's result after it.
 
     A previous result that is not JSON is sent as a string; an ``input`` that is not
-    JSON is an error naming the asset, since the first confirmer cannot use it.
+    JSON, and JSON nested too deeply to decode, are errors naming the asset.
     """
     asset = item.get("assetId", "<no assetId>")
     previous = config.previous(queue)
-    if previous is None:
-        if "input" not in item:
-            raise MalformedRecordError(f"asset {asset}: no input attribute to send to {queue.alias}")
-        try:
-            return json.loads(item["input"])
-        except (TypeError, json.JSONDecodeError) as error:
-            raise MalformedRecordError(f"asset {asset}: input is not valid JSON ({error})") from None
-    raw = item.get(previous.result_attribute)
-    if raw is None:
-        raise MalformedRecordError(f"asset {asset}: no {previous.result_attribute} to send to {queue.alias}")
+    name = "input" if previous is None else previous.result_attribute
+    text = string_attribute(item, name)
+    if text is None:
+        missing = "no input attribute" if previous is None else f"no {name}"
+        raise MalformedRecordError(f"asset {asset}: {missing} to send to {queue.alias}")
     try:
-        return json.loads(raw)
-    except (TypeError, json.JSONDecodeError):
-        return raw
+        return strict_json(text)
+    except RecursionError:
+        raise MalformedRecordError(f"asset {asset}: {name} is JSON nested too deeply to decode") from None
+    except ValueError as error:
+        if previous is None:
+            raise MalformedRecordError(f"asset {asset}: input is not valid JSON ({error})") from None
+        return text
 
 
 def confirmer_message(item: dict[str, Any], queue: ConfirmerQueue, config: QueueConfig) -> str:

@@ -5,7 +5,9 @@ retention: SQS has dropped the message by then. The resender claims each item by
 setting ``lastQueued`` to now, conditional on the value it read, *before* sending:
 of two overlapping runs that read the same item only one claim succeeds, so only
 one sends. A send that fails puts the value read back (conditional on the claim),
-so the next try finds the item again.
+so the next try finds the item again. An item whose message cannot be built, or
+would be refused for its size, is listed as ``unsendable`` and left unclaimed; the
+other items and queues go on.
 
 :class:`StuckMessageResender` drives the state table and queue hooks (the operator's
 and the benchmark's alike); the functions are its decisions.
@@ -20,20 +22,11 @@ from typing import Any
 
 from include.common.progress import ProgressLog
 from include.postingest.config import ConfirmerQueue, QueueConfig
+from include.postingest.limits import SizeLimits, message_limit_from_attribute, retention_from_attribute
 from include.postingest.messages import confirmer_message, iso_instant, utc_now
-from include.postingest.transitions import ConditionalUpdate, MalformedRecordError, item_key
+from include.postingest.transitions import ConditionalUpdate, MalformedRecordError, as_malformed, item_key
 
 log = logging.getLogger(__name__)
-SQS_MAXIMUM_RETENTION = timedelta(days=14)
-
-
-def retention_from_attribute(value: str | None) -> timedelta:
-    """The queue's ``MessageRetentionPeriod`` (seconds); two weeks if absent or unreadable."""
-    try:
-        seconds = int(value) if value is not None else None
-    except ValueError:
-        seconds = None
-    return timedelta(seconds=seconds) if seconds and seconds > 0 else SQS_MAXIMUM_RETENTION
 
 
 def stale_cutoff(now: datetime, retention: timedelta) -> str:
@@ -47,6 +40,7 @@ def claim_update(alias: str, read_last_queued: str, now: str) -> ConditionalUpda
         condition_expression="#queue = :queue AND lastQueued = :read",
         attribute_names={"#queue": "queue"},
         attribute_values={":now": now, ":queue": alias, ":read": read_last_queued},
+        assigned={"lastQueued": now},
     )
 
 
@@ -62,8 +56,8 @@ def unclaim_update(claimed: str, read_last_queued: str) -> ConditionalUpdate:
 class StuckMessageResender:
     """Per queue: cutoff from the queue's retention, Query the GSI for older items, claim, send.
 
-    Sends go in batches of ten; a failed send puts the value read back, so the next
-    try finds the item again. ``stale_items`` may be swapped (the benchmark's
+    Sends go in batches of ten, together within the queue's ``MaximumMessageSize``; a
+    failed send puts the value read back, so the next try finds the item again. ``stale_items`` may be swapped (the benchmark's
     Scan-based comparison); by default it is the state hook's GSI Query.
     """
 
@@ -91,8 +85,9 @@ class StuckMessageResender:
         return summary
 
     def _resend_queue(self, queue: ConfirmerQueue, now: datetime, summary: dict[str, Any]) -> dict[str, Any]:
-        retention = retention_from_attribute(self.queues.retention_seconds(queue.url))
-        cutoff = stale_cutoff(now, retention)
+        attributes = self.queues.queue_attributes(queue.url)
+        cutoff = stale_cutoff(now, retention_from_attribute(attributes.get("MessageRetentionPeriod")))
+        limits = SizeLimits({queue.alias: message_limit_from_attribute(attributes.get("MaximumMessageSize"))})
         claim = iso_instant(now)
         counts = {"cutoff": cutoff, "stale": 0, "resent": 0, "claimed_elsewhere": 0, "failed": 0, "unsendable": 0}
         batch: list[tuple[dict[str, Any], str]] = []
@@ -101,16 +96,25 @@ class StuckMessageResender:
             counts["stale"] += 1
             progress(counts["stale"])
             try:
-                body = confirmer_message(item, queue, self.config)
+                with as_malformed(f"asset {item.get('assetId')}"):
+                    update = claim_update(queue.alias, item["lastQueued"], claim)
+                    body = confirmer_message(item, queue, self.config)
+                    limits.check_message(item["assetId"], queue.alias, body)
+                    limits.check_item(item["assetId"], update.item_after(item))
             except MalformedRecordError as error:
                 counts["unsendable"] += 1
-                problem = {"assetId": item.get("assetId"), "queue": queue.alias, "error": str(error)}
-                summary["unsendable"].append(problem)
+                summary["unsendable"].append(
+                    {"assetId": item.get("assetId"), "queue": queue.alias, "error": str(error)}
+                )
                 log.error("cannot resend to %s: %s", queue.alias, error)
                 continue
-            if not self.state.apply_update(item_key(item), claim_update(queue.alias, item["lastQueued"], claim)):
+            if not self.state.apply_update(item_key(item), update):
                 counts["claimed_elsewhere"] += 1
                 continue
+            # SendMessageBatch refuses a batch whose bodies together exceed the queue's limit
+            if batch and sum(len(sent) for _, sent in batch) + len(body) > limits.message_limit(queue.alias):
+                self._send(queue, batch, claim, counts, summary)
+                batch = []
             batch.append((item, body))
             if len(batch) == self.queues.BATCH_LIMIT:
                 self._send(queue, batch, claim, counts, summary)

@@ -8,6 +8,8 @@ functions give the conditional DynamoDB writes that make each step idempotent.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,7 +17,22 @@ from include.postingest.config import ConfirmerQueue, QueueConfig
 
 
 class MalformedRecordError(ValueError):
-    """A stream record (or the item it names) that can never be applied; it is parked."""
+    """A stream record (or the item it names) that cannot be decided or encoded: it is parked, or reported."""
+
+
+@contextmanager
+def as_malformed(subject: str) -> Iterator[None]:
+    """Whatever the pure code inside raises becomes a :class:`MalformedRecordError` about ``subject``.
+
+    Only decoding, deciding and encoding run inside (no I/O), so any other exception
+    there comes from the record itself; infrastructure errors never pass through here.
+    """
+    try:
+        yield
+    except MalformedRecordError:
+        raise
+    except Exception as error:  # noqa: BLE001 - the record's problem, whatever its kind
+        raise MalformedRecordError(f"{subject}: cannot be handled ({type(error).__name__}: {error})") from error
 
 
 @dataclass(frozen=True)
@@ -134,6 +151,11 @@ class ConditionalUpdate:
     condition_expression: str
     attribute_names: dict[str, str] = field(default_factory=dict)
     attribute_values: dict[str, Any] = field(default_factory=dict)
+    assigned: dict[str, Any] = field(default_factory=dict)  # attribute -> value the update sets
+
+    def item_after(self, item: dict[str, Any]) -> dict[str, Any]:
+        """The item as the update leaves it (to check its size before writing)."""
+        return {**item, **self.assigned}
 
     def as_boto3_params(self) -> dict[str, Any]:
         params: dict[str, Any] = {
@@ -160,6 +182,7 @@ def queued_update(transition: QueueFirst | Advance, now: str) -> ConditionalUpda
         condition_expression=condition,
         attribute_names={"#queue": "queue"},
         attribute_values=values,
+        assigned={"queue": target.alias, "firstQueued": now, "lastQueued": now},
     )
 
 

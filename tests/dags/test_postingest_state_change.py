@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 
 import pytest
 
-from tests.dags.helpers import run_dag, task_states, xcom_return
+from tests.dags.helpers import load_dag, run_dag, task_states, xcom_return
 from tests.dags.postingest.fixtures import postingest  # noqa: F401 - fixture
 
 INGESTED = "Asset has been ingested to the Preservation System."
@@ -104,3 +105,29 @@ def test_a_bad_queue_config_stops_the_run_before_anything_happens(airflow_db, po
     assert postingest.queue_messages("CC") == []
     with pytest.raises(AirflowFailException, match="2 queues with queueOrder 1: CC, TC"):
         load_queue_config(postingest.variable)
+
+
+def test_an_attribute_of_the_wrong_type_is_parked_and_named_by_the_failing_report(airflow_db, postingest):
+    typed = postingest.insert_asset(input=Decimal(7))
+    good = postingest.insert_asset()
+
+    dag_run = run_dag("postingest_state_change", conf=postingest.conf)
+
+    assert task_states(dag_run) == {"apply_stream_records": "success", "report": "failed"}
+    assert postingest.item(good)["queue"] == "CC" and "queue" not in postingest.item(typed)
+    [parked] = xcom_return(dag_run, "apply_stream_records")["parked"]
+    assert parked["assetId"] == typed["assetId"] and "input is a number, not a string" in parked["error"]
+
+
+@pytest.mark.parametrize(
+    "name, value",
+    [("max_records", 0), ("max_records", 1_000_001), ("max_records", "many"), ("table", "a b"), ("topic", "t" * 250)],
+)
+def test_the_params_form_refuses_numbers_and_names_out_of_bounds(name, value):
+    from airflow.sdk.exceptions import ParamValidationError
+
+    params = load_dag("postingest_state_change").params
+
+    with pytest.raises(ParamValidationError):
+        params.get_param(name).resolve(value)
+    assert params.get_param("max_records").resolve(1_000_000) == 1_000_000

@@ -75,6 +75,12 @@ class Postingest:
         self.state_table.put_item(Item=item)
         return item
 
+    def limit_messages(self, alias: str, max_bytes: int) -> None:
+        """Set the queue's ``MaximumMessageSize``, which SQS (and moto) enforce on every send."""
+        self.sqs.set_queue_attributes(
+            QueueUrl=self.queue_urls[alias], Attributes={"MaximumMessageSize": str(max_bytes)}
+        )
+
     def item(self, asset: dict[str, Any]) -> dict[str, Any] | None:
         key = {"assetId": asset["assetId"], "batchId": asset["batchId"]}
         return self.state_table.get_item(Key=key, ConsistentRead=True).get("Item")

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-import dataclasses
+import json
 import os
 from datetime import UTC, datetime
+from decimal import Decimal
 
 import pytest
+from boto3.dynamodb.types import Binary
 
 from devstack import postingest_provisioning as provisioning
 from include.postingest.applier import StateChangeApplier, UndeliveredNotificationsError
+from include.postingest.stream import record_position
 from preservation_pipelines.common.hooks.kafka import Deliveries, KafkaTopicProducerHook
 from preservation_pipelines.postingest.hooks.dynamodb import PostingestStateHook
 from preservation_pipelines.postingest.hooks.sqs import ConfirmerQueueHook
@@ -86,9 +89,9 @@ def test_a_modify_without_its_old_image_is_parked_naming_the_asset(postingest):
 
     def read_without_old_images(*args, **kwargs):
         for page in real_read(*args, **kwargs):
-            page.records = [
-                dataclasses.replace(r, old_image=None) if r.event_name == "MODIFY" else r for r in page.records
-            ]
+            for raw in page.records:
+                if raw["eventName"] == "MODIFY":
+                    del raw["dynamodb"]["OldImage"]
             yield page
 
     state.read_shard = read_without_old_images
@@ -188,3 +191,98 @@ def test_a_failing_queue_send_leaves_the_record_for_the_retry(postingest, monkey
 
     assert retry["queued_first"] == 1 and postingest.item(asset)["queue"] == "CC"
     assert len(postingest.queue_messages("CC")) == 1
+
+
+def checkpoint_and_last_record(state: PostingestStateHook) -> tuple[str, str]:
+    """The shard's checkpoint and the sequence number of the last record in the stream."""
+    arn = state.stream_arn()
+    [shard] = state.shards(arn)
+    positions = [
+        record_position(raw) for page in state.read_shard(arn, shard["ShardId"], None, 100) for raw in page.records
+    ]
+    return state.shard_positions(arn)[shard["ShardId"]]["sequenceNumber"], positions[-1]
+
+
+def test_poison_records_of_every_kind_are_parked_by_name_between_applied_ones(postingest):
+    postingest.limit_messages("CC", 1024)
+    before = postingest.insert_asset()
+    poison = [
+        (postingest.insert_asset(input=Decimal(7)), "input is a number, not a string"),
+        (postingest.insert_asset(input=Binary(b"{}")), "input is binary, not a string"),
+        (postingest.insert_asset(correlationId={"c-1", "c-2"}), "correlationId is a set, not a string"),
+        (postingest.insert_asset(input="[" * 50_000 + "]" * 50_000), "input is JSON nested too deeply"),
+        (postingest.insert_asset(input=json.dumps({"blob": "x" * 2000})), "over the 1024 it accepts"),
+        (postingest.insert_asset(padding="x" * 399_800), "after the update, over DynamoDB's 400000"),
+    ]
+    after = postingest.insert_asset()
+    state = postingest.state_hook()
+
+    first = applier(postingest, state=state).run()
+    rerun = applier(postingest).run()
+
+    parked = {entry["assetId"]: entry["error"] for entry in first["parked"]}
+    assert list(parked) == [asset["assetId"] for asset, _ in poison]
+    for asset, reason in poison:
+        assert reason in parked[asset["assetId"]] and f"asset {asset['assetId']}" in parked[asset["assetId"]]
+        assert "queue" not in postingest.item(asset)
+    assert first["queued_first"] == 2
+    assert sorted(m["assetId"] for m in postingest.queue_messages("CC")) == sorted(
+        [before["assetId"], after["assetId"]]
+    )
+    assert sorted(row["assetId"] for row in state.parked_records()) == sorted(parked)
+    checkpoint, last = checkpoint_and_last_record(state)
+    assert checkpoint == last
+    assert rerun["records"] == 0 and rerun["parked"] == []  # neither applied nor parked again
+    assert postingest.queue_messages("CC") == []
+    announced = {n["key"] for n in postingest.notifications(expected=2, timeout=5)}
+    assert announced == {before["assetId"], after["assetId"]}
+
+
+def test_records_dynamodb_could_not_have_written_are_parked_and_the_page_goes_on(postingest):
+    corrupted = postingest.insert_asset()
+    good = postingest.insert_asset()
+    state = postingest.state_hook()
+    real_read = state.read_shard
+
+    def read_with_corrupted_records(*args, **kwargs):
+        for page in real_read(*args, **kwargs):
+            for raw in page.records:
+                if raw["dynamodb"]["Keys"]["assetId"] == {"S": corrupted["assetId"]}:
+                    raw["dynamodb"]["NewImage"]["input"] = {"X": ["?"]}
+            inserted = [raw["dynamodb"]["Keys"]["assetId"]["S"] for raw in page.records if raw["eventName"] == "INSERT"]
+            if good["assetId"] in inserted:
+                page.records.insert(0, "not a record at all")
+            yield page
+
+    state.read_shard = read_with_corrupted_records
+    summary = applier(postingest, state=state).run()
+
+    [not_a_record, bad_type] = summary["parked"]
+    assert not_a_record["assetId"] == "<no assetId>" and "not a stream record" in not_a_record["error"]
+    assert bad_type["assetId"] == corrupted["assetId"]
+    assert "NewImage.input: not a DynamoDB value of type X" in bad_type["error"]
+    assert postingest.item(good)["queue"] == "CC" and "queue" not in postingest.item(corrupted)
+    checkpoint, last = checkpoint_and_last_record(postingest.state_hook())
+    assert checkpoint == last
+
+
+def test_a_record_whose_effects_were_done_is_parked_on_replay_and_not_done_again(postingest):
+    asset = postingest.insert_asset()
+    applier(postingest).run()
+    postingest.confirm("CC", '{"ocfl": 1}')
+    with pytest.raises(RuntimeError, match="worker died"):
+        applier(postingest, state=crash_on_first_checkpoint(postingest.state_hook())).run()
+    postingest.state_table.update_item(
+        Key={"assetId": asset["assetId"], "batchId": asset["batchId"]},
+        UpdateExpression="SET correlationId = :number",
+        ExpressionAttributeValues={":number": Decimal(5)},
+    )
+
+    replay = applier(postingest).run()
+    rerun = applier(postingest).run()
+
+    [parked] = replay["parked"]
+    assert parked["assetId"] == asset["assetId"] and "correlationId is a number, not a string" in parked["error"]
+    assert replay["advanced"] == replay["replayed"] == 0
+    assert len(postingest.queue_messages("TC")) == 1 and postingest.item(asset)["queue"] == "TC"
+    assert rerun["records"] == 0 and rerun["parked"] == []

@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
+
+from boto3.dynamodb.types import Binary
+from hypothesis import given
 
 from include.postingest.checkpoints import (
+    PARKED_ERROR_CHARS,
+    PARKED_RECORD_CHARS,
     checkpoint_table_definition,
     moved_only_from,
     parked_row,
+    parked_summary,
     position_row,
     shard_position,
 )
+from include.postingest.limits import DYNAMODB_ITEM_BYTES, item_bytes
+from include.postingest.stream import salvaged_record
 from include.postingest.transitions import StreamRecord
+from tests.include.postingest.strategies import raw_records
 
 NOW = "2026-11-23T12:00:00.000Z"
 
@@ -65,6 +75,47 @@ def test_a_parked_row_keeps_the_record_for_an_operator():
         "oldImage": None,
         "newImage": {"assetId": "a-1", "queue": "CC"},
     }
+
+
+def test_a_parked_row_keeps_every_dynamodb_type_and_stays_within_the_item_limit():
+    huge = "x" * 390_000
+    record = StreamRecord(
+        "e-1",
+        "INSERT",
+        "130",
+        {"assetId": "a-1", "batchId": "b-1"},
+        old_image={"input": huge, "n": Decimal("1.5"), "b": Binary(b"\x00"), "s": {"x"}},
+        new_image={"input": huge},
+    )
+
+    row = parked_row("state", "shard-1", record, "e" * 10_000, NOW)
+
+    assert row["recordTruncated"] is True and len(row["record"]) == PARKED_RECORD_CHARS
+    assert row["record"].startswith('{"keys": {"assetId": "a-1", "batchId": "b-1"}, "oldImage": {"input": "xxx')
+    assert len(row["error"]) == PARKED_ERROR_CHARS
+    assert item_bytes(row) < DYNAMODB_ITEM_BYTES
+    assert parked_summary(row) == {"assetId": "a-1", "sequenceNumber": "130", "error": row["error"]}
+
+
+def test_a_record_nested_beyond_what_json_can_write_is_parked_with_a_bounded_description():
+    deep: dict = {"S": "leaf"}
+    for _ in range(100_000):
+        deep = {"L": [deep]}
+    record = salvaged_record({"eventID": "e", "eventName": "INSERT", "dynamodb": {"NewImage": {"x": deep}}})
+
+    row = parked_row("state", "shard-1", record, "nested", NOW)
+
+    assert row["recordTruncated"] is False and len(row["record"]) < 1000
+
+
+@given(raw_records)
+def test_any_record_parks_as_a_bounded_row_of_valid_text(raw):
+    row = parked_row("state", "shard-1", salvaged_record(raw), "error", NOW)
+
+    assert item_bytes(row) < DYNAMODB_ITEM_BYTES
+    for value in row.values():
+        if isinstance(value, str):
+            value.encode("utf-8")  # DynamoDB takes only valid Unicode
 
 
 def test_the_checkpoint_table_has_string_keys_pk_and_sk():

@@ -1,7 +1,13 @@
+"""The bodies sent to the confirmer queues and the notifications topic, for well-formed and hostile items."""
+
 import json
 from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
 
 import pytest
+from boto3.dynamodb.types import Binary
+from hypothesis import given
+from hypothesis import strategies as st
 
 from include.postingest.config import parse_queue_config
 from include.postingest.messages import (
@@ -9,8 +15,10 @@ from include.postingest.messages import (
     iso_instant,
     notification,
     notification_message_id,
+    string_attribute,
 )
 from include.postingest.transitions import Advance, Complete, MalformedRecordError, QueueFirst
+from tests.include.postingest.strategies import items
 
 CONFIG = parse_queue_config(
     json.dumps(
@@ -57,6 +65,64 @@ def test_a_previous_result_that_is_not_json_is_sent_as_a_string():
 def test_unusable_payloads_name_the_asset(item, queue, message):
     with pytest.raises(MalformedRecordError, match=message):
         confirmer_message(item, queue, CONFIG)
+
+
+@pytest.mark.parametrize(
+    "item, queue, message",
+    [
+        ({**ITEM, "input": Decimal(7)}, CC, "asset a-1: input is a number, not a string"),
+        ({**ITEM, "input": Binary(b"{}")}, CC, "asset a-1: input is binary, not a string"),
+        ({**ITEM, "input": {"a": "b"}}, CC, "asset a-1: input is a map, not a string"),
+        ({**ITEM, "result_CC": {"x", "y"}}, TC, "asset a-1: result_CC is a set, not a string"),
+        ({**ITEM, "result_CC": ["{}"]}, TC, "asset a-1: result_CC is a list, not a string"),
+        ({**ITEM, "result_CC": True}, TC, "asset a-1: result_CC is a boolean, not a string"),
+        ({**ITEM, "input": None}, CC, "asset a-1: no input attribute to send to CC"),
+        ({**ITEM, "input": "[" * 100_000 + "]" * 100_000}, CC, "input is JSON nested too deeply to decode"),
+        ({**ITEM, "result_CC": "[" * 100_000 + "]" * 100_000}, TC, "result_CC is JSON nested too deeply"),
+        ({**ITEM, "input": "NaN"}, CC, "input is not valid JSON \\(NaN is not JSON\\)"),
+        ({**ITEM, "input": '{"n": ' + "9" * 5000 + "}"}, CC, "input is not valid JSON"),
+    ],
+)
+def test_attributes_of_the_wrong_type_or_shape_name_the_asset_and_the_attribute(item, queue, message):
+    with pytest.raises(MalformedRecordError, match=message):
+        confirmer_message(item, queue, CONFIG)
+
+
+def test_a_previous_result_with_non_standard_json_is_sent_as_the_string_it_is():
+    message = json.loads(confirmer_message({**ITEM, "result_CC": '{"x": Infinity}'}, TC, CONFIG))
+
+    assert message["payload"] == '{"x": Infinity}'
+
+
+@given(items, st.sampled_from([CC, TC]))
+def test_any_item_gives_a_standard_json_message_or_an_error_naming_the_asset(item, queue):
+    try:
+        body = confirmer_message(item, queue, CONFIG)
+    except MalformedRecordError as error:
+        assert str(error).startswith(f"asset {item['assetId']}: ")
+        return
+    assert body.isascii()
+    message = json.loads(body, parse_constant=lambda name: pytest.fail(f"{name} in {body}"))
+    assert (message["assetId"], message["batchId"]) == (item["assetId"], item["batchId"])
+    assert message["resultAttrName"] == queue.result_attribute
+
+
+@given(items)
+def test_any_correlation_id_is_announced_as_it_is_or_refused_by_type(item):
+    try:
+        correlation = string_attribute(item, "correlationId")
+    except MalformedRecordError as error:
+        assert "correlationId is " in str(error) and item["assetId"] in str(error)
+        return
+    body = notification(
+        asset_id=item["assetId"],
+        batch_id=item["batchId"],
+        correlation_id=correlation,
+        transition=QueueFirst(CC),
+        message_id="m-1",
+        timestamp="2025-06-19T16:24:00.000Z",
+    )
+    assert body.isascii() and json.loads(body)["properties"]["parentMessageId"] == correlation
 
 
 @pytest.mark.parametrize(

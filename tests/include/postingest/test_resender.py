@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 from include.postingest.resender import (
     StuckMessageResender,
     claim_update,
-    retention_from_attribute,
     stale_cutoff,
     unclaim_update,
 )
@@ -26,13 +27,6 @@ def resender(world, state=None, queues=None) -> StuckMessageResender:
         config=world.queue_config(),
         clock=lambda: NOW,
     )
-
-
-def test_retention_comes_from_the_queue_with_two_weeks_as_fallback():
-    assert retention_from_attribute("345600") == timedelta(days=4)
-    assert retention_from_attribute(None) == FOURTEEN_DAYS
-    assert retention_from_attribute("garbage") == FOURTEEN_DAYS
-    assert retention_from_attribute("0") == FOURTEEN_DAYS
 
 
 def test_the_seed_example_cutoff_splits_its_two_rows():
@@ -129,3 +123,50 @@ def test_overlapping_resender_runs_send_each_stuck_item_once(postingest):
 
     assert first["queues"]["CC"]["claimed_elsewhere"] == 1 and first["queues"]["CC"]["resent"] == 0
     assert len(postingest.queue_messages("CC")) == 1
+
+
+STUCK_SINCE = "2020-01-01T00:00:00.000Z"
+
+
+def test_poison_items_are_reported_by_name_and_every_other_item_is_resent(postingest):
+    postingest.limit_messages("TC", 1024)
+    good_cc = [postingest.insert_asset(queue="CC", lastQueued=STUCK_SINCE) for _ in range(2)]
+    good_tc = postingest.insert_asset(queue="TC", lastQueued=STUCK_SINCE, result_CC='{"ocfl": 1}')
+    poison = {
+        postingest.insert_asset(queue="CC", lastQueued=STUCK_SINCE, input=Decimal(7))["assetId"]: (
+            "input is a number, not a string"
+        ),
+        postingest.insert_asset(queue="TC", lastQueued=STUCK_SINCE, result_CC={"ocfl": Decimal(1)})["assetId"]: (
+            "result_CC is a map, not a string"
+        ),
+        postingest.insert_asset(queue="TC", lastQueued=STUCK_SINCE, result_CC="r" * 2000)["assetId"]: (
+            "the message for queue TC has 2152 bytes, over the 1024 it accepts"
+        ),
+    }
+
+    summary = resender(postingest).run()
+
+    assert {entry["assetId"]: entry["error"] for entry in summary["unsendable"]} == {
+        asset_id: f"asset {asset_id}: {reason}" for asset_id, reason in poison.items()
+    }
+    assert (summary["queues"]["CC"]["resent"], summary["queues"]["TC"]["resent"]) == (2, 1)
+    assert sorted(m["assetId"] for m in postingest.queue_messages("CC")) == sorted(a["assetId"] for a in good_cc)
+    assert [m["assetId"] for m in postingest.queue_messages("TC")] == [good_tc["assetId"]]
+    for asset_id in poison:
+        [item] = postingest.state_table.query(
+            KeyConditionExpression="assetId = :a", ExpressionAttributeValues={":a": asset_id}
+        )["Items"]
+        assert item["lastQueued"] == STUCK_SINCE  # not claimed: the next run reports it again
+
+
+def test_batches_stay_within_the_size_the_queue_accepts(postingest):
+    postingest.limit_messages("CC", 1024)
+    for _ in range(5):
+        postingest.insert_asset(queue="CC", lastQueued=STUCK_SINCE, input=json.dumps({"note": "n" * 300}))
+    queues = ConfirmerQueueHook()
+
+    summary = resender(postingest, queues=queues).run()
+
+    assert summary["queues"]["CC"]["resent"] == 5 and summary["send_failures"] == summary["unsendable"] == []
+    assert len(postingest.queue_messages("CC")) == 5
+    assert queues.calls == 2 + 3  # the attributes of CC and TC; three batches of at most two ~430-byte messages

@@ -13,6 +13,7 @@ from include.postingest.transitions import (
     MalformedRecordError,
     QueueFirst,
     StreamRecord,
+    as_malformed,
     completed_delete_condition,
     decide,
     queued_update,
@@ -133,3 +134,27 @@ def test_complete_deletes_only_while_waiting_on_the_last_queue():
 
     assert condition.condition_expression == "#queue = :finished"
     assert condition.attribute_values == {":finished": "TC"}
+
+
+def test_the_queued_update_says_what_it_sets_so_the_item_can_be_sized_first():
+    update = queued_update(QueueFirst(CC), "now")
+
+    assert update.item_after(item(lastQueued="then")) == {
+        **item(),
+        "queue": "CC",
+        "firstQueued": "now",
+        "lastQueued": "now",
+    }
+
+
+def test_any_failure_of_the_pure_code_becomes_the_records_own_error_but_nothing_else_does():
+    with pytest.raises(MalformedRecordError, match=r"asset a-1: cannot be handled \(TypeError: bad\)") as raised:
+        with as_malformed("asset a-1"):
+            raise TypeError("bad")
+    assert isinstance(raised.value.__cause__, TypeError)
+    with pytest.raises(MalformedRecordError, match="^kept as it is$"):
+        with as_malformed("asset a-1"):
+            raise MalformedRecordError("kept as it is")
+    with pytest.raises(KeyboardInterrupt):  # a BaseException (like Airflow's task timeout) passes through
+        with as_malformed("asset a-1"):
+            raise KeyboardInterrupt

@@ -8,6 +8,7 @@ provider has no streams hook). What the rows and records look like is in
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cached_property
 from typing import Any
 
@@ -20,13 +21,15 @@ from include.postingest.checkpoints import (
     moved_only_from,
     parked_key,
     parked_row,
+    parked_summary,
     position_row,
     positions_key,
     shard_position,
 )
+from include.postingest.limits import InvalidParameterError
 from include.postingest.messages import iso_instant, utc_now
 from include.postingest.names import STALE_INDEX
-from include.postingest.stream import StreamPage, decode_stream_record, parents_first
+from include.postingest.stream import StreamPage, parents_first, record_position
 from include.postingest.tables import create_table_if_missing
 from include.postingest.transitions import ConditionalUpdate, StreamRecord
 
@@ -37,6 +40,17 @@ class CheckpointConflictError(RuntimeError):
 
 def _error_code(error: ClientError) -> str:
     return error.response.get("Error", {}).get("Code", "")
+
+
+@contextmanager
+def _table_must_exist(table_name: str) -> Iterator[None]:
+    """A missing state table is a bad ``table`` parameter, not something a retry fixes."""
+    try:
+        yield
+    except ClientError as error:
+        if _error_code(error) == "ResourceNotFoundException":
+            raise InvalidParameterError(f"table {table_name} does not exist") from None
+        raise
 
 
 class PostingestStateHook(DynamoDBHook):
@@ -105,7 +119,8 @@ class PostingestStateHook(DynamoDBHook):
         if page_size:
             params["Limit"] = page_size
         while True:
-            page = self.table.query(**params)
+            with _table_must_exist(self.table_name):
+                page = self.table.query(**params)
             self.items_read += page.get("ScannedCount", 0)
             yield from page.get("Items", [])
             if "LastEvaluatedKey" not in page:
@@ -114,10 +129,12 @@ class PostingestStateHook(DynamoDBHook):
 
     # -- stream -----------------------------------------------------------------
     def stream_arn(self) -> str:
-        description = self.client.describe_table(TableName=self.table_name)["Table"]
+        """The state table's stream; a table that is missing or has no stream is a bad ``table`` parameter."""
+        with _table_must_exist(self.table_name):
+            description = self.client.describe_table(TableName=self.table_name)["Table"]
         arn = description.get("LatestStreamArn")
         if not arn or not description.get("StreamSpecification", {}).get("StreamEnabled", True):
-            raise ValueError(f"table {self.table_name} has no stream: enable NEW_AND_OLD_IMAGES")
+            raise InvalidParameterError(f"table {self.table_name} has no stream: enable NEW_AND_OLD_IMAGES")
         return arn
 
     def shards(self, stream_arn: str) -> list[dict[str, Any]]:
@@ -133,11 +150,13 @@ class PostingestStateHook(DynamoDBHook):
         return parents_first(shards)
 
     def read_shard(self, stream_arn: str, shard_id: str, after: str | None, page_size: int) -> Iterator[StreamPage]:
-        """Pages of records after sequence ``after`` (from the trim horizon if None).
+        """Pages of records after sequence ``after`` (from the trim horizon if None), as the API gave them.
 
-        Stops at the first empty page (caught up) or at the end of a closed shard. A
-        checkpoint older than the stream's 24 h retention restarts at the trim horizon,
-        with an error in the log: those records are gone from the stream.
+        Decoding is the applier's, record by record, so one record that cannot be decoded
+        is parked rather than failing its page. Stops at the first empty page (caught up)
+        or at the end of a closed shard. A checkpoint older than the stream's 24 h
+        retention restarts at the trim horizon, with an error in the log: those records
+        are gone from the stream.
         """
         iterator = self._shard_iterator(stream_arn, shard_id, after)
         last = after
@@ -149,10 +168,9 @@ class PostingestStateHook(DynamoDBHook):
                     raise
                 iterator = self._shard_iterator(stream_arn, shard_id, last)
                 continue
-            records = [decode_stream_record(raw) for raw in response.get("Records", [])]
+            records = response.get("Records", [])
             iterator = response.get("NextShardIterator")
-            if records:
-                last = records[-1].sequence_number
+            last = next((p for p in map(record_position, reversed(records)) if p), last)
             yield StreamPage(records, shard_ended=iterator is None)
             if not records:
                 return
@@ -213,9 +231,10 @@ class PostingestStateHook(DynamoDBHook):
             raise
 
     def park(self, shard_id: str, record: StreamRecord, error: str) -> dict[str, str]:
-        """Keep a record that can never be applied, for an operator; idempotent per record."""
-        self.checkpoints.put_item(Item=parked_row(self.table_name, shard_id, record, error, iso_instant(utc_now())))
-        return {"assetId": record.asset_id, "sequenceNumber": record.sequence_number, "error": error}
+        """Keep a record that cannot be applied, for an operator; idempotent per record. Returns its summary entry."""
+        row = parked_row(self.table_name, shard_id, record, error, iso_instant(utc_now()))
+        self.checkpoints.put_item(Item=row)
+        return parked_summary(row)
 
     def parked_records(self) -> list[dict[str, Any]]:
         page = self.checkpoints.query(

@@ -27,17 +27,18 @@ class ConfirmerQueueHook(SqsHook):
         self.calls += 1
         self.get_conn().send_message(QueueUrl=queue_url, MessageBody=body)
 
-    def retention_seconds(self, queue_url: str) -> str | None:
-        """The queue's ``MessageRetentionPeriod``, or None if it cannot be read."""
+    def queue_attributes(self, queue_url: str) -> dict[str, str]:
+        """The queue's ``MessageRetentionPeriod`` and ``MaximumMessageSize``; ``{}`` if they cannot be read
+        (the callers then assume SQS's defaults, see :mod:`include.postingest.limits`)."""
         self.calls += 1
         try:
             attributes = self.get_conn().get_queue_attributes(
-                QueueUrl=queue_url, AttributeNames=["MessageRetentionPeriod"]
+                QueueUrl=queue_url, AttributeNames=["MessageRetentionPeriod", "MaximumMessageSize"]
             )
         except (ClientError, BotoCoreError) as error:
-            self.log.warning("%s: cannot read MessageRetentionPeriod (%s); assuming two weeks", queue_url, error)
-            return None
-        return attributes.get("Attributes", {}).get("MessageRetentionPeriod")
+            self.log.warning("%s: cannot read the queue's attributes (%s); assuming SQS's defaults", queue_url, error)
+            return {}
+        return attributes.get("Attributes", {})
 
     def send_batch(self, queue_url: str, bodies: list[str]) -> dict[int, str]:
         """Send up to ten bodies with SendMessageBatch; returns ``{index: reason}`` of those not sent.

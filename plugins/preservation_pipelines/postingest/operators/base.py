@@ -9,7 +9,8 @@ hook is first used, and a connection id left at ``None`` means that hook's own
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +18,8 @@ from airflow.sdk import BaseOperator, Variable
 from airflow.sdk.exceptions import AirflowFailException
 
 from include.postingest.config import QUEUE_CONFIG_VARIABLE, QueueConfig, QueueConfigError, parse_queue_config
+from include.postingest.limits import InvalidParameterError
+from include.postingest.names import TABLE_NAME_PATTERN, checked_name
 
 if TYPE_CHECKING:
     from preservation_pipelines.common.hooks.kafka import KafkaTopicProducerHook
@@ -36,6 +39,15 @@ def load_queue_config(variable_name: str) -> QueueConfig:
         return parse_queue_config(text)
     except QueueConfigError as error:
         raise AirflowFailException(f"Variable {variable_name!r}: {error}") from None
+
+
+@contextmanager
+def refused_at_once() -> Iterator[None]:
+    """Bad input (params, settings, a missing table) fails the task at once, without retries, naming the problem."""
+    try:
+        yield
+    except (InvalidParameterError, QueueConfigError) as error:
+        raise AirflowFailException(str(error)) from None
 
 
 class PostingestBaseOperator(BaseOperator):
@@ -65,6 +77,9 @@ class PostingestBaseOperator(BaseOperator):
         self.kafka_conn_id = kafka_conn_id
 
     def queue_config(self) -> QueueConfig:
+        """The validated queue configuration; the parameters checked first (both fail at once when bad)."""
+        with refused_at_once():
+            checked_name(self.table_name, TABLE_NAME_PATTERN, "table")
         return load_queue_config(self.queue_config_variable)
 
     @property

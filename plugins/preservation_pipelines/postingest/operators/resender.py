@@ -7,19 +7,21 @@ from typing import Any
 from airflow.sdk.exceptions import AirflowException
 
 from include.postingest.resender import StuckMessageResender
-from preservation_pipelines.postingest.operators.base import PostingestBaseOperator
+from preservation_pipelines.postingest.operators.base import PostingestBaseOperator, refused_at_once
 
 
 class ResendStuckMessagesOperator(PostingestBaseOperator):
     """Re-send the message of every item waiting on a queue for longer than the queue's retention.
 
-    Returns counts per queue. Items whose send failed are put back as they were and
-    the task fails after the whole pass, so a retry sends exactly those.
+    Returns counts per queue. Items whose message cannot be built or is too large are
+    skipped and listed under ``unsendable``; items whose send failed are put back as
+    they were and the task fails after the whole pass, so a retry sends exactly those.
     """
 
     def execute(self, context) -> dict[str, Any]:
         config = self.queue_config()
-        summary = StuckMessageResender(state=self.state_table, queues=self.confirmer_queues, config=config).run()
+        with refused_at_once():
+            summary = StuckMessageResender(state=self.state_table, queues=self.confirmer_queues, config=config).run()
         summary["items_read"] = self.state_table.items_read
         summary["sqs_calls"] = self.confirmer_queues.calls
         if summary["send_failures"]:

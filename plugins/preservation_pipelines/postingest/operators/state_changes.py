@@ -4,8 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from include.postingest.applier import StateChangeApplier
-from preservation_pipelines.postingest.operators.base import PostingestBaseOperator
+from include.postingest.limits import (
+    DEFAULT_MAX_RECORDS,
+    MAX_RECORDS_RANGE,
+    PAGE_SIZE_RANGE,
+    bounded_int,
+    kafka_message_limit,
+)
+from include.postingest.names import TABLE_NAME_PATTERN, TOPIC_NAME_PATTERN, checked_name
+from preservation_pipelines.postingest.operators.base import PostingestBaseOperator, refused_at_once
 
 
 class ApplyStateChangesOperator(PostingestBaseOperator):
@@ -14,8 +21,9 @@ class ApplyStateChangesOperator(PostingestBaseOperator):
     Sends to confirmer queues (SQS), moves or deletes items (DynamoDB) and announces
     on the notifications topic (Kafka), each page's notifications confirmed by the
     broker (waiting up to ``delivery_timeout`` seconds) before its checkpoint. Records
-    that can never be applied are parked in ``checkpoint_table`` and listed in the
-    returned summary under ``parked``.
+    that cannot be decided or encoded (whatever their types, sizes or nesting) are
+    parked in ``checkpoint_table`` and listed in the returned summary under ``parked``.
+    Bad parameters, settings or queue config fail at once, without retries.
     """
 
     template_fields = (*PostingestBaseOperator.template_fields, "checkpoint_table", "topic", "max_records")
@@ -26,7 +34,7 @@ class ApplyStateChangesOperator(PostingestBaseOperator):
         checkpoint_table: str,
         topic: str,
         page_size: int = 100,
-        max_records: int | str = 50_000,
+        max_records: int | str = DEFAULT_MAX_RECORDS,
         delivery_timeout: float = 30.0,
         **kwargs,
     ) -> None:
@@ -42,14 +50,26 @@ class ApplyStateChangesOperator(PostingestBaseOperator):
         return {**super()._state_table_parameters, "checkpoint_table": self.checkpoint_table}
 
     def execute(self, context) -> dict[str, Any]:
+        from include.postingest.applier import StateChangeApplier  # decodes with boto3's types: not at parse time
+
         config = self.queue_config()
-        self.state_table.ensure_checkpoint_table()
-        applier = StateChangeApplier(
-            state=self.state_table,
-            queues=self.confirmer_queues,
-            publisher=self.notification_producer,
-            config=config,
-            topic=self.topic,
-            delivery_timeout=self.delivery_timeout,
-        )
-        return applier.run(page_size=self.page_size, max_records=int(self.max_records))
+        with refused_at_once():
+            checked_name(self.checkpoint_table, TABLE_NAME_PATTERN, "checkpoint_table")
+            checked_name(self.topic, TOPIC_NAME_PATTERN, "topic")
+            max_records = bounded_int(self.max_records, "max_records", MAX_RECORDS_RANGE)
+            page_size = bounded_int(self.page_size, "page_size", PAGE_SIZE_RANGE)
+            producer = self.notification_producer
+            notification_bytes = kafka_message_limit(
+                producer.get_connection(producer.kafka_config_id).extra_dejson.get("message.max.bytes")
+            )
+            self.state_table.ensure_checkpoint_table()
+            applier = StateChangeApplier(
+                state=self.state_table,
+                queues=self.confirmer_queues,
+                publisher=producer,
+                config=config,
+                topic=self.topic,
+                delivery_timeout=self.delivery_timeout,
+                notification_bytes=notification_bytes,
+            )
+            return applier.run(page_size=page_size, max_records=max_records)

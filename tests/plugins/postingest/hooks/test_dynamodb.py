@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from include.postingest.limits import InvalidParameterError
+from include.postingest.stream import decode_stream_record
 from preservation_pipelines.postingest.hooks.dynamodb import CheckpointConflictError, PostingestStateHook
 from tests.dags.postingest.fixtures import postingest  # noqa: F401 - fixture
 
@@ -21,10 +23,10 @@ def test_the_stream_is_read_in_pages_from_a_checkpoint(postingest, state):
     [shard] = state.shards(arn)
 
     pages = list(state.read_shard(arn, shard["ShardId"], None, page_size=2))
-    first = pages[0].records[0]
+    first = decode_stream_record(pages[0].records[0])
     state.advance_checkpoint(arn, shard["ShardId"], None, first.sequence_number, False)
     later_pages = state.read_shard(arn, shard["ShardId"], first.sequence_number, 10)
-    rest = [record.keys["assetId"] for page in later_pages for record in page.records]
+    rest = [decode_stream_record(raw).keys["assetId"] for page in later_pages for raw in page.records]
 
     assert [len(page.records) for page in pages] == [2, 1, 0]
     assert (first.event_name, first.old_image, first.new_image["input"]) == ("INSERT", None, assets[0]["input"])
@@ -71,6 +73,15 @@ def test_a_table_without_a_stream_is_refused_by_name(postingest):
 
     with pytest.raises(ValueError, match=f"table no-stream-{postingest.suffix} has no stream"):
         PostingestStateHook(table_name=f"no-stream-{postingest.suffix}").stream_arn()
+
+
+def test_a_missing_table_is_a_bad_parameter_named_by_both_readers(postingest):
+    missing = PostingestStateHook(table_name=f"missing-{postingest.suffix}")
+
+    with pytest.raises(InvalidParameterError, match=f"table missing-{postingest.suffix} does not exist"):
+        missing.stream_arn()
+    with pytest.raises(InvalidParameterError, match=f"table missing-{postingest.suffix} does not exist"):
+        list(missing.stale_items("CC", "2025-06-05T16:24:00.000Z"))
 
 
 def test_a_missing_checkpoint_table_is_created_once(postingest):

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from include.postingest.resender import SQS_MAXIMUM_RETENTION
+from include.postingest.limits import SQS_MAXIMUM_RETENTION
 from preservation_pipelines.postingest.hooks.sqs import ConfirmerQueueHook
 from tests.dags.postingest.fixtures import postingest  # noqa: F401 - fixture
 
@@ -19,7 +19,10 @@ def test_batches_are_sent_and_retention_is_read(postingest):
 
     assert failures == {}
     assert sorted(m["n"] for m in postingest.queue_messages("CC")) == list(range(10))
-    assert queues.retention_seconds(postingest.queue_urls["CC"]) == str(int(SQS_MAXIMUM_RETENTION.total_seconds()))
+    assert queues.queue_attributes(postingest.queue_urls["CC"]) == {
+        "MessageRetentionPeriod": str(int(SQS_MAXIMUM_RETENTION.total_seconds())),
+        "MaximumMessageSize": "1048576",
+    }
     assert queues.calls == 2
     with pytest.raises(ValueError, match="at most 10 entries"):
         queues.send_batch(postingest.queue_urls["CC"], bodies + ["{}"])
@@ -33,4 +36,4 @@ def test_a_missing_queue_fails_every_entry_after_the_retries(postingest):
 
     assert list(failures) == [0, 1] and "queue does not exist" in failures[0]
     assert queues.calls == 2
-    assert queues.retention_seconds(missing) is None
+    assert queues.queue_attributes(missing) == {}

@@ -12,6 +12,13 @@ from datetime import timedelta
 from airflow.sdk import DAG, CronTriggerTimetable, Param
 
 from include.aspace2alma.dropbox import CONSUMED_REPORT_NAME, OUTPUT_NAME, PREVIOUS_OUTPUT_NAME, REPORT_NAME
+from include.aspace2alma.params import (
+    CONCURRENCY,
+    MAX_FAILED_RATIO,
+    MIN_REPORT_RATIO,
+    REPORT_CUTOFF,
+    REPORT_FRESH_AFTER,
+)
 from include.aspace2alma.schedule import CLEANUP_SCHEDULE, DEADLINE_SCHEDULE, EXPORT_SCHEDULE, WeekdaySchedule
 from include.common.eastern_time import EASTERN_TIMEZONE
 from preservation_pipelines.aspace2alma.operators.dropbox import (
@@ -39,23 +46,28 @@ DEFAULT_ARGS = {
 }
 FOLDER = {"folder": Param("/alma/aspace", type="string", description="Drop-box folder on lib_sftp shared with Alma")}
 EXPORT_PARAMS = FOLDER | {
-    "report_fresh_after": Param(
-        "03:00", type="string", pattern=r"^\d\d:\d\d$",
+    REPORT_FRESH_AFTER.name: Param(
+        REPORT_FRESH_AFTER.default, **REPORT_FRESH_AFTER.schema,
         description="A report counts as that day's if modified at or after this Eastern time on the run's day",
     ),
-    "report_cutoff": Param(
-        "09:00", type="string", pattern=r"^\d\d:\d\d$",
+    REPORT_CUTOFF.name: Param(
+        REPORT_CUTOFF.default, **REPORT_CUTOFF.schema,
         description="Stop waiting for the report at this Eastern time on the run's day (no export that day)",
     ),
-    "min_report_ratio": Param(
-        0.9, type="number", minimum=0, maximum=1,
+    MIN_REPORT_RATIO.name: Param(
+        MIN_REPORT_RATIO.default, **MIN_REPORT_RATIO.schema,
         description="Fail when the report holds fewer barcodes than this share of the previous good report",
     ),
     "accept_short_report": Param(
         False, type="boolean", description="Override: accept a report that fails the size check (a real drop)"
     ),
-    "concurrency": Param(
-        16, type="integer", minimum=1, maximum=32, description="Parallel ArchivesSpace requests of the export task"
+    CONCURRENCY.name: Param(
+        CONCURRENCY.default, **CONCURRENCY.schema, description="Parallel ArchivesSpace requests of the export task"
+    ),
+    MAX_FAILED_RATIO.name: Param(
+        MAX_FAILED_RATIO.default, **MAX_FAILED_RATIO.schema,
+        description="Fail the export, nothing uploaded, when more than this share of the resources failed "
+        "(ArchivesSpace errors, malformed or hostile data); records missing 099/008/041 do not count",
     ),
 }  # fmt: skip
 
@@ -88,7 +100,11 @@ run's day (fails at `report_cutoff`); `consume_report` renames it to
 `sc_active_barcodes_old.csv` and checks it (header, not far smaller than the previous good
 report: `min_report_ratio`, override `accept_short_report`); `export_to_alma` exports on
 `concurrency` threads, streams the collection and uploads it under a temporary name,
-renamed to `MARC_out.xml` only when complete. Its return value is the run summary.
+renamed to `MARC_out.xml` only when complete. Its return value is the run summary; it
+names every skipped resource with its reason. When more than `max_failed_ratio` (5%)
+of the resources failed (ArchivesSpace errors, malformed or hostile data), it fails
+without uploading and lists them. Bad params and malformed ArchivesSpace listings fail
+at once, without retries.
 
 **Recovery**: clear the failed task (or the whole run) on the same day: a consumed report
 from that day is reused, an older one never. Clear `rotate_output` together with its
@@ -122,6 +138,7 @@ fails anywhere leaves no `MARC_out.xml`. A short report that is real: trigger wi
         folder="{{ params.folder }}",
         fresh_after="{{ params.report_fresh_after }}",
         concurrency="{{ params.concurrency }}",
+        max_failed_ratio="{{ params.max_failed_ratio }}",
         pool="aspace_api",
     )
     check_superseded >> rotate_output >> wait_for_report >> consume_report >> export_to_alma

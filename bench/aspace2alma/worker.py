@@ -67,7 +67,7 @@ def main(spec: dict) -> None:
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(
         json.dumps(
-            {"seconds": seconds, "peak_rss_mib": peak_kib / 1024, "summary": summary.as_dict() | {"errored_uris": []}}
+            {"seconds": seconds, "peak_rss_mib": peak_kib / 1024, "summary": summary.as_dict() | {"errored": {}}}
         )
     )
 

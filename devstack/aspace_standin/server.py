@@ -8,6 +8,11 @@ Endpoints (shapes of ArchivesSpace v3.5):
     GET  /repositories/{r}/resources/marc21/{id}.xml         MARC21 slim <collection>
     GET  /repositories/{r}/top_containers/search?q=...       Solr JSON, at most 10,000 docs
 
+Faults (set through /_standin/faults): transport and server errors (``reset``,
+``error_5xx``, ``slow``, ``down``), broken bodies (``malformed_json``, ``invalid_xml``)
+and hostile ones (``hostile_xml``; from `hostile`: ``crafted_uri``, ``hostile_container``,
+``repeating_pages``, ``redirect``).
+
 Admin endpoints (no auth, never faulted, not counted):
     GET/POST /_standin/faults    read / replace the fault configuration (JSON, see `FaultConfig`)
     POST /_standin/expire_sessions
@@ -35,6 +40,14 @@ from typing import Any
 from aiohttp import web
 
 from devstack.aspace_standin.data import Dataset, solr_doc
+from devstack.aspace_standin.hostile import (
+    CONTAINER_BREAKS,
+    CONTAINER_VARIANTS,
+    REPEATED_NUM_FOUND,
+    crafted_repository_uri,
+    endless_first_page,
+    hostile_container,
+)
 
 log = logging.getLogger("aspace_standin")
 
@@ -52,6 +65,10 @@ FAULT_TARGETS = {
     "malformed_json": JSON_ENDPOINTS,
     "hostile_xml": frozenset({"marc"}),
     "invalid_xml": frozenset({"marc"}),
+    "crafted_uri": frozenset({"repositories"}),
+    "hostile_container": frozenset({"top_containers"}),
+    "repeating_pages": frozenset({"top_containers"}),
+    "redirect": frozenset(ENDPOINT_KINDS),
 }
 FAULT_KINDS = tuple(FAULT_TARGETS)
 HOSTILE_VARIANTS = ("billion_laughs", "external_entity", "mixed")
@@ -74,7 +91,10 @@ class FaultRule:
     endpoints: frozenset[str] = frozenset(DATA_ENDPOINTS)  # where `rate` applies; "root" only if asked
     seconds: float = 2.0  # slow
     statuses: tuple[int, ...] = (500, 502, 503)  # error_5xx
-    variant: str = "mixed"  # hostile_xml
+    variant: str = "mixed"  # hostile_xml, hostile_container
+    uri: str = ""  # crafted_uri: the repository uri answered
+    location: str = ""  # redirect: where to
+    num_found: int = REPEATED_NUM_FOUND  # repeating_pages
 
     @classmethod
     def parse(cls, kind: str, spec: Any) -> FaultRule:
@@ -94,6 +114,9 @@ class FaultRule:
             seconds=float(spec.get("seconds", 2.0)),
             statuses=tuple(int(s) for s in spec.get("statuses", (500, 502, 503))),
             variant=spec.get("variant", "mixed"),
+            uri=str(spec.get("uri", "")),
+            location=str(spec.get("location", "")),
+            num_found=int(spec.get("num_found", REPEATED_NUM_FOUND)),
         )
         rule._validate(kind)
         return rule
@@ -105,8 +128,13 @@ class FaultRule:
             raise ValueError(f"{kind}: endpoints must be among {list(ENDPOINT_KINDS)}")
         if not self.statuses or any(not 500 <= s <= 599 for s in self.statuses):
             raise ValueError(f"{kind}: statuses must be 5xx codes")
-        if self.variant not in HOSTILE_VARIANTS:
-            raise ValueError(f"{kind}: variant must be one of {list(HOSTILE_VARIANTS)}")
+        variants = _KIND_VARIANTS.get(kind, ("mixed",))
+        if self.variant not in variants:
+            raise ValueError(f"{kind}: variant must be one of {list(variants)}")
+        if kind in _REQUIRED_OPTION and not getattr(self, _REQUIRED_OPTION[kind]):
+            raise ValueError(f"{kind}: option {_REQUIRED_OPTION[kind]!r} is required")
+        if self.num_found < 0:
+            raise ValueError(f"{kind}: num_found must not be negative")
 
     def to_json(self, kind: str) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -121,7 +149,17 @@ class FaultRule:
         return out
 
 
-_KIND_OPTIONS = {"slow": {"seconds"}, "error_5xx": {"statuses"}, "hostile_xml": {"variant"}}
+_KIND_OPTIONS = {
+    "slow": {"seconds"},
+    "error_5xx": {"statuses"},
+    "hostile_xml": {"variant"},
+    "hostile_container": {"variant"},
+    "crafted_uri": {"uri"},
+    "redirect": {"location"},
+    "repeating_pages": {"num_found"},
+}
+_KIND_VARIANTS = {"hostile_xml": HOSTILE_VARIANTS, "hostile_container": CONTAINER_VARIANTS}
+_REQUIRED_OPTION = {"crafted_uri": "uri", "redirect": "location"}
 
 
 @dataclass
@@ -410,6 +448,9 @@ async def _serve(
     if rule := faults.firing("error_5xx", kind, resource_id):
         state.stats.faults["error_5xx"] += 1
         return _server_error(faults.choice(rule.statuses))
+    if rule := faults.firing("redirect", kind, resource_id):
+        state.stats.faults["redirect"] += 1
+        return web.Response(status=302, headers={"Location": rule.location})
     if rule := faults.firing("slow", kind, resource_id):
         state.stats.faults["slow"] += 1
         await asyncio.sleep(rule.seconds)
@@ -475,6 +516,15 @@ def _corrupt_body(response: web.Response, state: StandinState, kind: str, resour
     if faults.firing("malformed_json", kind, resource_id):
         state.stats.faults["malformed_json"] += 1
         return _raw(body[: max(1, len(body) // 2)], "application/json")
+    if rule := faults.firing("crafted_uri", kind, resource_id):
+        state.stats.faults["crafted_uri"] += 1
+        return _raw(crafted_repository_uri(body, rule.uri), "application/json")
+    if rule := faults.firing("hostile_container", kind, resource_id):
+        state.stats.faults["hostile_container"] += 1
+        variant = rule.variant
+        if variant == "mixed":
+            variant = faults.choice(CONTAINER_BREAKS)
+        return _raw(hostile_container(body, variant), "application/json")
     if rule := faults.firing("hostile_xml", kind, resource_id):
         state.stats.faults["hostile_xml"] += 1
         variant = rule.variant
@@ -632,6 +682,12 @@ async def _top_containers(request: web.Request) -> web.Response:
     start = (max(_int_param(request, ("page",), 1), 1) - 1) * rows
     if "start" in request.query:
         start = max(_int_param(request, ("start",), 0), 0)
+    resource = _requested_resource(request, "top_containers")
+    if rule := state.faults.firing("repeating_pages", "top_containers", resource[1] if resource else None):
+        state.stats.faults["repeating_pages"] += 1
+        return _raw(
+            endless_first_page(_search_body(state, repo_id, query, 0, rows), rule.num_found), "application/json"
+        )
     body = state.render(
         ("search", repo_id, query, start, rows), lambda: _search_body(state, repo_id, query, start, rows)
     )

@@ -6,6 +6,12 @@ fetches the MARC export, checks and selects it, fetches the top containers only
 for selected records, transforms it and serializes it), and yields the records'
 bytes in resource order, counting everything in an `ExportSummary`. Memory holds
 at most a window of records, whatever the number of resources.
+
+A resource that cannot be exported is skipped and named with its reason: an
+incomplete record (no 099, 008 or 041) is the catalogue's state; a failed one
+(ArchivesSpace failed to answer, or answered malformed or hostile data) is a record
+Alma should have had, and when more than ``max_failed_ratio`` of the resources
+failed the export ends with `TooManyFailed` instead of a misleading file.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
+from include.aspace2alma.aspace_data import AspaceDataError, TopContainer
 from include.aspace2alma.items import item_fields
 from include.aspace2alma.marcxml import MarcXmlError, parse_single_record, serialize_record
 from include.aspace2alma.memory import limit_malloc_arenas, release_free_memory
@@ -31,11 +38,15 @@ class ArchivesSpaceSource(Protocol):
     def repositories(self) -> list[dict[str, Any]]: ...
     def resource_ids(self, repository_uri: str) -> list[int]: ...
     def resource_marc_xml(self, repository_uri: str, resource_id: int) -> bytes: ...
-    def top_containers(self, repository_uri: str, resource_uri: str) -> list[dict[str, Any]]: ...
+    def top_containers(self, repository_uri: str, resource_uri: str) -> list[TopContainer]: ...
 
 
 class ExportAborted(RuntimeError):
     """Too many resources failed in a row: ArchivesSpace itself is failing, not one record."""
+
+
+class TooManyFailed(ValueError):
+    """More than the allowed share of resources failed: the file would miss too much; it lists them."""
 
 
 @dataclass
@@ -44,12 +55,13 @@ class ExportSummary:
     resources_seen: int = 0
     resources_written: int = 0
     resources_excluded: int = 0
-    resources_errored: int = 0
+    resources_errored: int = 0  # skipped: incomplete or failed
+    resources_failed: int = 0  # of which failed (what max_failed_ratio limits)
     containers_seen: int = 0
     items_created: int = 0
     report_barcodes: int = 0
     bytes_uploaded: int = 0
-    errored_uris: list[str] = field(default_factory=list)
+    errored: dict[str, str] = field(default_factory=dict)  # uri: reason, the first MAX_LISTED_ERRORS
 
     MAX_LISTED_ERRORS = 50
 
@@ -63,6 +75,7 @@ class ResourceOutcome:
     status: str  # "written" | "excluded" | "errored"
     record: bytes = b""
     reason: str = ""
+    failed: bool = False  # errored for another reason than an incomplete record
     containers: int = 0
     items: int = 0
 
@@ -76,7 +89,7 @@ def process_resource(
     excluded: frozenset[str],
     resource_errors: tuple[type[BaseException], ...],
 ) -> ResourceOutcome:
-    """Export, check, select and transform one resource; per-resource failures become "errored"."""
+    """Export, check, select and transform one resource; every per-resource failure becomes "errored"."""
     uri = f"{repository_uri}/resources/{resource_id}"
     try:
         record = parse_single_record(source.resource_marc_xml(repository_uri, resource_id), uri)
@@ -88,8 +101,9 @@ def process_resource(
         items = item_fields(containers, call_number, report_barcodes)
         apply_special_collections_changes(record, call_number, items)
         return ResourceOutcome(uri, "written", serialize_record(record), containers=len(containers), items=len(items))
-    except (MarcXmlError, RecordDataError, *resource_errors) as error:
-        return ResourceOutcome(uri, "errored", reason=f"{type(error).__name__}: {error}")
+    except (RecordDataError, MarcXmlError, AspaceDataError, *resource_errors) as error:
+        failed = not isinstance(error, RecordDataError)
+        return ResourceOutcome(uri, "errored", reason=f"{type(error).__name__}: {error}", failed=failed)
 
 
 def export_records(
@@ -100,11 +114,16 @@ def export_records(
     excluded: frozenset[str],
     concurrency: int,
     resource_errors: tuple[type[BaseException], ...] = (),
+    max_failed_ratio: float = 1.0,
     max_consecutive_errors: int = 25,
     progress_interval: float = 30.0,
     logger: logging.Logger = log,
 ) -> Iterator[bytes]:
-    """The serialized records of every selected resource, in repository and resource order."""
+    """The serialized records of every selected resource, in repository and resource order.
+
+    Raises `TooManyFailed` after the last record when more than ``max_failed_ratio``
+    of the resources failed, and `ExportAborted` at ``max_consecutive_errors`` in a row.
+    """
     summary.report_barcodes = len(report_barcodes)
     resources: list[tuple[str, int]] = []
     for repository in source.repositories():
@@ -119,6 +138,7 @@ def export_records(
 
     progress = ProgressLog(logger, "resources", total=len(resources), interval=progress_interval)
     consecutive_errors = 0
+    failures: list[str] = []
     limit_malloc_arenas()
     for outcome in bounded_ordered_map(work, resources, concurrency=concurrency):
         summary.resources_seen += 1
@@ -127,8 +147,12 @@ def export_records(
         if outcome.status == "errored":
             summary.resources_errored += 1
             consecutive_errors += 1
-            if len(summary.errored_uris) < summary.MAX_LISTED_ERRORS:
-                summary.errored_uris.append(outcome.uri)
+            if len(summary.errored) < summary.MAX_LISTED_ERRORS:
+                summary.errored[outcome.uri] = outcome.reason
+            if outcome.failed:
+                summary.resources_failed += 1
+                if len(failures) < summary.MAX_LISTED_ERRORS:
+                    failures.append(f"{outcome.uri}: {outcome.reason}")
             logger.warning("skipped %s: %s", outcome.uri, outcome.reason)
             if consecutive_errors >= max_consecutive_errors:
                 raise ExportAborted(
@@ -146,3 +170,11 @@ def export_records(
                 summary.items_created += outcome.items
                 yield outcome.record
         progress(summary.resources_seen)
+    if summary.resources_failed > max_failed_ratio * summary.resources_seen:
+        unlisted = summary.resources_failed - len(failures)
+        raise TooManyFailed(
+            f"{summary.resources_failed} of {summary.resources_seen} resources failed "
+            f"({summary.resources_failed / summary.resources_seen:.1%}), above the limit of {max_failed_ratio:.1%}:\n"
+            + "\n".join(failures)
+            + (f"\n... and {unlisted} more, each in the log" if unlisted else "")
+        )

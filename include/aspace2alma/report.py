@@ -1,14 +1,18 @@
 """Alma Analytics' barcode report (``sc_active_barcodes.csv``): parsing and sanity checks.
 
 The report is one column, header ``Barcode``, UTF-8 with a BOM as Alma writes it;
-UTF-16 (either BOM), no BOM and CR LF line ends are read too.
+UTF-16 (either BOM), no BOM and CR LF line ends are read too. Lines end at LF, CR LF
+or CR only: ``str.splitlines`` would also split at form feeds, U+2028 and the like,
+turning one line into two "barcodes".
 """
 
 from __future__ import annotations
 
 import codecs
+import re
 
 HEADER = "barcode"
+_LINE_END = re.compile(r"\r\n|\r|\n")
 _BOMS = (
     (codecs.BOM_UTF8, "utf-8-sig"),
     (codecs.BOM_UTF16_LE, "utf-16"),
@@ -34,7 +38,7 @@ def decode_report(data: bytes, name: str) -> str:
 
 def parse_barcode_report(data: bytes, name: str) -> frozenset[str]:
     """The set of barcodes; ReportError when the file is empty, headerless or holds no barcode."""
-    lines = (line.strip().strip('"').strip() for line in decode_report(data, name).splitlines())
+    lines = (line.strip().strip('"').strip() for line in _LINE_END.split(decode_report(data, name)))
     lines = (line for line in lines if line)
     header = next(lines, None)
     if header is None:

@@ -10,6 +10,7 @@ import pytest
 from lxml import etree
 
 from devstack.aspace_standin.data import Dataset
+from devstack.aspace_standin.server import BackgroundServer
 
 MARC = "{http://www.loc.gov/MARC21/slim}"
 FOLDER = "/alma/aspace"
@@ -79,3 +80,34 @@ def standin(aspace):
     aspace.admin("reset", {})
     yield aspace
     aspace.admin("reset", {})
+
+
+class RequestCatcher:
+    """Another host on loopback that records every request it gets (what a crafted URI would reach).
+
+    with RequestCatcher() as catcher: ...; assert catcher.requests == []
+    """
+
+    def __init__(self) -> None:
+        from aiohttp import web
+
+        self.requests: list[dict[str, str]] = []
+
+        async def record(request: web.Request) -> web.Response:
+            self.requests.append({"path": request.path_qs, **request.headers})
+            return web.json_response([])
+
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", record)
+        self._server = BackgroundServer(app)
+
+    @property
+    def authority(self) -> str:
+        return f"127.0.0.1:{self._server.port}"
+
+    def __enter__(self) -> RequestCatcher:
+        self._server.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._server.stop()

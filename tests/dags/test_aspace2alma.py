@@ -8,6 +8,7 @@ import pytest
 
 from include.common.eastern_time import EASTERN
 from tests.dags.aspace2alma_support import (  # noqa: F401 - fixtures
+    DATASET,
     FRIDAY,
     REPORT_BARCODES,
     THURSDAY,
@@ -188,7 +189,7 @@ def test_transient_faults_and_hostile_records_are_retried_or_skipped(standin, dr
 
     assert str(dag_run.state) == "success", task_states(dag_run)
     summary = xcom_return(dag_run, "export_to_alma")
-    assert {f"/repositories/2/resources/{n}" for n in hostile} <= set(summary["errored_uris"])
+    assert {f"/repositories/2/resources/{n}" for n in hostile} <= set(summary["errored"])
     expected = expected_export()
     records = exported_records(dropbox)
     assert len(records) == len(expected) - 2
@@ -212,3 +213,75 @@ def test_an_unusable_report_fails_clearly_and_nothing_is_uploaded(standin, dropb
     assert "/alma/aspace/sc_active_barcodes_old.csv: " in task_log and message in task_log
     assert not (dropbox / "MARC_out.xml").exists()
     assert standin.admin("stats")["requests"]["marc"] == 0
+
+
+def _written_with_items(count):
+    """Resources of /repositories/2 written with 949s: each has containers, and missing it changes the file."""
+    facts = [DATASET.resource(*ref) for ref in DATASET.iter_resources()]
+    report = frozenset(REPORT_BARCODES)
+    return [f.resource_id for f in facts if f.repo_id == 2 and f.is_exported and f.expected_items(report)][:count]
+
+
+def test_one_bad_container_and_one_bad_resource_leave_a_file_with_all_the_good_ones_naming_both(standin, dropbox):
+    write_report(dropbox)
+    bad_container, bad_record = _written_with_items(2)
+    standin.admin("faults", {
+        "hostile_container": {"resource_ids": [bad_container], "variant": "control_character"},
+        "invalid_xml": {"resource_ids": [bad_record]},
+    })  # fmt: skip
+
+    dag_run = run_dag("aspace2alma", logical_date=FRIDAY)
+
+    assert str(dag_run.state) == "success", task_states(dag_run)
+    skipped = {DATASET.resource(2, n).call_number for n in (bad_container, bad_record)}
+    expected = {cn: items for cn, items in expected_export().items() if cn not in skipped}
+    assert {cn: items_of(record) for cn, record in exported_records(dropbox).items()} == expected
+    summary = xcom_return(dag_run, "export_to_alma")
+    assert summary["resources_failed"] == 2
+    container_reason = summary["errored"][f"/repositories/2/resources/{bad_container}"]
+    assert container_reason.startswith(f"AspaceDataError: GET /repositories/2/top_containers/search for /repositories/2/resources/{bad_container}: top container /repositories/2/top_containers/")  # fmt: skip
+    assert "holds U+000B, which an XML record cannot carry" in container_reason
+    assert summary["errored"][f"/repositories/2/resources/{bad_record}"].startswith("MarcXmlError: ")
+
+
+def test_failures_above_max_failed_ratio_fail_the_export_at_once_listing_them_and_upload_nothing(
+    standin, dropbox, capfd
+):
+    (dropbox / "MARC_out.xml").write_text("<collection>yesterday</collection>")
+    write_report(dropbox)
+    broken = _written_with_items(2)  # 2 of 48: 4.2%, above the 2% asked for
+    standin.admin("faults", {"invalid_xml": {"resource_ids": broken}})
+
+    dag_run = run_dag("aspace2alma", logical_date=FRIDAY, conf={"max_failed_ratio": 0.02})  # retries left: 3
+
+    assert str(dag_run.state) == "failed"
+    assert task_states(dag_run)["export_to_alma"] == "failed"
+    assert _try_number(dag_run, "export_to_alma") == 1
+    task_log = "".join(capfd.readouterr())
+    assert "2 of 48 resources failed (4.2%), above the limit of 2.0%" in task_log
+    assert all(f"/repositories/2/resources/{n}: MarcXmlError: " in task_log for n in broken)
+    assert not (dropbox / "MARC_out.xml").exists()
+    assert standin.admin("stats")["requests"]["marc"] == 48  # exported once, not retried
+
+
+def test_every_number_param_is_bounded_in_the_form():
+    from airflow.sdk.definitions.param import ParamValidationError
+
+    params = load_dag("aspace2alma").params
+    numbers = {name for name in params if params.get_param(name).schema.get("type") in ("integer", "number")}
+    assert numbers == {"concurrency", "min_report_ratio", "max_failed_ratio"}
+    for name in numbers:
+        param = params.get_param(name)
+        assert param.resolve(param.schema["maximum"]) == param.schema["maximum"]
+        for refused in (param.schema["minimum"] - 1, param.schema["maximum"] + 1):
+            with pytest.raises(ParamValidationError):
+                param.resolve(refused)
+
+
+def _try_number(dag_run, task_id):
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        ti = session.query(TaskInstance).filter_by(dag_id=dag_run.dag_id, run_id=dag_run.run_id, task_id=task_id).one()
+        return ti.try_number

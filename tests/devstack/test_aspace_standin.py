@@ -18,7 +18,8 @@ import pytest
 import requests
 from lxml import etree
 
-from devstack.aspace_standin.data import Dataset
+from devstack.aspace_standin.data import Dataset, solr_doc
+from devstack.aspace_standin.hostile import CONTAINER_BREAKS
 from devstack.aspace_standin.server import BackgroundServer, create_app
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -331,6 +332,68 @@ def test_invalid_xml_fault(server, dataset):
     body = _get(server, f"/repositories/{repo_id}/resources/marc21/{resource_id}.xml", headers).content
     with pytest.raises(etree.XMLSyntaxError):
         etree.fromstring(body)
+
+
+def test_crafted_uri_fault_puts_its_uri_in_the_repository_list(server):
+    headers = _login(server.url)
+    _set_faults(server, {"crafted_uri": {"rate": 1.0, "uri": "@127.0.0.1:9/repositories/2"}})
+    repositories = _get(server, "/repositories", headers).json()
+    assert repositories[0]["uri"] == "@127.0.0.1:9/repositories/2" and repositories[1]["uri"] == "/repositories/3"
+    assert _stats(server)["faults"] == {"crafted_uri": 1}
+
+
+@pytest.mark.parametrize("variant", CONTAINER_BREAKS)
+def test_hostile_container_fault_breaks_the_first_container_of_the_page(server, dataset, variant):
+    headers = _login(server.url)
+    repo_id, resource_id = _resource_with_containers(dataset)
+    uri = f"/repositories/{repo_id}/resources/{resource_id}"
+    _set_faults(server, {"hostile_container": {"resource_ids": [resource_id], "variant": variant}})
+    docs = _search(server, headers, uri).json()["response"]["docs"]
+    first, rest = json.loads(docs[0]["json"]), [json.loads(doc["json"]) for doc in docs[1:]]
+    clean = [json.loads(solr_doc(tc)["json"]) for tc in dataset.top_containers(repo_id, resource_id)]
+    assert rest == clean[1:] and first != clean[0]
+    broken = {
+        "not_an_object": lambda: first == [clean[0]],
+        "integer_barcode": lambda: isinstance(first["barcode"], int),
+        "control_character": lambda: first["barcode"].endswith("\u000b"),
+        "noncharacter": lambda: first["indicator"].endswith("\ufffe"),
+        "locations_not_a_list": lambda: isinstance(first["container_locations"], dict),
+        "foreign_uri": lambda: first["uri"].startswith("//attacker.example/"),
+    }
+    assert broken[variant]()
+
+
+def test_repeating_pages_fault_answers_the_first_page_with_a_huge_num_found(server, dataset):
+    headers = _login(server.url)
+    repo_id, resource_id = _resource_with_containers(dataset)
+    uri = f"/repositories/{repo_id}/resources/{resource_id}"
+    first = _search(server, headers, uri).json()["response"]
+    _set_faults(server, {"repeating_pages": {"resource_ids": [resource_id]}})
+    later = _search(server, headers, uri, start=len(first["docs"])).json()["response"]
+    assert later["docs"] == first["docs"] and later["numFound"] == 10**9
+    _set_faults(server, {"repeating_pages": {"resource_ids": [resource_id], "num_found": 500}})
+    assert _search(server, headers, uri, start=3).json()["response"]["numFound"] == 500
+
+
+def test_redirect_fault_answers_302_to_its_location(server):
+    _set_faults(server, {"redirect": {"rate": 1.0, "endpoints": ["root"], "location": "http://elsewhere.example/"}})
+    response = requests.get(f"{server.url}/", allow_redirects=False, timeout=5)
+    assert response.status_code == 302 and response.headers["Location"] == "http://elsewhere.example/"
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"crafted_uri": {"rate": 1.0}},
+        {"redirect": 1.0},
+        {"hostile_container": {"variant": "billion_laughs"}},
+        {"hostile_xml": {"variant": "integer_barcode"}},
+        {"repeating_pages": {"num_found": -1}},
+        {"slow": {"uri": "/x"}},
+    ],
+)
+def test_hostile_fault_options_are_validated(server, bad):
+    assert _set_faults(server, bad).status_code == 400
 
 
 def test_down_answers_503_to_everything_but_admin(server):

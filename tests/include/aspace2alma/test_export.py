@@ -8,14 +8,17 @@ cycles with the resource index; each case combines the rules differently. Its
 
 from __future__ import annotations
 
-import json
-
 import pytest
+from hypothesis import event, given, settings
+from hypothesis import strategies as st
 from lxml import etree
 
 from devstack.aspace_standin.data import RECORD_CASES, Dataset, solr_doc
-from include.aspace2alma.export import ExportAborted, ExportSummary, export_records, process_resource
+from include.aspace2alma.aspace_data import collect_top_containers, top_container
+from include.aspace2alma.export import ExportAborted, ExportSummary, TooManyFailed, export_records, process_resource
+from include.aspace2alma.marcxml import stream_collection
 from include.aspace2alma.selection import exclusion_list
+from tests.include.aspace2alma.hostile_strategies import SEARCH_DOCS, marc_exports
 from tests.include.aspace2alma.marc_builders import M, fields, tags
 
 DATASET = Dataset(seed=7, repositories=2, resources=36, containers=400)
@@ -42,7 +45,7 @@ class DatasetSource:
     def top_containers(self, uri, resource_uri):
         self.container_requests += 1
         repo_id, resource_id = int(uri.rsplit("/", 1)[1]), int(resource_uri.rsplit("/", 1)[1])
-        return [json.loads(solr_doc(tc)["json"]) for tc in self.dataset.top_containers(repo_id, resource_id)]
+        return [top_container(solr_doc(tc), resource_uri) for tc in self.dataset.top_containers(repo_id, resource_id)]
 
 
 def _first_resource_of_case(case):
@@ -123,7 +126,49 @@ def test_one_failing_resource_is_skipped_and_named():
         DatasetSource(failing={bad}), summary, report_barcodes=REPORT, excluded=exclusion_list(None),
         concurrency=2, resource_errors=(ConnectionError,),
     ))  # fmt: skip
-    assert f"/repositories/2/resources/{bad}" in summary.errored_uris
+    assert f"/repositories/2/resources/{bad}" in summary.errored
+    assert summary.errored[f"/repositories/2/resources/{bad}"] == f"ConnectionError: reset while fetching {bad}"
+    assert summary.resources_failed == 1
+    assert summary.resources_errored == 1 + sum(
+        DATASET.resource(*ref).is_data_error for ref in DATASET.iter_resources()
+    )
+
+
+def test_incomplete_records_are_named_but_not_counted_as_failed():
+    summary = ExportSummary()
+    list(export_records(DatasetSource(), summary, report_barcodes=REPORT, excluded=exclusion_list(None), concurrency=2))
+    incomplete = [DATASET.resource(*ref) for ref in DATASET.iter_resources() if DATASET.resource(*ref).is_data_error]
+    assert summary.resources_failed == 0 and summary.resources_errored == len(incomplete) == 9
+    assert {uri: reason.split(":")[0] for uri, reason in summary.errored.items()} == {
+        facts.uri: "RecordDataError" for facts in incomplete
+    }
+
+
+def _export_with_failing(count, max_failed_ratio):
+    failing = [rid for _, rid in DATASET.iter_resources()][:count]
+    summary = ExportSummary()
+    records = export_records(
+        DatasetSource(failing=failing), summary, report_barcodes=REPORT, excluded=exclusion_list(None),
+        concurrency=2, resource_errors=(ConnectionError,), max_failed_ratio=max_failed_ratio,
+    )  # fmt: skip
+    return list(stream_collection(records)), summary, failing
+
+
+def test_failures_up_to_the_limit_give_the_file_without_them():
+    chunks, summary, failing = _export_with_failing(3, max_failed_ratio=3 / 36)
+    assert summary.resources_failed == 3 and chunks[-1].endswith(b"</collection>\n")
+    assert {f"/repositories/2/resources/{rid}" for rid in failing} <= set(summary.errored)
+
+
+def test_more_failures_than_the_limit_end_the_export_listing_each_with_its_reason():
+    with pytest.raises(
+        TooManyFailed, match=r"^4 of 36 resources failed \(11.1%\), above the limit of 10.0%:\n"
+    ) as error:
+        _export_with_failing(4, max_failed_ratio=0.1)
+    failing = [rid for _, rid in DATASET.iter_resources()][:4]
+    assert str(error.value).splitlines()[1:] == [
+        f"/repositories/2/resources/{rid}: ConnectionError: reset while fetching {rid}" for rid in failing
+    ]
 
 
 def test_a_failing_server_aborts_the_export():
@@ -133,3 +178,61 @@ def test_a_failing_server_aborts_the_export():
             DatasetSource(failing=every), ExportSummary(), report_barcodes=REPORT, excluded=exclusion_list(None),
             concurrency=2, resource_errors=(ConnectionError,), max_consecutive_errors=5,
         ))  # fmt: skip
+
+
+class HostileSource:
+    """Answers drawn by Hypothesis: one MARC export and one search page per resource."""
+
+    def __init__(self, answers):
+        self.answers = answers  # [(marc bytes, search page payload)], resource ids 1..n of repository 2
+
+    def repositories(self):
+        return [{"uri": "/repositories/2"}]
+
+    def resource_ids(self, uri):
+        return list(range(1, len(self.answers) + 1))
+
+    def resource_marc_xml(self, uri, resource_id):
+        return self.answers[resource_id - 1][0]
+
+    def top_containers(self, uri, resource_uri):
+        page = self.answers[int(resource_uri.rsplit("/", 1)[1]) - 1][1]
+        return collect_top_containers(lambda start: page, f"search for {resource_uri}")
+
+
+_SEARCH_PAGES = st.lists(SEARCH_DOCS, max_size=4).map(lambda docs: {"response": {"numFound": len(docs), "docs": docs}})
+ANSWER = st.tuples(marc_exports(), _SEARCH_PAGES)
+
+
+@given(ANSWER)
+def test_any_resource_gives_a_record_or_is_skipped_by_name_with_its_reason(answer):
+    outcome = process_resource(
+        HostileSource([answer]),
+        "/repositories/2",
+        1,
+        report_barcodes=frozenset(),
+        excluded=frozenset(),
+        resource_errors=(),
+    )
+    assert outcome.uri == "/repositories/2/resources/1"
+    event(f"{outcome.status}{' with items' if outcome.items else ''}")  # shown by --hypothesis-show-statistics
+    if outcome.status == "written":
+        assert etree.fromstring(outcome.record).tag == f"{M}record"
+    else:
+        assert outcome.status in ("excluded", "errored") and outcome.reason and not outcome.record
+
+
+@settings(max_examples=50)  # each example is a whole export of up to 4 resources
+@given(st.lists(ANSWER, min_size=1, max_size=4))
+def test_the_exported_collection_is_always_well_formed_with_at_most_one_record_per_resource(answers):
+    summary = ExportSummary()
+    records = export_records(
+        HostileSource(answers), summary, report_barcodes=frozenset(), excluded=frozenset(), concurrency=2
+    )
+    collection = etree.fromstring(b"".join(stream_collection(records)))
+    assert collection.tag == f"{M}collection"
+    assert len(collection) == summary.resources_written <= summary.resources_seen == len(answers)
+    assert summary.resources_seen == (
+        summary.resources_written + summary.resources_excluded + summary.resources_errored
+    )
+    assert set(summary.errored) <= {f"/repositories/2/resources/{n}" for n in range(1, len(answers) + 1)}

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import json
+
+from include.aspace2alma.aspace_data import top_container
 from include.aspace2alma.items import item_fields, needs_item
 from tests.include.aspace2alma.marc_builders import M
 
 
 def container(barcode="32101106176132", indicator="2477", codes=("scarcpph",), type_="volume"):
-    tc = {"indicator": indicator, "type": type_}
+    """A top container as the search answers it, checked as the hook checks it."""
+    tc = {"uri": "/repositories/3/top_containers/28023", "indicator": indicator, "type": type_}
     if barcode is not None:
         tc["barcode"] = barcode
     tc["container_locations"] = [
         {"ref": f"/locations/{n}", "_resolved": {"classification": c}} for n, c in enumerate(codes)
     ]
-    return tc
+    return top_container({"json": json.dumps(tc)}, "GET /repositories/3/top_containers/search")
 
 
 def subfields(field):

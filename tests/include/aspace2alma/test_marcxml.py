@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
 from lxml import etree
 
 from include.aspace2alma.marcxml import MarcXmlError, parse_single_record, stream_collection
+from tests.include.aspace2alma.hostile_strategies import marc_exports
 
 NS = "http://www.loc.gov/MARC21/slim"
 GOOD = f'<collection xmlns="{NS}" xmlns:marc="{NS}"><record><leader>x</leader></record></collection>'.encode()
@@ -59,3 +61,14 @@ def test_stream_collection_wraps_records_in_one_collection():
     document = b"".join(stream_collection(records))
     root = etree.fromstring(document)
     assert root.tag == f"{{{NS}}}collection" and len(root) == 3
+
+
+@given(marc_exports())
+def test_any_export_gives_one_record_or_the_modules_error_naming_the_resource(xml):
+    try:
+        record = parse_single_record(xml, "/repositories/3/resources/9")
+    except MarcXmlError as error:
+        assert str(error).startswith("/repositories/3/resources/9: ")
+        return
+    assert record.tag == f"{{{NS}}}record"
+    assert etree.fromstring(etree.tostring(record)).tag == record.tag

@@ -10,16 +10,24 @@ of it added ~0.25 ms of CPU per call here, which an export of tens of thousands
 of calls feels); its pool holds ``max_connections`` connections, so the hook can be
 shared by that many threads. The backend API is reached directly (no proxy). urllib3
 is imported on first use, not with this module, which DAG files import (~0.1 s).
+
+Nothing a response says can move a request elsewhere: only the API paths of
+`include.aspace2alma.aspace_data` are requested, on the connection's base URL, and
+redirects are not followed (the session header would go along). Every answer is
+checked there before use; a refused one is an ``AspaceDataError`` naming it.
 """
 
 from __future__ import annotations
 
-import json
+import re
 import threading
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from airflow.sdk import BaseHook
+
+from include.aspace2alma import aspace_data
+from include.aspace2alma.aspace_data import REPOSITORY_URI, RESOURCE_URI, TopContainer, check_api_path, check_uri
 
 if TYPE_CHECKING:
     import urllib3
@@ -27,6 +35,7 @@ if TYPE_CHECKING:
 SESSION_HEADER = "X-ArchivesSpace-Session"
 SESSION_LOST_STATUSES = (401, 403, 412)
 TRANSIENT_STATUSES = (500, 502, 503, 504)
+SESSION_TOKEN = re.compile(r"[\x21-\x7e]{1,1024}")  # it is sent back as a header value
 
 
 class ArchivesSpaceError(RuntimeError):
@@ -98,9 +107,10 @@ class ArchivesSpaceHook(BaseHook):
         try:
             response = http.request(
                 "POST",
-                f"{self.base_url}/users/{quote(user)}/login",
+                f"{self.base_url}/users/{quote(user, safe='')}/login",
                 fields={"password": password},
                 encode_multipart=False,
+                redirect=False,
             )
         except urllib3.exceptions.HTTPError as error:
             raise ArchivesSpaceAuthError(f"ArchivesSpace at {self.base_url} unreachable for login: {error}") from error
@@ -109,11 +119,16 @@ class ArchivesSpaceHook(BaseHook):
                 f"ArchivesSpace login as {user!r} failed: HTTP {response.status} {_excerpt(response)}"
             )
         try:
-            self._token = response.json()["session"]
-        except (ValueError, KeyError, TypeError) as error:
+            token = response.json()["session"]
+        except (ValueError, KeyError, TypeError, RecursionError) as error:
             raise ArchivesSpaceAuthError(
                 f"ArchivesSpace login answered without a session: {_excerpt(response)}"
             ) from error
+        if not isinstance(token, str) or not SESSION_TOKEN.fullmatch(token):
+            raise ArchivesSpaceAuthError(
+                f"ArchivesSpace login answered a session that is no token: {_excerpt(response)}"
+            )
+        self._token = token
         self.logins += 1
         return self._token
 
@@ -123,16 +138,19 @@ class ArchivesSpaceHook(BaseHook):
                 self.login()
 
     def get(self, path: str, params: dict[str, Any] | None = None) -> urllib3.BaseHTTPResponse:
-        """GET ``path`` with the session header, renewing the session once if it was lost."""
+        """GET ``path`` (an API path the export uses) with the session header, renewing a lost session once."""
         import urllib3
 
+        check_api_path(path)
         http = self.get_conn()
         if self._token is None:
             self._renew_session(None)
         for attempt in range(2):
             token = self._token
             try:
-                response = http.request("GET", self.base_url + path, fields=params, headers={SESSION_HEADER: token})
+                response = http.request(
+                    "GET", self.base_url + path, fields=params, headers={SESSION_HEADER: token}, redirect=False
+                )
             except urllib3.exceptions.HTTPError as error:
                 raise ArchivesSpaceError(f"GET {path}: {error}") from error
             if response.status in SESSION_LOST_STATUSES:
@@ -150,47 +168,32 @@ class ArchivesSpaceHook(BaseHook):
         response = self.get(path, params)
         try:
             return response.json()
-        except ValueError as error:
+        except (ValueError, RecursionError) as error:
             raise ArchivesSpaceError(f"GET {path}: malformed JSON ({error}): {_excerpt(response, 100)}") from error
 
     # -- the endpoints the pipelines use ----------------------------------
     def repositories(self) -> list[dict[str, Any]]:
-        repositories = self.get_json("/repositories")
-        if not isinstance(repositories, list) or not all(isinstance(r, dict) and "uri" in r for r in repositories):
-            raise ArchivesSpaceError(
-                f"GET /repositories: expected a list of repositories, got {str(repositories)[:200]}"
-            )
-        return repositories
+        return aspace_data.repositories(self.get_json("/repositories"), "GET /repositories")
 
     def resource_ids(self, repository_uri: str) -> list[int]:
-        path = f"{repository_uri}/resources"
-        ids = self.get_json(path, {"all_ids": "true"})
-        if not isinstance(ids, list) or not all(isinstance(i, int) for i in ids):
-            raise ArchivesSpaceError(f"GET {path}?all_ids=true: expected a list of ids, got {str(ids)[:200]}")
-        return ids
+        path = f"{check_uri(repository_uri, REPOSITORY_URI, 'repository')}/resources"
+        return aspace_data.resource_ids(self.get_json(path, {"all_ids": "true"}), f"GET {path}?all_ids=true")
 
     def resource_marc_xml(self, repository_uri: str, resource_id: int) -> bytes:
         """The raw MARC-XML export (a ``<collection>`` with one ``<record>``); unpublished notes left out."""
+        check_uri(repository_uri, REPOSITORY_URI, "repository")
         return self.get(f"{repository_uri}/resources/marc21/{resource_id}.xml").data
 
-    def top_containers(self, repository_uri: str, resource_uri: str) -> list[dict[str, Any]]:
-        """The top containers (JSONModel, locations resolved) of a resource, every page of the search."""
-        path = f"{repository_uri}/top_containers/search"
+    def top_containers(self, repository_uri: str, resource_uri: str) -> list[TopContainer]:
+        """The top containers of a resource (locations resolved), every page of the search, checked."""
+        path = f"{check_uri(repository_uri, REPOSITORY_URI, 'repository')}/top_containers/search"
+        check_uri(resource_uri, RESOURCE_URI, "resource")
         query = f'collection_uri_u_sstr:"{resource_uri}"'
-        containers: list[dict[str, Any]] = []
-        while True:
-            params = {"q": query} if not containers else {"q": query, "start": len(containers)}
-            solr = self.get_json(path, params)
-            try:
-                docs = solr["response"]["docs"]
-                found = int(solr["response"].get("numFound", len(docs)))
-                containers += [json.loads(doc["json"]) for doc in docs]
-            except (KeyError, TypeError, ValueError) as error:
-                raise ArchivesSpaceError(
-                    f"GET {path} for {resource_uri}: unexpected search result ({error!r})"
-                ) from error
-            if not docs or len(containers) >= found:
-                return containers
+
+        def page(start: int) -> Any:
+            return self.get_json(path, {"q": query} if not start else {"q": query, "start": start})
+
+        return aspace_data.collect_top_containers(page, f"GET {path} for {resource_uri}")
 
 
 def _excerpt(response: urllib3.BaseHTTPResponse, length: int = 200) -> str:

@@ -2,7 +2,8 @@
 
 Shaped like the amazon provider's ``AwsBaseOperator``: each connection id defaults to
 its hook's ``default_conn_name``, and each hook is built once per task instance, on
-first use, so parsing a DAG file builds none.
+first use, so parsing a DAG file builds none. Run params are checked here too: a bad
+one fails the task at once, since a retry would read the same value.
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ from functools import cached_property
 from typing import Any
 
 from airflow.sdk import BaseOperator
+from airflow.sdk.exceptions import AirflowFailException
 
+from include.aspace2alma.params import ParamError, RunParam
 from preservation_pipelines.aspace2alma.hooks.archivesspace import ArchivesSpaceHook
 from preservation_pipelines.aspace2alma.hooks.sftp import SFTPDropBoxHook
 from preservation_pipelines.common.hooks.mail import MailHook
@@ -54,3 +57,11 @@ class Aspace2AlmaBaseOperator(BaseOperator):
     @cached_property
     def mail_hook(self) -> MailHook:
         return MailHook(smtp_conn_id=self.smtp_conn_id)
+
+    @staticmethod
+    def checked(param: RunParam, value: Any) -> Any:
+        """``value`` of the run param ``param``, within its bounds; else the task fails without retrying."""
+        try:
+            return param.check(value)
+        except ParamError as error:
+            raise AirflowFailException(str(error)) from error

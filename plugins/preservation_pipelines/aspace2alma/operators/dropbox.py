@@ -13,6 +13,7 @@ from typing import Any
 from airflow.sdk.exceptions import AirflowFailException
 
 from include.aspace2alma.dropbox import CONSUMED_REPORT_NAME, REPORT_NAME, describe_mtime
+from include.aspace2alma.params import MIN_REPORT_RATIO, REPORT_FRESH_AFTER
 from include.aspace2alma.report import ReportError, check_report_size, parse_barcode_report
 from include.common.eastern_time import EASTERN, eastern_day, eastern_instant
 from preservation_pipelines.aspace2alma.operators.base import Aspace2AlmaBaseOperator
@@ -85,8 +86,8 @@ class ConsumeBarcodeReportOperator(Aspace2AlmaBaseOperator):
         self,
         *,
         folder: str,
-        fresh_after: str = "03:00",
-        min_ratio: float | str = 0.9,
+        fresh_after: str = REPORT_FRESH_AFTER.default,
+        min_ratio: float | str = MIN_REPORT_RATIO.default,
         accept_short: bool | str = False,
         **kwargs,
     ) -> None:
@@ -97,10 +98,12 @@ class ConsumeBarcodeReportOperator(Aspace2AlmaBaseOperator):
         self.accept_short = accept_short
 
     def execute(self, context) -> dict[str, Any]:
+        min_ratio = 0.0 if _as_bool(self.accept_short) else self.checked(MIN_REPORT_RATIO, self.min_ratio)
+        fresh_after_time = self.checked(REPORT_FRESH_AFTER, self.fresh_after)
         hook = self.dropbox_hook
         report = posixpath.join(self.folder, REPORT_NAME)
         consumed = posixpath.join(self.folder, CONSUMED_REPORT_NAME)
-        fresh_after = eastern_instant(eastern_day(context["logical_date"]), self.fresh_after)
+        fresh_after = eastern_instant(eastern_day(context["logical_date"]), fresh_after_time)
         delivered = hook.modified_at(report)
         if delivered is not None and delivered >= fresh_after:
             hook.rotate(report, consumed)
@@ -120,7 +123,6 @@ class ConsumeBarcodeReportOperator(Aspace2AlmaBaseOperator):
         try:
             barcodes = parse_barcode_report(hook.read_bytes(consumed), consumed)
             previous = self._previous_good_count(context)
-            min_ratio = 0.0 if _as_bool(self.accept_short) else float(self.min_ratio)
             check_report_size(consumed, len(barcodes), previous, min_ratio)
         except ReportError as error:
             raise AirflowFailException(str(error)) from error

@@ -9,6 +9,7 @@ from typing import Any
 from airflow.sdk import BaseSensorOperator
 from airflow.sdk.exceptions import AirflowFailException
 
+from include.aspace2alma.params import REPORT_CUTOFF, REPORT_FRESH_AFTER
 from include.common.eastern_time import EASTERN, eastern_day, eastern_instant
 from preservation_pipelines.aspace2alma.operators.base import Aspace2AlmaBaseOperator
 
@@ -29,8 +30,8 @@ class SFTPFreshFileSensor(Aspace2AlmaBaseOperator, BaseSensorOperator):
         *,
         folder: str,
         names: list[str],
-        fresh_after: str = "03:00",
-        cutoff: str = "09:00",
+        fresh_after: str = REPORT_FRESH_AFTER.default,
+        cutoff: str = REPORT_CUTOFF.default,
         deferrable: bool = True,
         poke_interval: float = 300.0,
         **kwargs,
@@ -44,7 +45,8 @@ class SFTPFreshFileSensor(Aspace2AlmaBaseOperator, BaseSensorOperator):
 
     def _window(self, context) -> tuple[datetime, datetime]:
         day = eastern_day(context["logical_date"])
-        return eastern_instant(day, self.fresh_after), eastern_instant(day, self.cutoff)
+        fresh_after = self.checked(REPORT_FRESH_AFTER, self.fresh_after)
+        return eastern_instant(day, fresh_after), eastern_instant(day, self.checked(REPORT_CUTOFF, self.cutoff))
 
     def _paths(self) -> list[str]:
         return [posixpath.join(self.folder, name) for name in self.names]

@@ -1,15 +1,19 @@
-"""ArchivesSpaceHook against the real stand-in: sessions, retries, faults, paging."""
+"""ArchivesSpaceHook against the real stand-in: sessions, retries, faults, paging, hostile answers."""
 
 from __future__ import annotations
 
 import json
+import re
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
 
 from devstack.aspace_standin.data import Dataset, solr_doc
+from devstack.aspace_standin.hostile import CONTAINER_BREAKS
 from devstack.aspace_standin.server import BackgroundServer, create_app
+from include.aspace2alma.aspace_data import AspaceDataError, top_container
+from tests.dags.aspace2alma_support import RequestCatcher
 
 DATASET = Dataset()  # the dataset of the `aspace` fixture's stand-in
 
@@ -39,7 +43,11 @@ def test_reads_the_endpoints_with_one_login(standin):
     assert hook.resource_ids(repository) == DATASET.resource_ids(repo_id)
     assert hook.resource_marc_xml(repository, resource_id) == DATASET.marc_xml(repo_id, resource_id)
     containers = hook.top_containers(repository, f"{repository}/resources/{resource_id}")
-    assert containers == [json.loads(solr_doc(tc)["json"]) for tc in DATASET.top_containers(repo_id, resource_id)]
+    expected = DATASET.top_containers(repo_id, resource_id)
+    assert containers == [top_container(solr_doc(tc), "search") for tc in expected]
+    assert [(c.uri, c.barcode or None, c.type, c.indicator, c.location_code) for c in containers] == [
+        (tc.uri, tc.barcode, tc.type, tc.indicator, tc.first_location_code) for tc in expected
+    ]
     assert hook.logins == 1 and standin.admin("stats")["logins"] == 1
     assert standin.admin("stats")["unpublished_marc_requests"] == 0
 
@@ -138,5 +146,93 @@ def test_top_containers_beyond_the_search_cap_are_paged(monkeypatch):
         containers = _hook(aspace_conn_id="aspace_small").top_containers(
             f"/repositories/{repo_id}", f"/repositories/{repo_id}/resources/{resource_id}"
         )
-        assert [c["uri"] for c in containers] == [tc.uri for tc in dataset.top_containers(repo_id, resource_id)]
+        assert [c.uri for c in containers] == [tc.uri for tc in dataset.top_containers(repo_id, resource_id)]
         assert requests.get(f"{small.url}/_standin/stats", timeout=5).json()["requests"]["top_containers"] > 1
+
+
+# -- hostile answers --------------------------------------------------------------------
+
+
+CONTAINER = r"top container /repositories/\d+/top_containers/\d+: "
+CRAFTED = [
+    "@{host}/repositories/2",
+    "http://{host}/repositories/2",
+    "//{host}/repositories/2",
+    "/repositories/2@{host}",
+]
+
+
+@pytest.mark.parametrize("crafted", CRAFTED)
+def test_a_crafted_repository_uri_never_takes_the_session_token_to_another_host(standin, crafted):
+    with RequestCatcher() as catcher:
+        uri = crafted.format(host=catcher.authority)
+        standin.admin("faults", {"crafted_uri": {"rate": 1.0, "uri": uri}})
+        hook = _hook()
+        with pytest.raises(AspaceDataError, match=f"GET /repositories: repository URI {re.escape(repr(uri))} is not"):
+            hook.repositories()
+        for call in (
+            lambda: hook.resource_ids(uri),
+            lambda: hook.resource_marc_xml(uri, 1),
+            lambda: hook.top_containers(uri, "/repositories/2/resources/1"),
+            lambda: hook.top_containers("/repositories/2", uri + "/resources/1"),
+        ):
+            with pytest.raises(AspaceDataError, match=re.escape(uri)):
+                call()
+        assert catcher.requests == []
+    assert standin.admin("stats")["faults"] == {"crafted_uri": 1}
+
+
+def test_a_redirect_is_not_followed_so_the_token_stays_home(standin):
+    from preservation_pipelines.aspace2alma.hooks.archivesspace import ArchivesSpaceAuthError, ArchivesSpaceError
+
+    with RequestCatcher() as catcher:
+        target = f"http://{catcher.authority}/repositories"
+        standin.admin("faults", {"redirect": {"rate": 1.0, "endpoints": ["repositories"], "location": target}})
+        with pytest.raises(ArchivesSpaceError, match="GET /repositories: HTTP 302"):
+            _hook().repositories()
+        standin.admin("faults", {"redirect": {"rate": 1.0, "endpoints": ["login"], "location": target}})
+        with pytest.raises(ArchivesSpaceAuthError, match="HTTP 302"):
+            _hook().repositories()
+        assert catcher.requests == []
+
+
+@pytest.mark.parametrize(
+    ("variant", "message"),
+    [
+        ("not_an_object", "top container .*: expected a JSON object, got \\["),
+        ("integer_barcode", CONTAINER + "barcode is int 321"),
+        ("control_character", CONTAINER + "barcode .* holds U\\+000B, which an XML record cannot carry"),
+        ("noncharacter", CONTAINER + "indicator .* holds U\\+FFFE, which an XML record cannot carry"),
+        ("locations_not_a_list", CONTAINER + "container_locations is .* expected a list"),
+        ("foreign_uri", "top container URI '//attacker.example/repositories/"),
+    ],
+)
+def test_a_hostile_top_container_is_an_error_naming_the_search_and_container(standin, variant, message):
+    assert variant in CONTAINER_BREAKS
+    repo_id, resource_id = _resource_with_containers()
+    resource = f"/repositories/{repo_id}/resources/{resource_id}"
+    standin.admin("faults", {"hostile_container": {"resource_ids": [resource_id], "variant": variant}})
+    with pytest.raises(
+        AspaceDataError, match=f"^GET /repositories/{repo_id}/top_containers/search for {resource}: {message}"
+    ):
+        _hook().top_containers(f"/repositories/{repo_id}", resource)
+
+
+@pytest.mark.parametrize(
+    ("num_found", "message", "requests_made"),
+    [
+        (50_000, "the page at start \\d+ repeats /repositories/", 2),
+        (10**9, "1000000000 top containers, above the cap", 1),
+    ],
+)
+def test_a_server_repeating_its_first_page_ends_with_an_error_naming_the_search(
+    standin, num_found, message, requests_made
+):
+    repo_id, resource_id = _resource_with_containers()
+    resource = f"/repositories/{repo_id}/resources/{resource_id}"
+    standin.admin("faults", {"repeating_pages": {"resource_ids": [resource_id], "num_found": num_found}})
+    with pytest.raises(
+        AspaceDataError, match=f"^GET /repositories/{repo_id}/top_containers/search for {resource}: {message}"
+    ):
+        _hook().top_containers(f"/repositories/{repo_id}", resource)
+    assert standin.admin("stats")["requests"]["top_containers"] == requests_made

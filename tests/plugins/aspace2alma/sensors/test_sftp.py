@@ -27,3 +27,13 @@ def test_defers_to_the_trigger_with_its_paths_window_and_connection(dropbox):
     assert path == "preservation_pipelines.aspace2alma.triggers.sftp.SFTPFreshFileTrigger"
     assert kwargs["paths"] == [f"{FOLDER}/sc_active_barcodes.csv"]
     assert kwargs["sftp_conn_id"] == SFTPDropBoxHook.default_conn_name
+
+
+def test_a_cutoff_that_is_no_time_of_day_fails_at_once():
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from preservation_pipelines.aspace2alma.sensors.sftp import SFTPFreshFileSensor
+
+    sensor = SFTPFreshFileSensor(task_id="wait", folder=FOLDER, names=["sc_active_barcodes.csv"], cutoff="99:99")
+    with pytest.raises(AirflowFailException, match="report_cutoff is '99:99', expected a time of day HH:MM"):
+        sensor.execute({"logical_date": datetime.now(UTC)})

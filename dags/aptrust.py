@@ -10,9 +10,17 @@ from datetime import timedelta
 
 from airflow.sdk import DAG, CronTriggerTimetable, Param
 
+from include.aptrust.limits import (
+    MAX_ADDRESS_LENGTH,
+    MAX_FREQUENCY_DAYS,
+    MAX_IDENTIFIER_LENGTH,
+    MAX_IDENTIFIERS,
+    MAX_INSTITUTION_LENGTH,
+)
 from include.common.eastern_time import EASTERN_TIMEZONE
 from preservation_pipelines.aptrust.notifiers.deletion_request import DeletionRequestNotifier
 from preservation_pipelines.aptrust.operators.approval import DeletionApprovalOperator
+from preservation_pipelines.aptrust.operators.base import PROBLEMS_KEY
 from preservation_pipelines.aptrust.operators.deletion import (
     CreateDeleteWorkItemsOperator,
     ValidateDeletionListOperator,
@@ -61,7 +69,10 @@ institution.
 `spot_test_restores` row (primary key institution + month: the database allows one spot
 test per institution per month); `queue_spot_tests` publishes the WorkItem ids and
 sets `queued_at` only for messages the broker acknowledged; `run_summary` lists what
-was created, what existed already and the institutions with no eligible object.
+was created, what existed already and the institutions with no eligible object. An
+institution whose registry data cannot be used (a `spot_restore_frequency` outside
+1..{MAX_FREQUENCY_DAYS} days) is skipped, the others go on, and `run_summary` then fails
+naming it and why (no retry): fix the registry and clear `create_spot_tests`.
 
 **Recovery**: clear or retry any task: an institution that has its spot test for the
 month is skipped, and a WorkItem with `queued_at` set is never published again. If the
@@ -75,7 +86,13 @@ creates the missed months' spot tests, at most one per institution and month.
         work_item_ids="{{ ti.xcom_pull(task_ids='create_spot_tests')['work_item_ids'] }}",
     )
     run_summary = RunSummaryOperator(
-        task_id="run_summary", steps={"spot_tests": "create_spot_tests", "queue": "queue_spot_tests"}
+        task_id="run_summary",
+        steps={
+            "spot_tests": "create_spot_tests",
+            "queue": "queue_spot_tests",
+            "refused_institutions": ("create_spot_tests", PROBLEMS_KEY),
+        },
+        problems=("refused_institutions",),
     )
     create_spot_tests >> queue_spot_tests >> run_summary
 
@@ -109,7 +126,10 @@ stored, unsent digest and then sets `sent_at`. A crash between the SMTP server's
 acceptance and `sent_at` sends that digest again on the retry, with the same
 Message-ID (derived from its WorkItem ids), which lets mail systems drop the duplicate.
 Exactly-once is not possible over SMTP. Recipients the server refuses are recorded on
-the row; if it refuses all of them, the row records the error and is not retried.
+the row. A digest that can never be sent (every recipient refused, a header carrying
+CR/LF) records the reason on the row and is not retried; the other digests still go.
+A requester or admin whose address is not one is left out of the recipients. Both
+make `run_summary` fail (no retry) naming the email and the reason: fix the registry.
 
 **Recovery**: clear or retry any task. Digests stored by a failed run are sent by the
 retry or by the next hourly run; nothing is re-recorded.
@@ -118,7 +138,14 @@ retry or by the next hourly run; nothing is re-recorded.
     record_digests = RecordRestoreDigestsOperator(task_id="record_digests")
     send_digests = SendStoredEmailsOperator(task_id="send_digests", email_type="restore_digest")
     run_summary = RunSummaryOperator(
-        task_id="run_summary", steps={"recorded_email_ids": "record_digests", "emails": "send_digests"}
+        task_id="run_summary",
+        steps={
+            "recorded_email_ids": "record_digests",
+            "emails": "send_digests",
+            "invalid_recipients": ("record_digests", PROBLEMS_KEY),
+            "unsendable": ("send_digests", PROBLEMS_KEY),
+        },
+        problems=("invalid_recipients", "unsendable"),
     )
     record_digests >> send_digests >> run_summary
 
@@ -132,14 +159,28 @@ with DAG(
     default_args=DEFAULT_ARGS,
     tags=[*TAGS, "kafka", "smtp", "deletion", "approval"],
     params={
-        "institution": Param("", type="string", minLength=3, description="Institution identifier, e.g. test.edu"),
-        "requester": Param("", type="string", format="idn-email", description="Email of the person asking"),
+        "institution": Param(
+            "",
+            type="string",
+            minLength=3,
+            maxLength=MAX_INSTITUTION_LENGTH,
+            description="Institution identifier, e.g. test.edu",
+        ),
+        "requester": Param(
+            "",
+            type="string",
+            format="idn-email",
+            maxLength=MAX_ADDRESS_LENGTH,
+            description="Email of the person asking: an active registry user of the institution",
+        ),
         "identifiers": Param(
             [],
             type="array",
-            items={"type": "string"},
+            items={"type": "string", "minLength": 1, "maxLength": MAX_IDENTIFIER_LENGTH},
             minItems=1,
-            description="Object (test.edu/bag) and file (test.edu/bag/data/file) identifiers, one per line",
+            maxItems=MAX_IDENTIFIERS,
+            description=f"Object (test.edu/bag) and file (test.edu/bag/data/file) identifiers, one per line "
+            f"(at most {MAX_IDENTIFIERS})",
         ),
     },
     doc_md=f"""
@@ -147,19 +188,25 @@ with DAG(
 Deletes a list of objects and files of one institution, after a second person
 approves: the registry's request-then-approve deletion, for many items at once.
 
-**Trigger** with params `institution`, `requester` (email) and `identifiers` (objects
-and/or files). **Touches** `aptrust_registry` (`bulk_delete_jobs`, `Delete` WorkItems,
+**Trigger** with params `institution`, `requester` (the email of an active registry user
+of the institution) and `identifiers` (objects and/or files, at most {MAX_IDENTIFIERS}).
+**Touches** `aptrust_registry` (`bulk_delete_jobs`, `Delete` WorkItems,
 `emails`), `kafka_producer` (topic `delete_item`) and `smtp_default`.
 
-**Steps**: `validate_deletion_list` judges every item first; if any is not found,
-already deleted, has pending WorkItems, or the list mixes institutions, the run fails
-naming each item and why, and nothing is created. `approve_deletion` emails the
-institution's active admins a link and waits (Required Actions in the UI) for someone
-other than the requester to approve; Reject, or no answer
-within {APPROVAL_TIMEOUT.days} days, skips the rest: nothing is created. An approval by
-the requester fails the run, nothing created. `create_delete_work_items` re-checks the
-items under row locks and creates, in one transaction, the job, one `Delete` WorkItem
-per item (`user` = requester, `inst_approver` = approver) and the confirmation email;
+**Steps**: `validate_deletion_list` judges the params and every item first; if the
+requester is not an active registry user of the institution, or an item is not found,
+already deleted, has pending WorkItems, or the list mixes institutions, the run fails at
+once (no retry) naming each and why, and nothing is created. `approve_deletion` emails
+the institution's active admins a link and waits (Required Actions in the UI) for
+someone other than the requester to approve; Reject, or no answer
+within {APPROVAL_TIMEOUT.days} days, skips the rest: nothing is created. The approving
+Airflow user is mapped to a registry user by email (the Airflow user name must be the
+person's registry email); an approval by the requester's registry user (under any
+spelling), by whoever triggered the run, or by a user who cannot be mapped fails the
+run, nothing created. `create_delete_work_items` re-checks both people and the items
+under row locks and creates, in one transaction, the job, one `Delete` WorkItem per
+item (`user` = requester, `inst_approver` = approver, their registry emails) and the
+confirmation email;
 `queue_deletions` publishes them to `delete_item`; `send_confirmation` sends the one
 email listing every item to the requester and the institution's admins.
 
@@ -176,11 +223,15 @@ is not sent again. A rejected or timed-out request is re-submitted by triggering
     )
     approve_deletion = DeletionApprovalOperator(
         task_id="approve_deletion",
+        institution="{{ params.institution }}",
         requester="{{ params.requester }}",
+        identifiers="{{ params.identifiers }}",
         subject="Delete {{ params.identifiers | length }} item(s) of {{ params.institution }}?",
         body=(
             "**{{ params.requester }}** asks to delete these items of **{{ params.institution }}**. "
-            "Approve only if you are not the requester.\n\n"
+            "An approval counts only from an active registry user other than the requester, signed in "
+            "under their registry email, who did not trigger this request; any other approval fails "
+            "the request and nothing is deleted.\n\n"
             "{% for identifier in params.identifiers %}- `{{ identifier }}`\n{% endfor %}"
         ),
         response_timeout=APPROVAL_TIMEOUT,
@@ -215,7 +266,10 @@ is not sent again. A rejected or timed-out request is re-submitted by triggering
             "approval": ("approve_deletion", "decision"),
             "deletions": "create_delete_work_items",
             "confirmation": "send_confirmation",
+            "invalid_recipients": ("create_delete_work_items", PROBLEMS_KEY),
+            "unsendable": ("send_confirmation", PROBLEMS_KEY),
         },
+        problems=("invalid_recipients", "unsendable"),
         trigger_rule="none_failed",  # a rejected or timed-out approval skips the rest: still summarised
     )
     validate_deletion_list >> approve_deletion >> create_delete_work_items >> queue_deletions >> send_confirmation

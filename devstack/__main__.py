@@ -24,6 +24,8 @@ from pathlib import Path
 from devstack.airflow import (
     ADMIN_PASSWORD,
     ADMIN_USER,
+    APPROVER_PASSWORD,
+    APPROVER_USER,
     AirflowCluster,
     airflow_environment,
     move_variables_into_metadata_db,
@@ -121,7 +123,7 @@ def command_run(args: argparse.Namespace) -> int:
         stack.write_state({"processes": airflow.records()})
         print(
             f"\nAirflow is up in {time.monotonic() - began:.0f}s: {airflow.base_url}"
-            f"  (login {ADMIN_USER} / {ADMIN_PASSWORD})\n"
+            f"  (login {ADMIN_USER} / {ADMIN_PASSWORD}; approve bulk deletions as {APPROVER_USER} / {APPROVER_PASSWORD})\n"
             f"logs: {airflow.workdir}/<component>.log (a component that exits is restarted)\n"
             "Ctrl-C or `make stop` stops everything.",
             flush=True,

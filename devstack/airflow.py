@@ -21,6 +21,12 @@ from devstack.stack import Devstack
 API_PORT = 8080
 ADMIN_USER = "admin"
 ADMIN_PASSWORD = "admin"  # pragma: allowlist secret
+# A second person, named by email: bulk deletions need an approver who is a registry user
+# (mapped by the Airflow user name) and not whoever triggered the run. The demo seed makes
+# this address an admin of the demo institution.
+APPROVER_USER = "approver@demo.edu"
+APPROVER_PASSWORD = "approver"  # pragma: allowlist secret
+LOCAL_USERS = {ADMIN_USER: ADMIN_PASSWORD, APPROVER_USER: APPROVER_PASSWORD}
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +44,9 @@ def airflow_environment(stack: Devstack, home: Path, *, api_port: int = API_PORT
 
     home.mkdir(parents=True, exist_ok=True)
     passwords_file = home / "simple_auth_manager_passwords.json"
-    if not passwords_file.exists():
-        passwords_file.write_text(json.dumps({ADMIN_USER: ADMIN_PASSWORD}))
+    known = json.loads(passwords_file.read_text()) if passwords_file.exists() else {}
+    if any(user not in known for user in LOCAL_USERS):
+        passwords_file.write_text(json.dumps({**known, **LOCAL_USERS}))
     fernet_file = home / "fernet.key"
     if not fernet_file.exists():
         fernet_file.write_bytes(Fernet.generate_key())
@@ -51,7 +58,7 @@ def airflow_environment(stack: Devstack, home: Path, *, api_port: int = API_PORT
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{ADMIN_USER}:admin",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": ",".join(f"{user}:admin" for user in LOCAL_USERS),
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords_file),
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{api_port}/execution/",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": stack["postgres"].url("airflow", "postgresql+psycopg2"),

@@ -1,14 +1,19 @@
-"""Checking a bulk deletion list: every item is judged before anything is created.
+"""Checking a bulk deletion request: its params, every item of its list, and who approves it.
 
-A list is accepted only if every identifier names an active object or file of the
-requested institution with no pending WorkItem; otherwise every failing item is
-reported with its reason and nothing is created.
+The params are parsed first (institution, requester address, identifiers; each bounded
+and free of control characters). A list is accepted only if every identifier names an
+active object or file of the requested institution with no pending WorkItem; otherwise
+every failing item is reported with its reason and nothing is created. The four-eyes
+rule compares registry users, not strings: see ``approving_users``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+
+from include.aptrust.inputs import InvalidAddress, address_key, control_characters, email_address, shown
+from include.aptrust.limits import MAX_IDENTIFIER_LENGTH, MAX_IDENTIFIERS, MAX_INSTITUTION_LENGTH
 
 NOT_FOUND = "not found"
 ALREADY_DELETED = "conflict: already deleted"
@@ -46,13 +51,70 @@ class DeletionListRejected(ValueError):
         super().__init__(f"deletion list rejected, nothing was created; {len(self.problems)} item(s) failed:\n{listed}")
 
 
-def requested_identifiers(identifiers: Iterable[str]) -> list[str]:
-    """The list as given, stripped, blanks dropped, each identifier once, order kept."""
+@dataclass(frozen=True)
+class DeletionRequest:
+    """The params of a deletion request, parsed: the requester is a normalised address."""
+
+    institution: str
+    requester: str
+    identifiers: tuple[str, ...]
+
+
+def parse_deletion_request(institution: object, requester: object, identifiers: object) -> DeletionRequest:
+    """The request's params checked together; raises DeletionListRejected naming every bad one."""
+    problems: list[Problem] = []
+    if not isinstance(institution, str) or not institution.strip():
+        problems.append(Problem("(institution)", f"{shown(institution)} is not an institution identifier"))
+    else:
+        problems += _text_problems("(institution)", institution.strip(), MAX_INSTITUTION_LENGTH)
+    try:
+        address = email_address(requester)
+    except InvalidAddress as error:
+        problems.append(Problem("(requester)", str(error)))
+    try:
+        items = requested_identifiers(identifiers)
+    except DeletionListRejected as rejected:
+        problems += rejected.problems
+    if problems:
+        raise DeletionListRejected(problems)
+    return DeletionRequest(institution.strip(), address, tuple(items))
+
+
+def requested_identifiers(identifiers: object) -> list[str]:
+    """The list as given, stripped, blanks dropped, each identifier once, order kept.
+
+    Raises DeletionListRejected naming each item that is not text, is too long or holds
+    a control character, and when the list is not a list, is empty or is too long.
+    """
+    if not isinstance(identifiers, list | tuple):
+        raise DeletionListRejected([Problem("(list)", f"{shown(identifiers)} is not a list of identifiers")])
+    if len(identifiers) > MAX_IDENTIFIERS:
+        raise DeletionListRejected(
+            [Problem("(list)", f"{len(identifiers)} identifiers; at most {MAX_IDENTIFIERS} per request")]
+        )
     seen: dict[str, None] = {}
-    for identifier in identifiers:
-        if identifier and identifier.strip():
-            seen.setdefault(identifier.strip(), None)
+    problems: list[Problem] = []
+    for number, identifier in enumerate(identifiers, 1):
+        if not isinstance(identifier, str):
+            problems.append(Problem(f"item {number}", f"{shown(identifier)} is not text"))
+        elif identifier.strip():
+            found = _text_problems(f"item {number}", identifier.strip(), MAX_IDENTIFIER_LENGTH)
+            problems += found
+            if not found:
+                seen.setdefault(identifier.strip(), None)
+    if problems:
+        raise DeletionListRejected(problems)
+    if not seen:
+        raise DeletionListRejected([Problem("(list)", "no identifiers given")])
     return list(seen)
+
+
+def _text_problems(where: str, text: str, longest: int) -> list[Problem]:
+    if len(text) > longest:
+        return [Problem(where, f"{shown(text)} is longer than {longest} characters")]
+    if controls := control_characters(text):
+        return [Problem(where, f"{shown(text)} contains control characters {', '.join(controls)}")]
+    return []
 
 
 def check_deletion_list(
@@ -86,7 +148,82 @@ def check_deletion_list(
     return [by_identifier[identifier] for identifier in identifiers]
 
 
-def same_person(requester: str, approver_ids: Iterable[str | None]) -> bool:
-    """Whether an approver (Airflow user id or name) is the requester themself."""
-    wanted = requester.strip().lower()
-    return any(candidate and candidate.strip().lower() == wanted for candidate in approver_ids)
+@dataclass(frozen=True)
+class RegistryUser:
+    """An active registry user (one row of ``users``)."""
+
+    id: int
+    email: str
+    institution_id: int
+
+
+class IdentityRefused(ValueError):
+    """The requester or the approver is not a registry user who may take that part."""
+
+
+# find_users(address) -> the active registry users with that address, case-insensitively
+FindUsers = Callable[[str], Sequence[RegistryUser]]
+
+
+def requesting_user(request: DeletionRequest, institution_id: int, find_users: FindUsers) -> RegistryUser:
+    """The registry user who asks: an active user of the institution, by their address."""
+    users = [user for user in find_users(address_key(request.requester)) if user.institution_id == institution_id]
+    if len(users) != 1:
+        raise IdentityRefused(
+            f"requester {request.requester} is not an active registry user of {request.institution}"
+            + (" (several users have that address)" if users else "")
+        )
+    return users[0]
+
+
+def airflow_user_address(user: Mapping[str, object] | None) -> str | None:
+    """An Airflow user's email, from HITL's ``{"id", "name"}``: the first of the two that is an address.
+
+    Airflow's auth managers report only an id and a name; the name is the email when
+    the deployment makes usernames email addresses (docs/aptrust.md).
+    """
+    for candidate in ((user or {}).get("name"), (user or {}).get("id")):
+        try:
+            return email_address(candidate)
+        except InvalidAddress:
+            continue
+    return None
+
+
+def approving_users(
+    *,
+    request: DeletionRequest,
+    institution_id: int,
+    responder: Mapping[str, object] | None,
+    triggered_by: str | None,
+    find_users: FindUsers,
+) -> tuple[RegistryUser, RegistryUser]:
+    """(requester, approver) as registry users; raises IdentityRefused unless they are two people.
+
+    The approving Airflow user (HITL ``responded_by_user``) is mapped to a registry user
+    by email. Refused: an approver with no email or no active registry user, the
+    requester under any spelling of their address, and the Airflow user who triggered
+    the run (who typed the requester's address).
+    """
+    requester = requesting_user(request, institution_id, find_users)
+    if not responder:
+        raise IdentityRefused("the approval carries no approving user")
+    name = shown(responder.get("name") or responder.get("id"))
+    address = airflow_user_address(responder)
+    if address is None:
+        raise IdentityRefused(
+            f"the approving Airflow user {name} has no email address, so no registry user can be found for them"
+        )
+    approvers = find_users(address_key(address))
+    if len(approvers) != 1:
+        raise IdentityRefused(f"the approving Airflow user {name} ({address}) is not one active registry user")
+    approver = approvers[0]
+    if approver.id == requester.id:
+        raise IdentityRefused(f"{requester.email} requested this deletion and cannot approve it (as {name})")
+    trigger_address = airflow_user_address({"name": triggered_by})
+    if triggered_by is not None and (
+        triggered_by in (responder.get("name"), responder.get("id"))
+        or (trigger_address is not None and address_key(trigger_address) == address_key(address))
+    ):
+        raise IdentityRefused(f"{name} triggered this request for {requester.email} and cannot approve it")
+    return requester, approver

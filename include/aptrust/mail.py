@@ -11,7 +11,9 @@ import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple
 
+from include.aptrust.inputs import InvalidAddress, address_key, email_address
 from include.aptrust.work_items import SYSTEM_USER
 
 RESTORE_DIGEST = "restore_digest"
@@ -45,6 +47,13 @@ class OutgoingEmail:
     subject: str
     body: str
     work_item_ids: list[int] = field(default_factory=list)
+    # people left out because their address is not one (each with the reason); not stored
+    invalid_recipients: list[str] = field(default_factory=list)
+
+
+class Recipients(NamedTuple):
+    addresses: list[str]
+    invalid: list[str]
 
 
 def restore_location(note: str | None) -> str | None:
@@ -55,13 +64,25 @@ def restore_location(note: str | None) -> str | None:
     return location or None
 
 
-def recipient_list(people: Iterable[str | None]) -> list[str]:
-    """Unique addresses (case-insensitive), sorted; the system account is nobody's inbox."""
+def recipient_list(people: Iterable[str | None], excluding: Iterable[str] = ()) -> Recipients:
+    """Unique normalised addresses (case-insensitive), sorted, and what is not an address.
+
+    Blanks, the system account (nobody's inbox) and ``excluding`` are left out silently.
+    """
+    unwanted = {address_key(SYSTEM_USER), *(address_key(address) for address in excluding)}
     unique: dict[str, str] = {}
-    for address in people:
-        if address and address.strip() and address.strip().lower() != SYSTEM_USER:
-            unique.setdefault(address.strip().lower(), address.strip())
-    return sorted(unique.values(), key=str.lower)
+    invalid: dict[str, None] = {}
+    for person in people:
+        if person is None or (isinstance(person, str) and not person.strip()):
+            continue
+        try:
+            address = email_address(person)
+        except InvalidAddress as error:
+            invalid.setdefault(str(error), None)
+            continue
+        if address_key(address) not in unwanted:
+            unique.setdefault(address_key(address), address)
+    return Recipients(sorted(unique.values(), key=str.lower), list(invalid))
 
 
 def message_id(email_type: str, institution_id: int, keys: Sequence[object]) -> str:
@@ -99,14 +120,16 @@ def _restore_digest(items: list[RestoredItem], admins: Sequence[str]) -> Outgoin
             lines.extend(_restored_item_lines(item))
         lines.append("")
     ids = sorted(item.work_item_id for item in items)
+    recipients = recipient_list([*(item.requester for item in items), *admins])
     return OutgoingEmail(
         email_type=RESTORE_DIGEST,
         institution_id=first.institution_id,
         message_id=message_id(RESTORE_DIGEST, first.institution_id, ids),
-        recipients=recipient_list([*(item.requester for item in items), *admins]),
+        recipients=recipients.addresses,
         subject=f"APTrust: {len(items)} {noun} completed for {first.institution}",
         body="\n".join(lines).rstrip() + "\n",
         work_item_ids=ids,
+        invalid_recipients=recipients.invalid,
     )
 
 
@@ -142,14 +165,16 @@ def deletion_confirmation(
         "",
         *(f"  - {identifier} (WorkItem {work_item_id})" for identifier, work_item_id in deletions),
     ]
+    recipients = recipient_list([requester, *admins])
     return OutgoingEmail(
         email_type=DELETION_CONFIRMATION,
         institution_id=institution_id,
         message_id=message_id(DELETION_CONFIRMATION, institution_id, [request_key]),
-        recipients=recipient_list([requester, *admins]),
+        recipients=recipients.addresses,
         subject=f"APTrust: {len(deletions)} item(s) of {institution} queued for deletion",
         body="\n".join(lines) + "\n",
         work_item_ids=sorted(work_item_id for _, work_item_id in deletions),
+        invalid_recipients=recipients.invalid,
     )
 
 
@@ -172,13 +197,16 @@ def deletion_request(
         f"Approve or reject it here: {approval_link}"
         if approval_link
         else "Approve or reject it under Required Actions in Airflow.",
-        "Nothing is deleted unless someone other than the requester approves.",
+        "Nothing is deleted unless an active registry user other than the requester approves,",
+        "signed in to Airflow under their registry email.",
     ]
+    recipients = recipient_list(admins, excluding=[requester])
     return OutgoingEmail(
         email_type=DELETION_REQUEST,
         institution_id=institution_id,
         message_id=message_id(DELETION_REQUEST, institution_id, [request_key]),
-        recipients=[address for address in recipient_list(admins) if address.lower() != requester.strip().lower()],
+        recipients=recipients.addresses,
         subject=f"APTrust: approve deletion of {len(identifiers)} item(s) of {institution}?",
         body="\n".join(lines) + "\n",
+        invalid_recipients=recipients.invalid,
     )

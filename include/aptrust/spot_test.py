@@ -16,10 +16,15 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from include.aptrust.limits import MAX_FREQUENCY_DAYS
 from include.common.eastern_time import eastern_day
 
 PREFERRED_MAX_BYTES = 20 * 1024**3
 RECENT_RESTORE_MONTHS = 6
+
+
+class InvalidFrequency(ValueError):
+    """An institution's ``spot_restore_frequency`` outside 1..MAX_FREQUENCY_DAYS."""
 
 
 @dataclass(frozen=True)
@@ -47,8 +52,13 @@ def restored_since_cutoff(reference: datetime, frequency_days: int) -> datetime:
     """An object restored successfully after this instant is not due for a spot test.
 
     Six months back from the run's logical date, or the institution's spot-test
-    frequency if that is longer.
+    frequency if that is longer. Raises InvalidFrequency for a frequency outside
+    1..MAX_FREQUENCY_DAYS.
     """
+    if isinstance(frequency_days, bool) or not isinstance(frequency_days, int):
+        raise InvalidFrequency(f"spot_restore_frequency {frequency_days!r} is not a whole number of days")
+    if not 1 <= frequency_days <= MAX_FREQUENCY_DAYS:
+        raise InvalidFrequency(f"spot_restore_frequency {frequency_days} is outside 1..{MAX_FREQUENCY_DAYS} days")
     six_months = months_before(reference, RECENT_RESTORE_MONTHS)
     by_frequency = reference - timedelta(days=frequency_days)
     return min(six_months, by_frequency)

@@ -147,6 +147,13 @@ ORDER BY w.institution_id, w.id
 FOR UPDATE OF w SKIP LOCKED
 """
 
+# The registry's users by address, case-insensitively (the parameter is lowercased).
+ACTIVE_USERS_BY_EMAIL = """
+SELECT id, email, institution_id FROM users
+WHERE lower(email) = %(email)s AND deactivated_at IS NULL
+ORDER BY id
+"""
+
 ACTIVE_ADMINS = """
 SELECT institution_id, email FROM users
 WHERE institution_id = ANY(%(institution_ids)s) AND role = 'institutional_admin' AND deactivated_at IS NULL

@@ -157,6 +157,75 @@ def test_the_requester_cannot_approve_their_own_request(airflow_db, registry, ma
     assert _deletes(registry) == [] and _subjects(mailbox) == ["approval request"]
 
 
+@pytest.mark.parametrize(
+    "approver",
+    [
+        "ann@\uff54\uff45\uff53\uff54.edu",  # the requester's address with a fullwidth domain: the same registry user
+        "carol",  # an Airflow user with no email (the simple auth manager's kind): cannot be mapped
+    ],
+)
+def test_an_approval_by_the_requester_under_another_spelling_or_by_an_unmappable_user_is_refused(
+    airflow_db,
+    registry,
+    mailbox,
+    approver,  # noqa: F811
+):
+    _seed(registry)
+
+    dag_run = _run(lambda: approve_pending(DAG_ID, "approve_deletion", approver))
+
+    assert str(dag_run.state) == "failed"
+    assert task_states(dag_run)["approve_deletion"] == "failed"
+    assert _deletes(registry) == [] and rows(registry, "SELECT * FROM bulk_delete_jobs") == []
+    assert _subjects(mailbox) == ["approval request"]
+
+
+@pytest.mark.parametrize(
+    ("requester", "reason"),
+    [
+        ("gone@test.edu", "is not an active registry user of test.edu"),  # deactivated
+        ("stranger@test.edu", "is not an active registry user of test.edu"),  # typed by whoever triggered
+        ("ann@test.edu\r\nBcc: everyone@evil.example", r"\(requester\): .* is not an email address"),
+        ("ann", r"\(requester\): 'ann' is not an email address"),
+    ],
+)
+def test_a_requester_who_is_not_an_active_registry_user_fails_validation_at_once(registry, requester, reason):  # noqa: F811
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from preservation_pipelines.aptrust.operators.deletion import ValidateDeletionListOperator
+
+    _seed(registry)
+    with pytest.raises(AirflowFailException, match=reason) as rejected:
+        ValidateDeletionListOperator(
+            task_id="v", institution="test.edu", requester=requester, identifiers=ITEMS
+        ).execute({})
+    assert "\r\nBcc" not in str(rejected.value)  # named escaped, never echoed raw into the log
+
+
+def test_whoever_triggered_the_run_cannot_approve_it(registry):  # noqa: F811
+    """The requester's address was typed by the person who then approves: refused at creation too."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from preservation_pipelines.aptrust.operators.deletion import CreateDeleteWorkItemsOperator
+
+    _seed(registry)
+    with pytest.raises(AirflowFailException, match="triggered this request for ann@test.edu"):
+        CreateDeleteWorkItemsOperator(
+            task_id="create",
+            institution="test.edu",
+            requester=REQUESTER,
+            identifiers=ITEMS,
+            approval={"responded_by_user": {"id": "7", "name": APPROVER}},
+        ).execute(
+            {
+                "dag": SimpleNamespace(dag_id=DAG_ID),
+                "run_id": "manual__typed",
+                "dag_run": SimpleNamespace(triggering_user_name=APPROVER),
+            }
+        )
+    assert _deletes(registry) == [] and rows(registry, "SELECT * FROM bulk_delete_jobs") == []
+
+
 def test_no_answer_before_the_timeout_rejects_and_creates_nothing(airflow_db, registry):  # noqa: F811
     from airflow.jobs.scheduler_job_runner import SchedulerJobRunner
     from airflow.models.taskinstance import TaskInstance

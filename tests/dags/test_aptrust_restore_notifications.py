@@ -7,9 +7,10 @@ from datetime import UTC, datetime
 import pytest
 
 from tests.dags.helpers import run_dag, task_states, xcom_return
-from tests.include.aptrust.fixtures import mailbox, registry, rows  # noqa: F401 - fixtures
+from tests.include.aptrust.fixtures import RecordingTaskInstance, mailbox, registry, rows  # noqa: F401 - fixtures
 
 NOW = datetime.now(UTC)
+INJECTED = "ann@one.edu\r\nBcc: everyone@evil.example"
 
 
 def _seed(registry):  # noqa: F811
@@ -103,10 +104,13 @@ def test_a_refused_recipient_is_recorded_and_the_others_still_get_the_digest(reg
     (mailbox.maildir / "refused_recipients").write_text("admin@one.edu\nbob@two.edu\n")
 
     RecordRestoreDigestsOperator(task_id="record").execute({})
-    summary = SendStoredEmailsOperator(task_id="send", email_type="restore_digest").execute({})
+    ti = RecordingTaskInstance()
+    summary = SendStoredEmailsOperator(task_id="send", email_type="restore_digest").execute({"ti": ti})
 
     emails = _emails(registry)
     assert summary["sent"] == [emails[0]["id"]] and list(summary["failed"]) == [emails[1]["id"]]
+    [problem] = ti.pushed["problems"]  # named for the run summary
+    assert problem.startswith(f"email {emails[1]['id']}: the SMTP server refused every recipient")
     assert emails[0]["refused_recipients"] == ["admin@one.edu"] and emails[0]["sent_at"] is not None
     assert emails[1]["sent_at"] is None and "bob@two.edu" in emails[1]["error"]
     assert [m["rcpt_tos"] for m in mailbox.messages()] == [["ann@one.edu"]]
@@ -175,3 +179,53 @@ def test_crash_after_sending_before_marking_sent_keeps_the_record_and_resends_wi
     resent = [m["message"]["Message-ID"] for m in mailbox.messages()]
     assert resent == [first["message_id"], first["message_id"], second["message_id"]]  # at-least-once, same id
     assert all(e["sent_at"] is not None for e in _emails(registry))
+
+
+def _store_hostile_digest(registry, recipients):  # noqa: F811
+    """A digest row as an older version (or a hostile registry row) left it: unsendable as it is."""
+    one = rows(registry, "SELECT id FROM institutions WHERE identifier = 'one.edu'")[0]["id"]
+    return registry.connection.execute(
+        "INSERT INTO emails (email_type, institution_id, message_id, recipients, subject, body) "
+        "VALUES ('restore_digest', %(inst)s, '<hostile.1@registry.aptrust.org>', %(recipients)s, 'Digest', 'x') "
+        "RETURNING id",
+        {"inst": one, "recipients": recipients},
+    ).fetchone()[0]
+
+
+def test_a_digest_with_an_injected_header_is_marked_failed_while_the_others_are_sent(airflow_db, registry, mailbox):  # noqa: F811
+    _seed(registry)
+    hostile = _store_hostile_digest(registry, [INJECTED, "admin@one.edu"])
+
+    dag_run = run_dag("aptrust_restore_notifications")
+
+    states = task_states(dag_run)
+    assert states["send_digests"] == "success" and states["run_summary"] == "failed"  # named, no retry
+    emails = {e["id"]: e for e in _emails(registry)}
+    assert emails[hostile]["sent_at"] is None and "U+000A" in emails[hostile]["error"]
+    assert all(e["sent_at"] is not None for e in emails.values() if e["id"] != hostile)
+    messages = mailbox.messages()
+    assert len(messages) == 2 and all("evil.example" not in str(m["rcpt_tos"]) for m in messages)
+    assert all("Bcc" not in m["message"] for m in messages)
+
+    # the next hourly run is not blocked by it, nor does it try it again
+    registry.work_item(1, None, "Restore File", "Success", user="ann@one.edu", note="restored to s3://r/f")
+    again = run_dag("aptrust_restore_notifications")
+    assert str(again.state) == "success", task_states(again)
+    assert len(mailbox.messages()) == 3
+
+
+def test_a_requester_whose_address_is_not_one_is_left_out_and_named(registry, mailbox):  # noqa: F811
+    from preservation_pipelines.aptrust.operators.mail import RecordRestoreDigestsOperator, SendStoredEmailsOperator
+
+    _seed(registry)
+    registry.connection.execute('UPDATE work_items SET "user" = %s WHERE "user" = %s', (INJECTED, "ann@one.edu"))
+
+    ti = RecordingTaskInstance()
+    RecordRestoreDigestsOperator(task_id="record").execute({"ti": ti})
+    SendStoredEmailsOperator(task_id="send", email_type="restore_digest").execute({})
+
+    [first, _] = _emails(registry)
+    assert first["recipients"] == ["admin@one.edu"] and first["sent_at"] is not None
+    [problem] = ti.pushed["problems"]
+    assert f"email {first['id']}" in problem and "is not an email address" in problem and "\r\n" not in problem
+    assert sorted(m["rcpt_tos"][0] for m in mailbox.messages()) == ["admin@one.edu", "bob@two.edu"]

@@ -68,6 +68,31 @@ def test_one_queued_restore_per_opted_in_institution_however_often_it_runs(airfl
         assert topic_values(kafka, topic).count(str(test["id"])) == 1
 
 
+def test_an_institution_with_an_unusable_frequency_is_named_and_the_others_get_their_spot_test(
+    airflow_db,
+    registry,
+    kafka,  # noqa: F811
+):
+    _seed(registry)
+    # the column takes any integer; a frequency of 2**31 - 1 days once overflowed for everyone after it
+    forever = registry.institution("aaa-forever.edu", spot_restore_frequency=2**31 - 1)
+    registry.intellectual_object(forever, "aaa-forever.edu/bag")
+
+    dag_run = run_dag("aptrust_spot_test_restore", logical_date=DECEMBER_RUN)
+
+    states = task_states(dag_run)
+    assert (states["create_spot_tests"], states["queue_spot_tests"], states["run_summary"]) == (
+        "success",
+        "success",
+        "failed",  # names it, without a retry
+    )
+    tests = _spot_tests(registry)
+    assert [t["institution"] for t in tests] == ["glacier.edu", "standard.edu"]
+    assert all(t["queued_at"] is not None for t in tests)
+    refused = xcom_return(dag_run, "create_spot_tests")["refused"]
+    assert list(refused) == ["aaa-forever.edu"] and "outside 1..3650 days" in refused["aaa-forever.edu"]
+
+
 def _context(logical_date=DECEMBER_RUN, run_id="scheduled__2026-12-01T11:00:00+00:00"):
     return {"logical_date": logical_date, "run_id": run_id, "dag_run": SimpleNamespace(run_after=logical_date)}
 

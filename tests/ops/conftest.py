@@ -14,7 +14,15 @@ from __future__ import annotations
 
 import pytest
 
-from devstack.airflow import ADMIN_PASSWORD, ADMIN_USER, AirflowCluster, airflow_environment, celery_environment
+from devstack.airflow import (
+    ADMIN_PASSWORD,
+    ADMIN_USER,
+    APPROVER_PASSWORD,
+    APPROVER_USER,
+    AirflowCluster,
+    airflow_environment,
+    celery_environment,
+)
 from devstack.debian import CELERY_BROKER, ensure_debian_packages
 from devstack.process import free_port
 from devstack.servers import RedisServer
@@ -54,3 +62,9 @@ def airflow_cluster(request, airflow_db, sftp, aspace, moto, kafka, zookeeper, s
 @pytest.fixture(scope="package")
 def api(airflow_cluster) -> AirflowApi:
     return AirflowApi(airflow_cluster.base_url, ADMIN_USER, ADMIN_PASSWORD)
+
+
+@pytest.fixture(scope="package")
+def approver_api(airflow_cluster) -> AirflowApi:
+    """The second person: approves what ``api`` (admin) triggered."""
+    return AirflowApi(airflow_cluster.base_url, APPROVER_USER, APPROVER_PASSWORD)

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from devstack.airflow import APPROVER_USER
 from tests.dags.postingest.fixtures import postingest  # noqa: F401 - fixture
 from tests.dags.test_aptrust_bulk_delete import ITEMS, REQUESTER
 from tests.dags.test_aptrust_bulk_delete import _deletes as bulk_deletes
@@ -192,8 +193,16 @@ def test_aptrust_restore_notifications_smtp_stopped_before_sending(api, devstack
     assert sorted(row["id"] for row in notified) == sorted(done.values())
 
 
-def _approve(api, dag_id: str, run_id: str, task_id: str) -> dict:
-    """Approve as the API's user (admin: not the requester), as the Required Actions page does.
+def _seed_bulk_delete(registry) -> None:  # noqa: F811
+    """The bulk-delete world, with the devstack's approver as an admin of the institution."""
+    seed_bulk_delete(registry)
+    [institution] = rows(registry, "SELECT id FROM institutions WHERE identifier = 'test.edu'")
+    registry.user(institution["id"], APPROVER_USER)
+
+
+def _approve(approver_api, dag_id: str, run_id: str, task_id: str) -> dict:
+    """Approve as the devstack's second person (a registry admin, neither the requester nor
+    admin, who triggered the run), as the Required Actions page does.
 
     Not within the first seconds of ``awaiting_input``: in Airflow 3.3.2 a response that
     lands before the scheduler has processed the executor's event for the pausing try
@@ -201,21 +210,21 @@ def _approve(api, dag_id: str, run_id: str, task_id: str) -> dict:
     the response is lost. A person never answers that fast; a script must wait too.
     """
     time.sleep(APPROVAL_SETTLE_SECONDS)
-    return api.call(
+    return approver_api.call(
         "PATCH",
         f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/-1/hitlDetails",
         json={"chosen_options": ["Approve"], "params_input": {}},
     )
 
 
-def test_aptrust_bulk_delete_kafka_stopped_after_approval(api, devstack, kafka, registry, mailbox):  # noqa: F811
-    seed_bulk_delete(registry)
+def test_aptrust_bulk_delete_kafka_stopped_after_approval(api, approver_api, devstack, kafka, registry, mailbox):  # noqa: F811
+    _seed_bulk_delete(registry)
     _fresh(api, BULK_DELETE)
     run_id = api.trigger(BULK_DELETE, conf={"institution": "test.edu", "requester": REQUESTER, "identifiers": ITEMS})
     api.wait_for_task(BULK_DELETE, run_id, "approve_deletion", {"awaiting_input"}, timeout=120)
     devstack.stop(["kafka"])
     try:
-        responded = _approve(api, BULK_DELETE, run_id, "approve_deletion")
+        responded = _approve(approver_api, BULK_DELETE, run_id, "approve_deletion")
         api.wait_for_task(BULK_DELETE, run_id, "queue_deletions", FAILED_TRY, timeout=180)
         created = bulk_deletes(registry)
         assert len(created) == len(ITEMS) and all(d["queued_at"] is None for d in created)
@@ -225,7 +234,7 @@ def test_aptrust_bulk_delete_kafka_stopped_after_approval(api, devstack, kafka, 
     api.clear_tasks(BULK_DELETE, run_id, ["queue_deletions"], downstream=True)
     assert api.wait_for_run(BULK_DELETE, run_id) == "success", api.task_states(BULK_DELETE, run_id)
     approver = responded["responded_by"]["name"]
-    assert approver != REQUESTER
+    assert approver == APPROVER_USER != REQUESTER
     deletes = bulk_deletes(registry)
     assert [d["id"] for d in deletes] == [d["id"] for d in created]  # created once
     assert {(d["user"], d["inst_approver"]) for d in deletes} == {(REQUESTER, approver)}
@@ -236,8 +245,15 @@ def test_aptrust_bulk_delete_kafka_stopped_after_approval(api, devstack, kafka, 
     assert len(subjects) == 2 and sum("approve deletion" in s for s in subjects) == 1  # the request, one confirmation
 
 
-def test_aptrust_bulk_delete_smtp_stopped_before_the_confirmation(api, devstack, kafka, registry, mailbox):  # noqa: F811
-    seed_bulk_delete(registry)
+def test_aptrust_bulk_delete_smtp_stopped_before_the_confirmation(
+    api,
+    approver_api,
+    devstack,
+    kafka,
+    registry,
+    mailbox,  # noqa: F811
+):
+    _seed_bulk_delete(registry)
     earlier = Counter(topic_values(kafka, "delete_item"))  # earlier tests' queued deletions
     _fresh(api, BULK_DELETE)
     run_id = api.trigger(BULK_DELETE, conf={"institution": "test.edu", "requester": REQUESTER, "identifiers": ITEMS})
@@ -245,7 +261,7 @@ def test_aptrust_bulk_delete_smtp_stopped_before_the_confirmation(api, devstack,
     [request] = mailbox.messages()  # the approval request went out before the task paused
     devstack.stop(["smtp"])
     try:
-        _approve(api, BULK_DELETE, run_id, "approve_deletion")
+        _approve(approver_api, BULK_DELETE, run_id, "approve_deletion")
         api.wait_for_task(BULK_DELETE, run_id, "send_confirmation", FAILED_TRY, timeout=180)
         queued = bulk_deletes(registry)
         assert len(queued) == len(ITEMS) and all(d["queued_at"] is not None for d in queued)

@@ -75,3 +75,13 @@ def short_delivery_timeout(kafka, monkeypatch):
     connection["extra"]["message.timeout.ms"] = 2000
     monkeypatch.setenv("AIRFLOW_CONN_KAFKA_PRODUCER_SHORT_TIMEOUT", json.dumps(connection))
     return "kafka_producer_short_timeout"
+
+
+class RecordingTaskInstance:
+    """The ``ti`` of an operator executed directly: keeps what it pushes to XCom."""
+
+    def __init__(self) -> None:
+        self.pushed: dict[str, object] = {}
+
+    def xcom_push(self, key: str, value: object) -> None:
+        self.pushed[key] = value

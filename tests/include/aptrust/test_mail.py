@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from hypothesis import given
+from hypothesis import strategies as st
+
+from include.aptrust.inputs import control_characters
 from include.aptrust.mail import (
     RestoredItem,
     deletion_confirmation,
@@ -12,6 +16,8 @@ from include.aptrust.mail import (
     restore_digests,
     restore_location,
 )
+
+HOSTILE = ["ann@test.edu\r\nBcc: x@evil.example", "a@b.edu\n", "\u2028@x.edu", "Ann@Test.EDU", "", " "]
 
 
 def _item(work_item_id, institution_id=1, requester="ann@test.edu", spot_test=False, note=None, **extra):
@@ -72,7 +78,26 @@ def test_missing_location_is_said_not_hidden():
 
 
 def test_recipients_are_unique_case_insensitively():
-    assert recipient_list(["Ann@Test.edu", "ann@test.edu", None, " ", "system@aptrust.org"]) == ["Ann@Test.edu"]
+    assert recipient_list(["Ann@Test.edu", "ann@test.edu", None, " ", "system@aptrust.org"]).addresses == [
+        "Ann@test.edu"
+    ]
+
+
+def test_a_requester_or_admin_that_is_not_an_address_is_left_out_and_named():
+    injected = "ann@test.edu\r\nBcc: everyone@evil.example"
+    digest = restore_digests([_item(1, requester=injected), _item(2)], {1: ["admin@inst1.edu", "not an address"]})[0]
+    assert digest.recipients == ["admin@inst1.edu", "ann@test.edu"]
+    assert len(digest.invalid_recipients) == 2
+    assert all("is not an email address" in reason and "\n" not in reason for reason in digest.invalid_recipients)
+
+
+@given(st.lists(st.one_of(st.text(max_size=30), st.sampled_from(HOSTILE), st.none()), max_size=6))
+def test_whatever_the_registry_holds_every_header_of_a_digest_is_one_line(people):
+    items = [_item(n, requester=person) for n, person in enumerate(people, 1)] or [_item(1)]
+    digest = restore_digests(items, {1: people})[0]
+    for header in (digest.subject, digest.message_id, *digest.recipients):
+        assert control_characters(header) == []
+    assert len(digest.recipients) + len(digest.invalid_recipients) <= len(people) * 2 + 1
 
 
 def test_deletion_confirmation_lists_every_item_requester_and_approver():

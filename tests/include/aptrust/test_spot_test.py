@@ -5,9 +5,13 @@ from __future__ import annotations
 from collections import Counter
 from datetime import UTC, date, datetime
 
+import pytest
+
+from include.aptrust.limits import MAX_FREQUENCY_DAYS
 from include.aptrust.spot_test import (
     PREFERRED_MAX_BYTES,
     Candidate,
+    InvalidFrequency,
     batches,
     candidate_order,
     choose,
@@ -77,6 +81,14 @@ def test_recent_restore_cutoff_is_six_months_or_the_frequency_if_longer():
     run = datetime(2026, 8, 31, 14, 0, tzinfo=UTC)
     assert restored_since_cutoff(run, 30) == datetime(2026, 2, 28, 14, 0, tzinfo=UTC)
     assert restored_since_cutoff(run, 365) == datetime(2025, 8, 31, 14, 0, tzinfo=UTC)
+
+
+def test_a_frequency_out_of_bounds_is_the_modules_own_error_not_an_overflow():
+    run = datetime(2026, 8, 31, 14, 0, tzinfo=UTC)
+    assert restored_since_cutoff(run, MAX_FREQUENCY_DAYS) < restored_since_cutoff(run, 365)
+    for frequency in (0, -1, MAX_FREQUENCY_DAYS + 1, 2**31 - 1, 10**20, 30.5, True, None, "30"):
+        with pytest.raises(InvalidFrequency, match="spot_restore_frequency"):
+            restored_since_cutoff(run, frequency)
 
 
 def test_glacier_options_need_glacier_restore_and_nothing_else_does():

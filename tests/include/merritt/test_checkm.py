@@ -166,7 +166,7 @@ def test_crlf_lines_parse_like_lf_lines():
         ("http://[fe80::zz]/a | a", 1, "cannot be parsed"),
         ("http://example.org:99999/a | a", 1, "has a port that is not a number from 1 to 65535"),
         ("http://example.org:\u0663/a | a", 1, "has a port that is not a number"),
-        ("https://user:secret@example.org/a | a", 1, "carries credentials"),
+        ("https://user:secret@example.org/a | a", 1, "carries credentials"),  # pragma: allowlist secret
         ("https://token@example.org/a | a", 1, "carries credentials"),
         ("https://exa mple.org/a | a", 1, "contains whitespace"),
         ("https://bad_host!.org/a | a", 1, "not a valid DNS name"),

@@ -16,7 +16,7 @@ from typing import Any
 from airflow.providers.postgres.hooks.postgres import PostgresHook
 
 from include.aptrust import sql
-from include.aptrust.deletion import RegistryItem
+from include.aptrust.deletion import RegistryItem, RegistryUser
 from include.aptrust.mail import OutgoingEmail, RestoredItem
 from include.aptrust.work_items import DELETE, SPOT_TEST_NOTE, SYSTEM_USER, object_restore_action
 
@@ -142,28 +142,29 @@ class AptrustRegistryHook(PostgresHook):
             yield rows, mark_queued
 
     # -- emails ----------------------------------------------------------------------
-    def record_restore_digests(self, not_before: datetime, build_digests) -> list[int]:
+    def record_restore_digests(self, not_before: datetime, build_digests) -> dict[int, OutgoingEmail]:
         """Lock un-notified successful restores, store their digests, mark them notified.
 
         ``build_digests(items, admins)`` turns the rows into emails. The stored emails
-        and the marks are one transaction: either both exist or neither does.
+        and the marks are one transaction: either both exist or neither does. Returns
+        the stored emails by id.
         """
         with self.transaction() as cursor:
             cursor.execute(sql.RESTORES_TO_NOTIFY, {"not_before": not_before})
             items = [RestoredItem(**row) for row in _rows(cursor)]
             if not items:
-                return []
+                return {}
             institution_ids = sorted({item.institution_id for item in items})
             cursor.execute(sql.ACTIVE_ADMINS, {"institution_ids": institution_ids})
             admins: dict[int, list[str]] = {}
             for row in _rows(cursor):
                 admins.setdefault(row["institution_id"], []).append(row["email"])
-            email_ids = []
+            stored = {}
             for email in build_digests(items, admins):
                 email_id = self._insert_email(cursor, email)
                 cursor.execute(sql.MARK_NOTIFIED, {"email_id": email_id, "work_item_ids": email.work_item_ids})
-                email_ids.append(email_id)
-            return email_ids
+                stored[email_id] = email
+            return stored
 
     @staticmethod
     def _insert_email(cursor, email: OutgoingEmail) -> int:
@@ -202,6 +203,10 @@ class AptrustRegistryHook(PostgresHook):
 
     def active_admins(self, institution_id: int) -> list[str]:
         return [row["email"] for row in self.query(sql.ACTIVE_ADMINS, {"institution_ids": [institution_id]})]
+
+    def active_users(self, email_key: str) -> list[RegistryUser]:
+        """The active users whose address is ``email_key`` case-insensitively (``inputs.address_key``)."""
+        return [RegistryUser(**row) for row in self.query(sql.ACTIVE_USERS_BY_EMAIL, {"email": email_key})]
 
     @staticmethod
     def find_items(cursor, identifiers: Sequence[str]) -> list[RegistryItem]:

@@ -35,27 +35,35 @@ class DeletionRequestNotifier(AptrustHooks, BaseNotifier):
         self.smtp_conn_id = smtp_conn_id
 
     def notify(self, context) -> None:
-        from include.aptrust.deletion import requested_identifiers
         from include.aptrust.mail import deletion_request
+        from preservation_pipelines.aptrust.operators.deletion import parsed_request, registry_institution_id
+        from preservation_pipelines.common.hooks.mail import UnsendableMessage
 
-        institution = self.registry.institution(self.institution)
+        request = parsed_request(self.institution, self.requester, self.identifiers)
+        institution_id = registry_institution_id(self.registry, request)
         try:
             link = context["task"].generate_link_to_ui(task_instance=context["task_instance"])
         except ValueError:  # no [api] base_url configured
             link = None
         email = deletion_request(
-            institution_id=institution["id"],
-            institution=self.institution,
+            institution_id=institution_id,
+            institution=request.institution,
             request_key=f"{context['dag'].dag_id}/{context['run_id']}",
-            requester=self.requester,
-            identifiers=requested_identifiers(self.identifiers or []),
-            admins=self.registry.active_admins(institution["id"]),
+            requester=request.requester,
+            identifiers=request.identifiers,
+            admins=self.registry.active_admins(institution_id),
             approval_link=link,
         )
+        for invalid in email.invalid_recipients:
+            self.log.error("admin left out of the approval request: %s", invalid)
         if not email.recipients:
             self.log.warning("%s has no active admin other than the requester to ask for approval", self.institution)
             return
-        self.mail.send_plain(
-            message_id=email.message_id, recipients=email.recipients, subject=email.subject, body=email.body
-        )
+        try:
+            self.mail.send_plain(
+                message_id=email.message_id, recipients=email.recipients, subject=email.subject, body=email.body
+            )
+        except UnsendableMessage as error:  # the request still waits under Required Actions
+            self.log.error("the approval request could not be mailed: %s", error)
+            return
         self.log.info("asked %s to approve", ", ".join(email.recipients))

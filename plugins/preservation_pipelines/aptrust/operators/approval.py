@@ -5,36 +5,41 @@ from __future__ import annotations
 from typing import Any
 
 from airflow.providers.standard.operators.hitl import ApprovalOperator
-from airflow.sdk.exceptions import AirflowFailException
+
+from preservation_pipelines.aptrust.operators.base import AptrustHooks
 
 
-class DeletionApprovalOperator(ApprovalOperator):
-    """ApprovalOperator that refuses an approval given by the requester themself.
+class DeletionApprovalOperator(AptrustHooks, ApprovalOperator):
+    """ApprovalOperator that accepts an approval only from another registry user than the requester.
 
-    A rejection (or the timeout, whose default is Reject) skips the downstream tasks,
-    so nothing is created. An approval by the requester fails the task, also with
-    nothing created: the request has to be made again and approved by someone else.
+    The approving Airflow user is mapped to an active registry user by email (their
+    Airflow user name, see docs/aptrust.md); the approval is refused, failing the task
+    with nothing created, when that is not possible, when it is the requester's registry
+    user, or when the approver triggered the run. The request has to be made again and
+    approved by someone else. A rejection (or the timeout, whose default is Reject)
+    skips the downstream tasks, so nothing is created either.
+    ``registry_conn_id`` as in ``AptrustBaseOperator``.
     """
 
-    template_fields = (*ApprovalOperator.template_fields, "requester")
+    template_fields = (*ApprovalOperator.template_fields, "institution", "requester", "identifiers")
 
-    def __init__(self, *, requester: str, **kwargs) -> None:
+    def __init__(
+        self, *, institution: str, requester: str, identifiers: Any, registry_conn_id: str | None = None, **kwargs
+    ) -> None:
         kwargs.setdefault("defaults", ApprovalOperator.REJECT)
         super().__init__(**kwargs)
+        self.institution = institution
         self.requester = requester
+        self.identifiers = identifiers
+        self.registry_conn_id = registry_conn_id
 
     def execute_complete(self, context, event: dict[str, Any]) -> Any:
-        from include.aptrust.deletion import same_person
+        from preservation_pipelines.aptrust.operators.deletion import checked_approval, parsed_request
 
         if "error" not in event and event.get("chosen_options") == [self.APPROVE]:
-            responder = event.get("responded_by_user") or {}
-            if not responder:
-                raise AirflowFailException("an approval without an approving user is not accepted")
-            if same_person(self.requester, [responder.get("id"), responder.get("name")]):
-                raise AirflowFailException(
-                    f"{self.requester} requested this deletion and cannot approve it; "
-                    "nothing was created: trigger the request again for another person to approve"
-                )
+            request = parsed_request(self.institution, self.requester, self.identifiers)
+            _, requester, approver = checked_approval(self.registry, request, event.get("responded_by_user"), context)
+            self.log.info("approved by registry user %d (%s) for %s", approver.id, approver.email, requester.email)
         if event.get("timedout"):
             self.log.warning("no response before the timeout: the default (%s) applies", self.defaults)
         # the decision under its own key: on Reject the return value is not kept (downstream skipped)

@@ -19,6 +19,10 @@ if TYPE_CHECKING:
     from preservation_pipelines.common.hooks.kafka import KafkaTopicProducerHook
     from preservation_pipelines.common.hooks.mail import MailHook
 
+# The XCom key under which a task lists the records that need an operator (the run
+# summary fails naming them, after the run went on past them).
+PROBLEMS_KEY = "problems"
+
 
 class AptrustHooks:
     """Cached hooks from the ``registry_conn_id``, ``work_queue_conn_id`` and ``smtp_conn_id`` attributes."""
@@ -69,3 +73,11 @@ class AptrustBaseOperator(AptrustHooks, BaseOperator):
         self.registry_conn_id = registry_conn_id
         self.work_queue_conn_id = work_queue_conn_id
         self.smtp_conn_id = smtp_conn_id
+
+    def report_problems(self, context, problems: list[str]) -> None:
+        """Log each record that needs an operator and hand them to the run summary (XCom ``PROBLEMS_KEY``)."""
+        if not problems:
+            return
+        for problem in problems:
+            self.log.error("needs an operator: %s", problem)
+        context["ti"].xcom_push(key=PROBLEMS_KEY, value=problems)

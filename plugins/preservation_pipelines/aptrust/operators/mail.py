@@ -12,7 +12,8 @@ class RecordRestoreDigestsOperator(AptrustBaseOperator):
     """Store one digest email per institution for new successful restores and mark them notified.
 
     The stored emails and the marks are one transaction (the outbox): what is to be
-    sent is never lost and no item is put in two digests.
+    sent is never lost and no item is put in two digests. A requester or admin whose
+    address is not one is left out of the recipients and named for the run summary.
     """
 
     def __init__(self, *, lookback: timedelta = timedelta(days=7), **kwargs) -> None:
@@ -23,18 +24,28 @@ class RecordRestoreDigestsOperator(AptrustBaseOperator):
         from include.aptrust.mail import restore_digests
 
         not_before = datetime.now(UTC) - self.lookback
-        email_ids = self.registry.record_restore_digests(not_before, restore_digests)
-        self.log.info("stored %d digest email(s): %s", len(email_ids), email_ids)
-        return email_ids
+        stored = self.registry.record_restore_digests(not_before, restore_digests)
+        self.log.info("stored %d digest email(s): %s", len(stored), list(stored))
+        self.report_problems(
+            context,
+            [
+                f"email {email_id} (institution {email.institution_id}): recipient left out: {invalid}"
+                for email_id, email in stored.items()
+                for invalid in email.invalid_recipients
+            ],
+        )
+        return list(stored)
 
 
 class SendStoredEmailsOperator(AptrustBaseOperator):
     """Send stored emails not sent yet (all of ``email_type``, or the one ``email_id``).
 
     Each is marked sent once the SMTP server accepted it; recipients the server refused
-    are recorded on the row. If every recipient is refused, the row records the error
-    and is not retried. A crash between sending and marking sends that email again on
-    the retry, with the same Message-ID (at-least-once).
+    are recorded on the row. An email that can never be sent (every recipient refused,
+    a header carrying CR/LF, a recipient that is not an address) records the reason on
+    the row, is not retried, and is named for the run summary; the others still go. A
+    crash between sending and marking sends that email again on the retry, with the
+    same Message-ID (at-least-once).
     """
 
     template_fields = ("email_id",)
@@ -47,7 +58,7 @@ class SendStoredEmailsOperator(AptrustBaseOperator):
         self.email_id = email_id
 
     def execute(self, context) -> dict[str, Any]:
-        from preservation_pipelines.common.hooks.mail import EveryRecipientRefused
+        from preservation_pipelines.common.hooks.mail import EveryRecipientRefused, UnsendableMessage
 
         registry = self.registry
         emails = (
@@ -66,14 +77,15 @@ class SendStoredEmailsOperator(AptrustBaseOperator):
                     subject=email["subject"],
                     body=email["body"],
                 )
-            except EveryRecipientRefused as error:
-                registry.mark_email_failed(email["id"], str(error), sorted(error.refused))
+            except UnsendableMessage as error:
+                refused = sorted(error.refused) if isinstance(error, EveryRecipientRefused) else []
+                registry.mark_email_failed(email["id"], str(error), refused)
                 summary["failed"][email["id"]] = str(error)
-                self.log.error("email %d not delivered: %s", email["id"], error)
                 continue
             registry.mark_email_sent(email["id"], refused)
             summary["sent"].append(email["id"])
             if refused:
                 summary["refused_recipients"][email["id"]] = refused
         self.log.info("email summary: %s", summary)
+        self.report_problems(context, [f"email {email_id}: {error}" for email_id, error in summary["failed"].items()])
         return summary

@@ -94,3 +94,15 @@ def test_the_database_allows_one_spot_test_per_institution_and_month(registry, h
             "INSERT INTO spot_test_restores (institution_id, month, work_item_id, dag_run_id) VALUES (%s, %s, %s, 'x')",
             (inst, month, other),
         )
+
+
+def test_active_users_are_found_by_address_case_insensitively(registry, hook):  # noqa: F811
+    from include.aptrust.deletion import RegistryUser
+
+    inst = registry.institution("people.edu")
+    ann = registry.user(inst, "Ann@People.edu", role="institutional_user")
+    registry.user(inst, "gone@people.edu", active=False)
+
+    assert hook.active_users("ann@people.edu") == [RegistryUser(ann, "Ann@People.edu", inst)]
+    assert hook.active_users("gone@people.edu") == []
+    assert hook.active_users("ann@people.edu' OR '1'='1") == []  # a value, never SQL

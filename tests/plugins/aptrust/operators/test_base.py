@@ -19,6 +19,7 @@ def test_hooks_default_to_each_hook_class_connection_and_are_built_once():
 
 def test_connection_ids_given_to_an_operator_or_the_notifier_are_used():
     from preservation_pipelines.aptrust.notifiers.deletion_request import DeletionRequestNotifier
+    from preservation_pipelines.aptrust.operators.approval import DeletionApprovalOperator
     from preservation_pipelines.aptrust.operators.work_items import QueueWorkItemsOperator
 
     operator = QueueWorkItemsOperator(
@@ -36,6 +37,16 @@ def test_connection_ids_given_to_an_operator_or_the_notifier_are_used():
         smtp_conn_id="other_smtp",
     )
 
+    approval = DeletionApprovalOperator(
+        task_id="approve",
+        institution="test.edu",
+        requester="ann@test.edu",
+        identifiers=[],
+        subject="?",
+        registry_conn_id="other_registry",
+    )
+
     for hooks in (operator, notifier):
         assert (hooks.registry.postgres_conn_id, hooks.mail.smtp_conn_id) == ("other_registry", "other_smtp")
     assert operator.work_queue.kafka_config_id == "other_producer"
+    assert approval.registry.postgres_conn_id == "other_registry"  # the approval maps users in the registry

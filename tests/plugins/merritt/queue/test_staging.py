@@ -19,6 +19,7 @@ from tests.include.merritt.support import (  # noqa: F401 - fixtures
     QueueWorker,
     batch_manifest,
     connect,
+    half_staged,
     read_json,
     submission_conf,
     zk,
@@ -315,15 +316,8 @@ def test_two_runs_staging_the_same_submission_at_once_write_each_job_once(zookee
 
 
 def test_a_resumed_staging_keeps_the_hold_decision_of_the_interrupted_run(zookeeper, zk, zk_chroot):
-    conf, interrupted = submission_conf(300), []
-
-    def interrupt(step, done, total):
-        if step == "jobs created" and not interrupted:
-            interrupted.append(done)
-            raise RuntimeError("worker lost")
-
-    with pytest.raises(RuntimeError):
-        stage(zk, conf, max_transaction_bytes=30_000, progress=interrupt)
+    conf = submission_conf(300)
+    half_staged(zk, conf)
     zk.create(f"/locks/collections/{PROFILE}", makepath=True)  # held only after staging began
     result = stage(zk, conf)
 
@@ -335,15 +329,8 @@ def test_a_resumed_staging_keeps_the_hold_decision_of_the_interrupted_run(zookee
 
 def test_a_retry_with_a_changed_manifest_is_refused_and_writes_nothing(zk):
     """The batch of a submission is staged from one manifest: a retry given another cannot finish it."""
-    conf, interrupted = submission_conf(300), []
-
-    def interrupt(step, done, total):
-        if step == "jobs created" and not interrupted:
-            interrupted.append(done)
-            raise RuntimeError("worker lost")
-
-    with pytest.raises(RuntimeError):
-        stage(zk, conf, max_transaction_bytes=30_000, progress=interrupt)
+    conf = submission_conf(300)
+    half_staged(zk, conf)
     (bid,) = zk.get_children("/batches")
     created = sorted(zk.get_children(f"/batches/{bid}/states/batch-processing"))
     assert 0 < len(created) < 300

@@ -176,10 +176,12 @@ with DAG(
     doc_md="""
 ### aspace2alma deadline check
 At 10:30 America/New_York on the days `aspace2alma` runs, checks that day's 05:30 run of
-`aspace2alma` succeeded; if not, logs an error and mails the addresses in the Variable
-`aspace2alma_alert_to` (comma separated) through `smtp_default`, so an operator can act
-before Alma's 11:00 import. This is the deadline alert: Airflow 3.3.2's Deadline Alerts
-break `dag.test()` (the demo and the tests), so the deadline is a scheduled check instead.
+`aspace2alma` succeeded; if not, mails the addresses in the Variable `aspace2alma_alert_to`
+(comma separated) through `smtp_default`, so an operator can act before Alma's 11:00
+import, and then fails (red, no retry): a missed deadline shows in the grid. An SMTP server
+that cannot be reached is retried; an address list it can never take fails at once, named.
+This is the deadline alert: Airflow 3.3.2's Deadline Alerts break `dag.test()` (the demo
+and the tests), so the deadline is a scheduled check instead.
 
 **Touches** the Airflow metadata (through the Task SDK) and `smtp_default`. **Recovery**:
 safe to clear or backfill; a re-run checks again and mails again only if still not done.

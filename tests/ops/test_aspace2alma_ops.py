@@ -1,5 +1,6 @@
-"""aspace2alma and its cleanup under the real scheduler, triggerer and executor, driven
-through the REST API as an operator would; asserted on the SFTP drop box."""
+"""aspace2alma, its cleanup and its deadline check under the real scheduler, triggerer and
+executor, driven through the REST API as an operator would; asserted on the SFTP drop box
+and the mail sink."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import re
 import subprocess
 import sys
 import time
+import uuid
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -20,9 +22,11 @@ from tests.dags.aspace2alma_support import (  # noqa: F401 - fixtures
     standin,
     write_report,
 )
+from tests.dags.test_aspace2alma_deadline_check import FRIDAY_1030
 from tests.ops.aspace2alma_ops_support import CLEANUP, DELIVERED, EXPORT, WAIT_ALL_DAY, fresh_dags  # noqa: F401
 
 EASTERN = ZoneInfo("America/New_York")
+DEADLINE = "aspace2alma_deadline_check"
 PRINTED_DATE = re.compile(r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(\+00:00)?")
 
 
@@ -155,3 +159,48 @@ def _wait_for_runs(api, dag_id: str, count: int, timeout: float = 600) -> list[d
                 f"{dag_id}: runs not finished after {timeout}s: {[(r['dag_run_id'], r['state']) for r in runs]}"
             )
         time.sleep(2)
+
+
+def test_deadline_check_with_smtp_stopped_retries_then_alerts_once_and_fails_red(
+    fresh_dags, airflow_cluster, devstack, smtp
+):
+    api = fresh_dags  # no aspace2alma run left: that day's export is not done
+    api.wait_for_dag(DEADLINE)
+    api.unpause(DEADLINE)
+    for run in api.runs(DEADLINE):
+        api.call("DELETE", f"/dags/{DEADLINE}/dagRuns/{run['dag_run_id']}")
+    _set_variable(api, "aspace2alma_alert_to", f"archives-ops-{uuid.uuid4().hex[:8]}@example.org")
+    # an AIRFLOW_VAR_ in the components' environment (airflow_settings.yaml) shadows the metastore
+    to = (
+        airflow_cluster.env.get("AIRFLOW_VAR_ASPACE2ALMA_ALERT_TO")
+        or api.call("GET", "/variables/aspace2alma_alert_to")["value"]
+    )
+    first_recipient = to.split(",")[0].strip()
+    mails_before = len(_alerts(smtp, first_recipient))
+    devstack.stop(["smtp"])
+    try:
+        run_id = api.trigger(DEADLINE, logical_date=FRIDAY_1030)
+        api.wait_for_task(DEADLINE, run_id, "check_export_done", {"up_for_retry"}, timeout=120)  # transient
+    finally:
+        devstack.start(["smtp"])
+    assert len(_alerts(smtp, first_recipient)) == mails_before
+
+    api.clear_tasks(DEADLINE, run_id, ["check_export_done"])
+    assert api.wait_for_run(DEADLINE, run_id, timeout=180) == "failed", api.task_states(DEADLINE, run_id)
+    assert api.task_states(DEADLINE, run_id) == {"check_export_done": "failed"}  # red, not retried
+    assert len(_alerts(smtp, first_recipient)) == mails_before + 1  # the alert, once
+
+
+def _alerts(smtp, address: str) -> list[dict]:
+    return [
+        m for m in smtp.messages()
+        if address in m["to"] and "aspace2alma" in m["subject"] and "2026-11-20" in m["body"]
+    ]  # fmt: skip
+
+
+def _set_variable(api, key: str, value: str) -> None:
+    """Set for the components (their tasks read Variables through the API server)."""
+    try:
+        api.call("PATCH", f"/variables/{key}", json={"key": key, "value": value})
+    except AssertionError:
+        api.call("POST", "/variables", json={"key": key, "value": value})

@@ -1,6 +1,6 @@
-"""Fault injection under the real scheduler for the Merritt DAGs (ZooKeeper, SMTP) and the
-aspace2alma deadline check (SMTP): the server is stopped during the run, the task's try
-fails, the server comes back, a clear finishes the run, and the external state is checked.
+"""Fault injection under the real scheduler for the Merritt DAGs (ZooKeeper, SMTP): the
+server is stopped during the run, the task's try fails, the server comes back, a clear
+finishes the run, and the external state is checked.
 The matrix is in docs/reliability.md.
 
 The cluster's ``merritt_zk`` has no chroot, so these tests share ZooKeeper's root with each
@@ -18,14 +18,10 @@ import pytest
 
 from include.merritt.states import BatchState
 from tests.dags import test_merritt_reporting_and_admin as merritt_dag_tests
-from tests.dags.test_aspace2alma_deadline_check import FRIDAY_1030
 from tests.include.merritt.support import PIPELINE, QueueWorker, connect, read_json, submission_conf
-from tests.ops.aspace2alma_ops_support import fresh_dags  # noqa: F401 - fixture
 
 FAILED_TRY = {"up_for_retry", "failed"}
-STAGING, REPORTING, ADMIN, DEADLINE = (
-    "merritt_ingest_staging", "merritt_batch_reporting", "merritt_queue_admin", "aspace2alma_deadline_check"
-)  # fmt: skip
+STAGING, REPORTING, ADMIN = "merritt_ingest_staging", "merritt_batch_reporting", "merritt_queue_admin"
 HELD_PROFILE = "merritt_demo_images"  # held only by the admin test, so staging tests never see a hold
 
 
@@ -196,46 +192,3 @@ def test_queue_admin_zookeeper_stopped(merritt, devstack, zookeeper):
     assert (held_left, len(pending)) == ([], jobs)  # every job moved, once
     for jid in sorted(jids)[:: jobs // 10]:
         assert read_json(client, f"/jobs/{jid}/status")["status"] == "Pending"
-
-
-# -- aspace2alma_deadline_check x SMTP ----------------------------------------------------
-
-
-def test_deadline_check_smtp_stopped(fresh_dags, airflow_cluster, devstack, smtp):
-    api = fresh_dags  # no aspace2alma run left: that day's export is not done
-    api.wait_for_dag(DEADLINE)
-    api.unpause(DEADLINE)
-    for run in api.runs(DEADLINE):
-        api.call("DELETE", f"/dags/{DEADLINE}/dagRuns/{run['dag_run_id']}")
-    _set_variable(api, "aspace2alma_alert_to", f"archives-ops-{uuid.uuid4().hex[:8]}@example.org")
-    # an AIRFLOW_VAR_ in the components' environment (airflow_settings.yaml) shadows the metastore
-    to = (
-        airflow_cluster.env.get("AIRFLOW_VAR_ASPACE2ALMA_ALERT_TO")
-        or api.call("GET", "/variables/aspace2alma_alert_to")["value"]
-    )
-    to = [address.strip() for address in to.split(",") if address.strip()]
-    mails_before = len(_alerts(smtp, to[0]))
-    devstack.stop(["smtp"])
-    try:
-        run_id = api.trigger(DEADLINE, logical_date=FRIDAY_1030)
-        api.wait_for_task(DEADLINE, run_id, "check_export_done", FAILED_TRY, timeout=120)
-    finally:
-        devstack.start(["smtp"])
-    assert len(_alerts(smtp, to[0])) == mails_before
-
-    api.clear_tasks(DEADLINE, run_id, ["check_export_done"])
-    assert api.wait_for_run(DEADLINE, run_id, timeout=180) == "success", api.task_states(DEADLINE, run_id)
-    assert api.xcom(DEADLINE, run_id, "check_export_done") == {"day": "2026-11-20", "done": False, "alerted": to}
-    assert len(_alerts(smtp, to[0])) == mails_before + 1  # the alert, once
-
-
-def _alerts(smtp, address: str) -> list[dict]:
-    return [m for m in _mail_to(smtp, address) if "aspace2alma" in m["subject"] and "2026-11-20" in m["body"]]
-
-
-def _set_variable(api, key: str, value: str) -> None:
-    """Set for the components (their tasks read Variables through the API server)."""
-    try:
-        api.call("PATCH", f"/variables/{key}", json={"key": key, "value": value})
-    except AssertionError:
-        api.call("POST", "/variables", json={"key": key, "value": value})

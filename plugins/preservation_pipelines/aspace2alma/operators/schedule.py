@@ -6,12 +6,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from airflow.sdk import BaseOperator, CronTriggerTimetable
-from airflow.sdk.exceptions import AirflowSkipException
+from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from include.aspace2alma.dropbox import ALMA_IMPORT_AT, OUTPUT_NAME
 from include.aspace2alma.schedule import fire_instants
 from include.common.eastern_time import eastern_day, eastern_instant
-from preservation_pipelines.aspace2alma.notifiers.deadline import recipients, send_late_alert
+from preservation_pipelines.aspace2alma.notifiers.deadline import RECIPIENTS_VARIABLE, recipients, send_late_alert
 from preservation_pipelines.aspace2alma.operators.base import Aspace2AlmaBaseOperator
 
 # Bounds the list of logical dates sent to the metadata query: newer runs are looked for this far ahead.
@@ -48,9 +48,11 @@ class ExportDeadlineCheckOperator(Aspace2AlmaBaseOperator):
     """Alert when the run of ``dag_id_to_check`` at ``at`` Eastern on this run's day has not succeeded.
 
     The deadline alert of ``aspace2alma`` (Airflow's Deadline Alerts break ``dag.test()``
-    in 3.3.2, so the check is a task scheduled at the deadline). Logs an error and
-    mails the recipients; the task itself succeeds, so a late export is reported
-    once and not retried into more mail. Returns ``{"day", "done", "alerted"}``.
+    in 3.3.2, so the check is a task scheduled at the deadline). When the export is not
+    done it mails the recipients, then fails red without a retry (one alert per run; a
+    server that cannot be reached is retried, then the mail goes and the task fails).
+    A recipient list the server can never take is named in the failure, not retried.
+    Returns ``{"day", "done"}`` when the export is done.
     """
 
     def __init__(self, *, dag_id_to_check: str, at: str, to: list[str] | str | None = None, **kwargs) -> None:
@@ -67,14 +69,20 @@ class ExportDeadlineCheckOperator(Aspace2AlmaBaseOperator):
             self.log.info(
                 "%s run of %s (%s) succeeded before the deadline", self.dag_id_to_check, day, fire.isoformat()
             )
-            return {"day": day.isoformat(), "done": True, "alerted": []}
+            return {"day": day.isoformat(), "done": True}
         message = (
             f"{self.dag_id_to_check} run of {day} ({self.at} Eastern) is not done at its deadline: Alma imports "
             f"{OUTPUT_NAME} at {ALMA_IMPORT_AT}; check the run now (a file uploaded after {ALMA_IMPORT_AT} is "
             "imported the next day)"
         )
-        self.log.error(message)
+        from preservation_pipelines.common.hooks.mail import UnsendableMessage
+
         to = recipients(self.to)
-        if to:
-            send_late_alert(self.mail_hook, message, to)
-        return {"day": day.isoformat(), "done": False, "alerted": to}
+        if not to:
+            raise AirflowFailException(f"{message}. No alert mailed: Variable {RECIPIENTS_VARIABLE} is empty")
+        try:
+            refused = send_late_alert(self.mail_hook, message, to)
+        except UnsendableMessage as error:
+            raise AirflowFailException(f"{message}. The alert could not be mailed: {error}") from error
+        alerted = [address for address in to if address not in refused]
+        raise AirflowFailException(f"{message}. Alert mailed to {', '.join(alerted)}")

@@ -128,9 +128,18 @@ class AirflowCluster:
     triggerer exit on purpose when the metadata DB goes away. Restarts back off from
     ``RESTART_BACKOFF`` seconds, doubling while the component keeps exiting within
     ``STABLE_AFTER`` seconds of its start, up to ``MAX_BACKOFF``.
+
+    It also probes liveness, as the official Helm chart's liveness probes do: a component
+    that is still running but whose heartbeat the API's health endpoint has reported stale
+    for ``LIVENESS_GRACE`` seconds, while the metadata DB is healthy, is stopped and then
+    restarted like one that exited (a component gets ``STABLE_AFTER`` seconds to start up first). (A scheduler that lost its DB can hang while shutting
+    its executor down, waiting on a task process that keeps retrying its own API calls.)
     """
 
     RESTART_BACKOFF, MAX_BACKOFF, STABLE_AFTER = 1.0, 30.0, 60.0
+    LIVENESS_GRACE, LIVENESS_PERIOD = 60.0, 5.0
+    # component process name -> its part in /api/v2/monitor/health
+    HEALTH_PARTS = {"scheduler": "scheduler", "triggerer": "triggerer", "dag-processor": "dag_processor"}
 
     def __init__(
         self,
@@ -208,15 +217,19 @@ class AirflowCluster:
         return all(process.running() for process in self.processes.values()) and self._responds_healthy()
 
     def _responds_healthy(self) -> bool:
+        health = self._health()
+        return all(health.get(part) == "healthy" for part in ("metadatabase", *self.HEALTH_PARTS.values()))
+
+    def _health(self) -> dict[str, str]:
+        """Each part's status from the API's health endpoint; empty when the API does not answer."""
         try:
             with urllib.request.urlopen(f"{self.base_url}/api/v2/monitor/health", timeout=2) as response:
                 health = json.loads(response.read())
         except (OSError, ValueError):
-            return False
-        return all(
-            (health.get(part) or {}).get("status") == "healthy"
-            for part in ("metadatabase", "scheduler", "triggerer", "dag_processor")
-        )
+            return {}
+        if not isinstance(health, dict):
+            return {}
+        return {part: (value or {}).get("status") for part, value in health.items() if isinstance(value, dict)}
 
     def stop(self) -> None:
         self._stopping.set()
@@ -230,8 +243,13 @@ class AirflowCluster:
         started = {name: time.monotonic() for name in self.processes}
         backoff = dict.fromkeys(self.processes, self.RESTART_BACKOFF)
         due: dict[str, float] = {}
+        stale_since: dict[str, float] = {}
+        next_probe = time.monotonic() + self.LIVENESS_PERIOD
         while not self._stopping.wait(0.5):
             now = time.monotonic()
+            if now >= next_probe:
+                next_probe = now + self.LIVENESS_PERIOD
+                self._probe_liveness(now, started, stale_since)
             for name, process in self.processes.items():
                 if process.popen is None or process.running():
                     continue
@@ -246,11 +264,36 @@ class AirflowCluster:
                     backoff[name] = min(backoff[name] * 2, self.MAX_BACKOFF)
                 elif now >= due[name]:
                     del due[name]
-                    process.start()
-                    started[name] = now
-                    self.restarts.append((name, now))
-                    if self.on_restart is not None:
-                        self.on_restart(name)
+                    self._restart(name, now, started)
+
+    def _restart(self, name: str, now: float, started: dict[str, float]) -> None:
+        self.processes[name].start()
+        started[name] = now
+        self.restarts.append((name, now))
+        if self.on_restart is not None:
+            self.on_restart(name)
+
+    def _probe_liveness(self, now: float, started: dict[str, float], stale_since: dict[str, float]) -> None:
+        """Stop and start again a running component whose heartbeat has stayed stale for
+        ``LIVENESS_GRACE`` seconds, once it has had ``STABLE_AFTER`` seconds to start up."""
+        health = self._health()
+        if health.get("metadatabase") != "healthy":
+            stale_since.clear()  # while the DB is down every heartbeat is stale: wait for it
+            return
+        for name, part in self.HEALTH_PARTS.items():
+            process = self.processes[name]
+            if health.get(part) == "healthy" or not process.running():
+                stale_since.pop(name, None)
+                continue
+            since = stale_since.setdefault(name, now)
+            if now - since >= self.LIVENESS_GRACE and now - started[name] >= self.STABLE_AFTER:
+                log.warning(
+                    "airflow %s is running but its heartbeat has been stale for %.0f s: stopping it\n%s",
+                    name, now - since, process.log_tail(5),
+                )  # fmt: skip
+                process.stop(timeout=10)
+                stale_since.pop(name, None)
+                self._restart(name, now, started)
 
     def records(self) -> dict[str, dict]:
         return {f"airflow-{name}": process.record() for name, process in self.processes.items() if process.pid}

@@ -1,4 +1,4 @@
-"""The cluster itself: components restarted when they exit, tasks spread over the Celery workers."""
+"""The cluster itself: components restarted when they exit or hang, tasks spread over the Celery workers."""
 
 from __future__ import annotations
 
@@ -20,6 +20,21 @@ def test_a_killed_triggerer_is_started_again_and_reports_healthy(airflow_cluster
         "the triggerer restarted and healthy",
     )
     assert airflow_cluster.restarts[-1][0] == "triggerer"
+
+
+def test_a_hung_triggerer_is_stopped_and_started_again(airflow_cluster, monkeypatch):
+    monkeypatch.setattr(airflow_cluster, "LIVENESS_GRACE", 5.0)  # on top of Airflow's 30 s heartbeat threshold
+    triggerer = airflow_cluster.processes["triggerer"]
+    hung = triggerer.pid
+    os.killpg(hung, signal.SIGSTOP)  # alive, holding its slot, never heartbeating again
+    wait_until(
+        lambda: triggerer.running() and triggerer.pid != hung and airflow_cluster.healthy(),
+        240,
+        "the hung triggerer replaced by a healthy one",
+    )
+    assert airflow_cluster.restarts[-1][0] == "triggerer"
+    with pytest.raises(ProcessLookupError):
+        os.killpg(hung, 0)  # the hung process group is gone, not left behind
 
 
 def test_tasks_of_the_earlier_tests_ran_on_every_celery_worker(airflow_cluster):

@@ -29,6 +29,7 @@ from preservation_pipelines.aspace2alma.operators.dropbox import (
 from preservation_pipelines.aspace2alma.operators.export import ArchivesSpaceToAlmaOperator
 from preservation_pipelines.aspace2alma.operators.schedule import ExportDeadlineCheckOperator, SkipIfSupersededOperator
 from preservation_pipelines.aspace2alma.sensors.sftp import SFTPFreshFileSensor
+from preservation_pipelines.common.operators.run_summary import RunSummaryOperator
 
 
 def eastern_timetable(schedule: WeekdaySchedule) -> CronTriggerTimetable:
@@ -100,15 +101,19 @@ run's day (fails at `report_cutoff`); `consume_report` renames it to
 `sc_active_barcodes_old.csv` and checks it (header, not far smaller than the previous good
 report: `min_report_ratio`, override `accept_short_report`); `export_to_alma` exports on
 `concurrency` threads, streams the collection and uploads it under a temporary name,
-renamed to `MARC_out.xml` only when complete. Its return value is the run summary; it
-names every skipped resource with its reason. When more than `max_failed_ratio` (5%)
-of the resources failed (ArchivesSpace errors, malformed or hostile data), it fails
-without uploading and lists them. Bad params and malformed ArchivesSpace listings fail
+renamed to `MARC_out.xml` only when complete; `run_summary` gathers what it returned (the
+first 50 skipped resources with their reasons). Incomplete records are skipped quietly (the
+catalogue's state); a resource that failed (ArchivesSpace errors, malformed or hostile
+data) is skipped by name, the file keeps every good one, and `run_summary` then fails red
+naming each failed resource. When more than `max_failed_ratio` (5%) of the resources
+failed, `export_to_alma` fails at once without uploading and lists them. Bad params and malformed ArchivesSpace listings fail
 at once, without retries.
 
 **Recovery**: clear the failed task (or the whole run) on the same day: a consumed report
 from that day is reused, an older one never. Clear `rotate_output` together with its
-downstream tasks, since on its own it moves that day's finished file aside. A run that
+downstream tasks, since on its own it moves that day's finished file aside. A red
+`run_summary` means the file went out without the resources it names: fix them in
+ArchivesSpace, then clear `export_to_alma` (with downstream) the same day to re-export. A run that
 fails anywhere leaves no `MARC_out.xml`. A short report that is real: trigger with
 `{"accept_short_report": true}`. Backfills are safe (only the newest run exports).
 """,
@@ -141,7 +146,8 @@ fails anywhere leaves no `MARC_out.xml`. A short report that is real: trigger wi
         max_failed_ratio="{{ params.max_failed_ratio }}",
         pool="aspace_api",
     )
-    check_superseded >> rotate_output >> wait_for_report >> consume_report >> export_to_alma
+    run_summary = RunSummaryOperator(task_id="run_summary", steps="export_to_alma", problems=("failed",))
+    check_superseded >> rotate_output >> wait_for_report >> consume_report >> export_to_alma >> run_summary
 
 
 with DAG(

@@ -62,6 +62,7 @@ class ExportSummary:
     report_barcodes: int = 0
     bytes_uploaded: int = 0
     errored: dict[str, str] = field(default_factory=dict)  # uri: reason, the first MAX_LISTED_ERRORS
+    failed: dict[str, str] = field(default_factory=dict)  # the same for the failed ones: what an operator checks
 
     MAX_LISTED_ERRORS = 50
 
@@ -138,7 +139,6 @@ def export_records(
 
     progress = ProgressLog(logger, "resources", total=len(resources), interval=progress_interval)
     consecutive_errors = 0
-    failures: list[str] = []
     limit_malloc_arenas()
     for outcome in bounded_ordered_map(work, resources, concurrency=concurrency):
         summary.resources_seen += 1
@@ -151,8 +151,8 @@ def export_records(
                 summary.errored[outcome.uri] = outcome.reason
             if outcome.failed:
                 summary.resources_failed += 1
-                if len(failures) < summary.MAX_LISTED_ERRORS:
-                    failures.append(f"{outcome.uri}: {outcome.reason}")
+                if len(summary.failed) < summary.MAX_LISTED_ERRORS:
+                    summary.failed[outcome.uri] = outcome.reason
             logger.warning("skipped %s: %s", outcome.uri, outcome.reason)
             if consecutive_errors >= max_consecutive_errors:
                 raise ExportAborted(
@@ -171,10 +171,10 @@ def export_records(
                 yield outcome.record
         progress(summary.resources_seen)
     if summary.resources_failed > max_failed_ratio * summary.resources_seen:
-        unlisted = summary.resources_failed - len(failures)
+        unlisted = summary.resources_failed - len(summary.failed)
         raise TooManyFailed(
             f"{summary.resources_failed} of {summary.resources_seen} resources failed "
             f"({summary.resources_failed / summary.resources_seen:.1%}), above the limit of {max_failed_ratio:.1%}:\n"
-            + "\n".join(failures)
+            + "\n".join(f"{uri}: {reason}" for uri, reason in summary.failed.items())
             + (f"\n... and {unlisted} more, each in the log" if unlisted else "")
         )

@@ -62,7 +62,7 @@ def test_archivesspace_down_mid_run_then_back_and_the_failed_task_cleared(fresh_
     assert not (dropbox / "MARC_out.xml").exists(), "a failed run must leave nothing for Alma"
 
     standin.admin("faults", {"down": False})
-    api.clear_tasks(EXPORT, run_id, ["export_to_alma"])
+    api.clear_tasks(EXPORT, run_id, ["export_to_alma"], downstream=True)
     assert api.wait_for_run(EXPORT, run_id) == "success", api.task_states(EXPORT, run_id)
     _export_is_complete(dropbox)
     assert (dropbox / "MARC_out_old.xml").read_text() == "<collection>yesterday</collection>"

@@ -40,7 +40,7 @@ def test_aspace2alma_archivesspace_stopped_mid_export(fresh_dags, devstack, stan
     finally:
         devstack.start(["aspace"])
 
-    api.clear_tasks(EXPORT, run_id, ["export_to_alma"])
+    api.clear_tasks(EXPORT, run_id, ["export_to_alma"], downstream=True)
     assert api.wait_for_run(EXPORT, run_id) == "success", api.task_states(EXPORT, run_id)
     assert list(exported_records(dropbox)) == list(expected_export())
     _no_partial_upload(dropbox)

@@ -14,9 +14,10 @@ class RunSummaryOperator(BaseOperator):
     :param steps: the task id whose return value is the summary as it is, or
         ``{name: task_id}`` / ``{name: (task_id, xcom_key)}`` for a summary made of several
         steps' results (a step that did not run gives ``None``).
-    :param problems: keys of the summary holding lists of records that need an operator
-        (parked stream records, items whose message cannot be built): the task fails
-        naming each of them, after the run went on past them.
+    :param problems: keys of the summary holding the records that need an operator, as a
+        list or as ``{record: reason}`` (parked stream records, items whose message cannot
+        be built, resources skipped as failed): the task fails naming each of them, after
+        the run went on past them.
     """
 
     def __init__(
@@ -35,11 +36,17 @@ class RunSummaryOperator(BaseOperator):
         self.log.info("run summary: %s", summary)
         found = {key: summary[key] for key in self.problems if summary.get(key)}
         if found:
-            lines = [f"{key}: {entry}" for key, entries in found.items() for entry in entries]
+            lines = [f"{key}: {entry}" for key, entries in found.items() for entry in _named(entries)]
             raise AirflowFailException(
                 f"{len(lines)} record(s) need an operator (the run went on past them):\n" + "\n".join(lines)
             )
         return summary
+
+
+def _named(entries: list | dict) -> list:
+    if isinstance(entries, dict):
+        return [f"{record}: {reason}" for record, reason in entries.items()]
+    return list(entries)
 
 
 def _pull(ti, source: str | tuple[str, str]) -> Any:

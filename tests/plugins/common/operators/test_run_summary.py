@@ -37,3 +37,11 @@ def test_listed_problems_fail_the_task_naming_each_record():
     operator = RunSummaryOperator(task_id="report", steps="apply", problems=("parked",))
     with pytest.raises(AirflowFailException, match=r"2 record\(s\) need an operator.*\nparked: asset a1: bad input"):
         operator.execute({"ti": ti})
+
+
+def test_problems_kept_as_record_to_reason_are_named_with_their_reasons():
+    failed = {"/repositories/2/resources/7": "MarcXmlError: not well-formed"}
+    ti = TaskInstance({("export", "return_value"): {"written": 40, "failed": failed}})
+    operator = RunSummaryOperator(task_id="run_summary", steps="export", problems=("failed",))
+    with pytest.raises(AirflowFailException, match=r"failed: /repositories/2/resources/7: MarcXmlError: not well"):
+        operator.execute({"ti": ti})

@@ -54,9 +54,12 @@ scan-secrets: venv  # pragma: allowlist secret
 bench: venv
 	$(PY) -m bench
 
-## make lock: re-resolve requirements.lock from requirements.txt + requirements-dev.txt
+## make lock: re-resolve requirements.lock from requirements.txt + requirements-dev.txt (what the
+## venv and CI install), then constraints.txt from it: every package a deployment installs, at the
+## lock's version (the Dockerfile installs with it; MWAA and pip -c take it as it is)
 lock:
 	$(UV) pip compile -q --python $(PYTHON) requirements-dev.txt -o requirements.lock
+	$(UV) pip compile -q --python $(PYTHON) --no-annotate requirements.txt -c requirements.lock -o constraints.txt
 
 clean: stop
 	rm -rf .devstack

@@ -3,6 +3,12 @@
 Airflow reads its configuration when first imported, so the environment is set
 here, at import time, before any test module imports airflow. Servers start
 lazily: a test that asks for ``zookeeper`` starts only ZooKeeper (once per session).
+
+Where the devstack cannot run (its Debian packages missing and no root to install them, as
+in an Astro Runtime container under ``astro dev pytest``), or with ``DEVSTACK=off``, every
+test that needs its servers is marked ``devstack`` and skipped with the reason; the rest
+(the DAG integrity tests, the pure unit tests) run. On the project's Debian machines and in
+CI (root) the packages are installed as before and nothing is skipped.
 """
 
 from __future__ import annotations
@@ -12,24 +18,62 @@ import shutil
 import sys
 
 import pytest
-from hypothesis import HealthCheck, settings
 
 from devstack.airflow import airflow_environment, prepare_metadata_db
-from devstack.debian import ensure_debian_packages
+from devstack.debian import REQUIRED, ensure_debian_packages, missing_packages
 from devstack.settings import REPO_ROOT
 from devstack.stack import Devstack
 
-# Property-based tests: a bounded number of examples per test keeps the suite's time modest;
-# HYPOTHESIS_PROFILE=thorough runs many more locally.
-settings.register_profile("ci", max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-settings.register_profile("thorough", max_examples=5_000, deadline=None)
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+try:  # a dev dependency: absent from a deployment image, where only the integrity tests run
+    from hypothesis import HealthCheck, settings
+except ImportError:
+    settings = None
+if settings is not None:
+    # Property-based tests: a bounded number of examples per test keeps the suite's time modest;
+    # HYPOTHESIS_PROFILE=thorough runs many more locally.
+    settings.register_profile("ci", max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    settings.register_profile("thorough", max_examples=5_000, deadline=None)
+    settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
-ensure_debian_packages()
+SERVER_FIXTURES = {"devstack", "sftp", "zookeeper", "moto", "kafka", "postgres", "smtp", "aspace", "airflow_db"}
+SERVER_PACKAGES = ("tests/devstack/", "tests/ops/")  # these start servers or Airflow's components themselves
+
+
+def devstack_unavailable() -> str | None:
+    """Why the devstack's servers cannot run here, or None when they can (after installing)."""
+    if os.environ.get("DEVSTACK", "").lower() == "off":
+        return "DEVSTACK=off"
+    missing = missing_packages(REQUIRED)
+    if missing and (os.geteuid() != 0 or shutil.which("apt-get") is None):
+        return (
+            f"devstack servers unavailable here (Debian packages {', '.join(missing)} missing, no root to install them)"
+        )
+    return None
+
+
+DEVSTACK_UNAVAILABLE = devstack_unavailable()
+if DEVSTACK_UNAVAILABLE is None:
+    ensure_debian_packages()
 WORKDIR = REPO_ROOT / ".devstack" / f"pytest-{os.getpid()}"
 STACK = Devstack(WORKDIR, ports="free")
 os.environ.update(airflow_environment(STACK, WORKDIR / "airflow"))
 import airflow  # noqa: E402,F401  - Airflow puts its plugins folder on sys.path, as in a deployment
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "devstack: needs the devstack's servers (skipped, with the reason, where they cannot run)"
+    )
+
+
+def pytest_collection_modifyitems(config, items):  # noqa: ARG001
+    root = str(REPO_ROOT) + os.sep
+    for item in items:
+        path = str(item.path).removeprefix(root)
+        if SERVER_FIXTURES & set(getattr(item, "fixturenames", ())) or path.startswith(SERVER_PACKAGES):
+            item.add_marker(pytest.mark.devstack)
+            if DEVSTACK_UNAVAILABLE:
+                item.add_marker(pytest.mark.skip(reason=f"needs the devstack: {DEVSTACK_UNAVAILABLE}"))
 
 
 def _refresh_connections() -> None:

@@ -8,7 +8,7 @@ from airflow.sdk import DAG, CronTriggerTimetable, Param
 
 from include.common.eastern_time import EASTERN_TIMEZONE
 from include.merritt.priority import MAX_PRIORITY, MIN_PRIORITY
-from include.merritt.submission import NODE_NAME, SUBMISSION_TYPES
+from include.merritt.submission import ACCEPTED_TYPES, NODE_NAME
 from preservation_pipelines.merritt.operators.admin import (
     ADMIN_ACTIONS,
     MAX_MESSAGE_CHARACTERS,
@@ -16,7 +16,7 @@ from preservation_pipelines.merritt.operators.admin import (
     MerrittQueueAdminOperator,
 )
 from preservation_pipelines.merritt.operators.reporting import MerrittBatchReportingOperator
-from preservation_pipelines.merritt.operators.staging import STAGING_TIMEOUT, MerrittStagingOperator
+from preservation_pipelines.merritt.operators.staging import STAGING_TIMEOUT, MerrittStagingOperator, staging_routing
 
 DEFAULT_ARGS = {
     "owner": "merritt",
@@ -35,7 +35,12 @@ def _optional_text(description: str) -> Param:
 SUBMISSION_PARAMS = {
     "submitter": Param(type="string", minLength=1, description="Who submits (Merritt user id or e-mail address)"),
     "profile": Param(type="string", minLength=1, description="Collection profile name (Variable merritt_profiles)"),
-    "type": Param("batch-manifest", type="string", enum=list(SUBMISSION_TYPES), description="What the payload is"),
+    "type": Param(
+        "batch-manifest",
+        type="string",
+        enum=list(ACCEPTED_TYPES),
+        description="What the payload is (Merritt's stored type names are accepted too)",
+    ),
     "payload": Param(
         type="string",
         minLength=1,
@@ -60,6 +65,7 @@ SUBMISSION_PARAMS = {
     "title": _optional_text("ERC what"),
     "creator": _optional_text("ERC who"),
     "date": _optional_text("ERC when"),
+    "object_id": _optional_text("The object's ark (ark:/<digits>/<name>), e.g. for an update"),
     "local_id": _optional_text("Local identifiers, ';'-separated"),
     "note": _optional_text("Note kept with the submission"),
     "notification": _optional_text("E-mail addresses for the batch report, ','-separated"),
@@ -79,35 +85,43 @@ with DAG(
     doc_md="""
 ### merritt_ingest_staging
 Stages one Merritt submission as a batch of jobs in the ZooKeeper ingest queue
-(`merritt_zk`), where Merritt's ingest workers pick the jobs up.
+(`merritt_zk`), with each job's payload file in Merritt's ingest queue directory, where
+Merritt's ingest workers pick the jobs up.
 
 **Trigger** from the UI (params form) or `POST /api/v2/dags/merritt_ingest_staging/dagRuns`
 with the same JSON as `conf`: `submitter`, `profile` (one of Variable `merritt_profiles`),
 `type`, `payload` (URL, or the checkm manifest itself for the batch-manifest types), optional
-`submission_uuid`, `priority`, `title`, `creator`, `date`, `local_id`, `notification`, ...
+`submission_uuid`, `priority`, `title`, `creator`, `date`, `object_id`, `local_id`, `notification`, ...
 
-**Steps** (one task, `stage_batch`): fetch the manifest if the payload is a URL (once), check
-every field and every manifest row (errors name the field or the manifest line; nothing is
-written then), and stage exactly what was checked, in ZooKeeper transactions: the batch gets
-its status (Processing, or Held when `/locks/collections/<profile>` exists) only after all its
-jobs exist, and jobs reach `/jobs/states/pending` only after that, so no worker or reporter
-ever sees half a batch.
+**Steps** (one task, `stage_batch`): refuse at once if the queue root (extra `queue_root` of
+`merritt_zk`, else Variable `merritt_queue_root`) is not configured or not writable; fetch the
+manifest if the payload is a URL (once); check every field and every manifest row (errors name
+the field or the manifest line; nothing is written then); put each job's payload file in
+`<queue root>/<batchID>/<jobID>/`; then stage in ZooKeeper transactions: the batch with its
+status (Processing), then its jobs (each listed under `states/batch-processing`), then their
+queue entries (`/jobs/states/pending`, or `held` for a held collection's jobs), so no worker or
+reporter ever sees half a batch.
 
-**Recovery**: safe to retry or clear. `/batch-uuids/<uuid>` is the idempotency key (by default
-the uuid is derived from the run id): a re-run finds the batch and finishes whatever an
-interrupted run left (lost session, ZooKeeper down), never staging the submission twice. If
-the manifest behind the URL changed since the interrupted try began the batch, the retry is
-refused rather than mixing the two (remove that unpublished batch with `merritt_queue_admin`'s
-`remove_unpublished_batch`, or restore the manifest). A write ZooKeeper refuses before the batch
-is published rolls the batch back. Bad input fails at once without retries: fix the conf (or the
-manifest) and trigger a new run. Every size ZooKeeper limits is checked before anything is written.
+**Routing**: the task must run where the queue root is mounted: set the environment Variables
+`AIRFLOW_VAR_MERRITT_STAGING_QUEUE` (Celery queue) and/or `AIRFLOW_VAR_MERRITT_STAGING_POOL`
+on the dag-processor (docs/merritt.md).
 
-**Manifest URLs** are fetched under rules (docs/merritt.md): http(s) only, no credentials, public
-addresses only unless listed in Variable `merritt_fetch_allowed_networks` (JSON list of networks,
-for internal depositors), at most 3 redirects each checked again, 2 minutes and 5 MB in all.
+**Recovery**: safe to retry or clear. `/batch-uuids/<batchID>` is the idempotency key (by
+default derived from the run id): a re-run finds the batch and finishes whatever an
+interrupted run left (lost session, ZooKeeper down), never staging the submission twice;
+payload files already in place are kept. If the manifest behind the URL changed since the
+interrupted try began the batch, the retry is refused rather than mixing the two (remove that
+unpublished batch with `merritt_queue_admin`'s `remove_unpublished_batch`, or restore the
+manifest). A write ZooKeeper refuses before any job is queued rolls the batch back. Bad input
+fails at once without retries: fix the conf (or the manifest) and trigger a new run.
+
+**URLs** (manifests and payloads) are fetched under rules (docs/merritt.md): http(s) only, no
+credentials, public addresses only unless listed in Variable `merritt_fetch_allowed_networks`
+(JSON list of networks, for internal depositors), at most 3 redirects each checked again, a
+deadline and a size cap.
 """,
 ) as merritt_ingest_staging:
-    MerrittStagingOperator(task_id="stage_batch", execution_timeout=STAGING_TIMEOUT)
+    MerrittStagingOperator(task_id="stage_batch", execution_timeout=STAGING_TIMEOUT, **staging_routing())
 
 
 with DAG(
@@ -119,20 +133,22 @@ with DAG(
     tags=["merritt", "zookeeper", "reporting"],
     doc_md="""
 ### merritt_batch_reporting
-Every 5 minutes: finds batches whose jobs have all finished and reports them, as Merritt's
-own batch reporter does (and beside it: each batch is reported under its ephemeral
-`/batches/<bid>/lock`, and a batch locked by the other reporter is skipped).
-
-A Processing batch with an empty `states/batch-processing` moves to Reporting, then to
-Completed (no failed job) or Failed; UpdateReporting batches (failed jobs re-run by an
-operator) move to Completed or Failed. The summary (counts, failed jobs with their messages)
-is e-mailed to the submission's `notification` addresses (else the submitter, if an address)
-through `smtp_default` and logged. **Touches** `merritt_zk` and `smtp_default`.
+Every 5 minutes: reports exactly the batches Merritt's own batch reporter would take, beside
+it: `states/batch-processing` exists and lists no job, the status is Processing, Reporting
+(Merritt's ingest sets it while the jobs still run) or UpdateReporting, and the batch's
+ephemeral `/batches/<bid>/lock` is free. Each is reported under that lock, read again once
+taken: Processing → Reporting, the summary (counts, failed jobs with their messages) is
+e-mailed to the submission's `notification` addresses (else the submitter, if an address)
+through `smtp_default` and logged, then → Completed (no failed job) or Failed (`Batch
+failure`); UpdateReporting → Completed or Failed. A report that can never be sent (a refused
+address) is logged and kept in the status message and run summary; the batch is reported all
+the same. Every other batch is left alone (logged). Nothing is done while
+`/locks/queue/ingest` exists. **Touches** `merritt_zk` and `smtp_default`.
 
 **Recovery**: safe to clear or retry at any time; a batch left in Reporting by an interrupted
-run is finished by the next run (its e-mail may then be sent twice). A batch with a corrupt
-node is named in the task's error after every other batch has been reported; fix or delete
-the node (`zkCli.sh`) and the next run reports it.
+run is taken again by the next run of either reporter (its e-mail may then be sent twice). A
+batch with a corrupt node is named in the task's error after every other batch has been
+reported; fix or delete the node (`zkCli.sh`) and the next run reports it.
 """,
 ) as merritt_batch_reporting:
     MerrittBatchReportingOperator(task_id="report_finished_batches")
@@ -167,14 +183,16 @@ with DAG(
     doc_md="""
 ### merritt_queue_admin
 One administrative action on the Merritt ingest queue (`merritt_zk`), chosen in the params form:
-`hold_collection` / `release_collection` (profile; a release also moves the collection's Held
-batches to Processing and Held jobs to Pending), `freeze_queue` / `thaw_queue`
-(`/locks/queue/ingest`), `requeue_job` (a Failed job to the state after its last success),
-`fail_job`, `delete_job` (jid), `delete_batch` (a Held or Failed batch and its Held/Failed jobs),
-`update_reporting` (a Failed batch whose failed jobs were re-run), `remove_completed_batches`
-(Completed batches older than `older_than_days`), `remove_unpublished_batch` (bid: a batch a
-staging claimed but never published, no staging having written to it for 30 minutes: its jobs,
-nodes and `/batch-uuids` entry).
+`hold_collection` (creates `/locks/collections/<profile>`: Merritt's workers then hold the
+collection's Pending jobs; batches are never held) / `release_collection` (deletes the lock, then
+moves the collection's Held jobs to Pending, skipping locked ones, as Merritt does),
+`freeze_queue` / `thaw_queue` (`/locks/queue/ingest`), `requeue_job` (a Failed job to the state
+after its `last_successful_status`, retry_count + 1), `fail_job`, `delete_job` (jid),
+`delete_batch` (a Held or Failed batch and its Held/Failed jobs; removed at once when every job is
+Completed or Deleted), `update_reporting` (a Failed batch whose failed jobs were re-run),
+`remove_completed_batches` (Completed or Deleted batches older than `older_than_days` whose jobs
+are all Completed or Deleted), `remove_unpublished_batch` (bid: a batch a staging began but never
+queued a job of, no staging having written to it for 30 minutes).
 
 Every move is checked against the job/batch state machine and written in one transaction with
 its queue and batch entries; a job locked by a worker is not moved. The task returns (and logs)

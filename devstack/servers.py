@@ -207,8 +207,17 @@ class ZooKeeperServer(Server):
     name = "zookeeper"
     conn_id = "merritt_zk"
 
+    @property
+    def ingest_queue_root(self) -> Path:
+        """Stands for Merritt's ingest queue directory: staging writes each job's payload here."""
+        return self.workdir / "ingest-queue"
+
+    def connection(self) -> dict[str, Any]:
+        return {**super().connection(), "conn_extra": {"queue_root": str(self.ingest_queue_root)}}
+
     def prepare(self) -> None:
         (self.workdir / "data").mkdir(exist_ok=True)
+        self.ingest_queue_root.mkdir(exist_ok=True)
         (self.workdir / "zoo.cfg").write_text(
             "\n".join(
                 [

@@ -63,7 +63,7 @@ def client_for(port: int, chroot: str):
 def stage_one_create_per_node(client, submission, jobs) -> int:
     """The running system's way: every node its own synchronous create. Returns the round trips."""
     from include.common.eastern_time import eastern_now
-    from include.merritt.layout import EMPTY, batch_claim_nodes, encode_json, queue_entry
+    from include.merritt.layout import EMPTY, batch_claim_nodes, queue_entry
     from include.merritt.states import BatchState, new_batch_status, new_job_status
     from preservation_pipelines.merritt.queue.zookeeper import QueueNodes
 
@@ -78,8 +78,9 @@ def stage_one_create_per_node(client, submission, jobs) -> int:
     now = eastern_now()
     bid = create("/batches/bid", sequence=True).rsplit("/", 1)[1]
     record = submission.record(now)
-    for path, data in batch_claim_nodes(bid, record)[1:]:
+    for path, data in batch_claim_nodes(bid, record, new_batch_status(BatchState.PROCESSING, now))[1:]:
         create(path, data)
+    create(f"/batches/{bid}/states/batch-processing")
     status = new_job_status(now)
     jids = []
     for job in jobs:
@@ -87,7 +88,6 @@ def stage_one_create_per_node(client, submission, jobs) -> int:
         for path, data in job.nodes(jid, bid, record, status)[1:]:
             create(path, data)
         jids.append(jid)
-    create(f"/batches/{bid}/status", encode_json(new_batch_status(BatchState.PROCESSING, now)))
     for job, jid in zip(jobs, jids, strict=True):
         create(queue_entry("pending", job.priority, jid))
     return trips
@@ -162,6 +162,7 @@ def bench_reporting(stack: Devstack) -> None:
         nodes.commit(
             [
                 ("delete", f"/batches/{result.bid}/states/batch-processing/{result.first_jid}", None),
+                ("create", f"/batches/{result.bid}/states/batch-completed", EMPTY),
                 ("create", f"/batches/{result.bid}/states/batch-completed/{result.first_jid}", EMPTY),
             ],
             "finish the job",

@@ -30,7 +30,7 @@ MAX_FILE_NAME_BYTES = 255  # the longest file name the workers' file systems tak
 HASH_LENGTHS = {"md5": 32, "sha-256": 64}
 _HEX = re.compile(r"[0-9a-fA-F]+")
 _DIGITS = re.compile(r"[0-9]+")
-_ARK = re.compile(r"ark:/[0-9]+/[^\s/]\S*")
+ARK = re.compile(r"ark:/[0-9]+/[^\s/]\S*")
 
 
 class ManifestError(ValueError):
@@ -65,6 +65,7 @@ class Manifest:
     profile: str
     fields: tuple[str, ...]
     rows: tuple[ManifestRow, ...]
+    profile_line: int | None = None  # where ``#%profile`` is, None without one
 
 
 def field_name(declared: str) -> str:
@@ -122,7 +123,7 @@ def parse_manifest(data: bytes | str, *, manifest_of_manifests: bool = False) ->
         raise ManifestError("missing '#%checkm_0.7' header: this is not a checkm manifest", first, 1)
     version = header.split("_", 1)[1].strip() if "_" in header else ""
 
-    profile, fields, rows = "", None, []
+    profile, profile_line, fields, rows = "", None, None, []
     names_seen: dict[str, int] = {}
     for number, raw in enumerate(lines[first:], first + 1):
         line = raw.strip()
@@ -134,7 +135,7 @@ def parse_manifest(data: bytes | str, *, manifest_of_manifests: bool = False) ->
             if directive == "eof":
                 break
             if directive == "profile":
-                profile = value.strip()
+                profile, profile_line = value.strip(), number
             elif directive == "fields":
                 fields = _parse_fields(raw, number)
             continue
@@ -155,7 +156,7 @@ def parse_manifest(data: bytes | str, *, manifest_of_manifests: bool = False) ->
         raise ManifestError("missing '#%fields' directive")
     if not rows:
         raise ManifestError("no rows: the manifest lists no files")
-    return Manifest(version=version, profile=profile, fields=fields, rows=tuple(rows))
+    return Manifest(version=version, profile=profile, fields=fields, rows=tuple(rows), profile_line=profile_line)
 
 
 def _decode(data: bytes) -> str:
@@ -228,7 +229,7 @@ def _parse_row(raw: str, number: int, fields: tuple[str, ...], manifest_of_manif
         raise refuse(name_field, f"fileName {shown(name)} in a manifest of manifests does not end in .checkm")
 
     primary = values.get("primaryIdentifier", "")
-    if primary and not _ARK.fullmatch(primary):
+    if primary and not ARK.fullmatch(primary):
         raise refuse("primaryIdentifier", f"primaryIdentifier {shown(primary)} is not like ark:/<digits>/<name>")
 
     return ManifestRow(

@@ -108,14 +108,39 @@ def fetch(
     resolver: Resolver = resolve,
 ) -> bytes:
     """GET ``url`` under every rule above; the body, at most ``max_bytes``."""
+    body = bytearray()
+    fetch_into(
+        url,
+        body.extend,
+        max_bytes,
+        allowed_networks=allowed_networks,
+        deadline_seconds=deadline_seconds,
+        resolver=resolver,
+    )
+    return bytes(body)
+
+
+def fetch_into(
+    url: str,
+    write: Callable[[bytes], object],
+    max_bytes: int,
+    *,
+    allowed_networks: Iterable[Network] = (),
+    deadline_seconds: float = DEADLINE_SECONDS,
+    resolver: Resolver = resolve,
+) -> int:
+    """GET ``url`` under every rule above, handing the body to ``write`` a chunk at a time; its length.
+
+    On any error part of the body may have been written: the caller throws it away.
+    """
     allowed = tuple(allowed_networks)
     deadline = time.monotonic() + deadline_seconds
     for _ in range(MAX_REDIRECTS + 1):
         target = _checked_url(url)
         address = _checked_address(url, target, allowed, resolver)
-        status, location, body = _get(url, target, address, max_bytes, deadline, deadline_seconds)
+        status, location, length = _get(url, target, address, write, max_bytes, deadline, deadline_seconds)
         if status not in REDIRECT_STATUSES:
-            return body
+            return length
         if not location:
             raise FetchRefused(f"payload: GET {url}: HTTP {status} redirect without a Location")
         try:
@@ -147,9 +172,15 @@ def _checked_address(url: str, target: HttpUrl, allowed: tuple[Network, ...], re
 
 
 def _get(
-    url: str, target: HttpUrl, address: Address, max_bytes: int, deadline: float, deadline_seconds: float
-) -> tuple[int, str | None, bytes]:
-    """One request to the checked address: (status, Location, body); the body only for a 200."""
+    url: str,
+    target: HttpUrl,
+    address: Address,
+    write: Callable[[bytes], object],
+    max_bytes: int,
+    deadline: float,
+    deadline_seconds: float,
+) -> tuple[int, str | None, int]:
+    """One request to the checked address: (status, Location, body length); the body is written only for a 200."""
     remaining = deadline - time.monotonic()
     if remaining <= 0:
         raise FetchFailed(f"payload: GET {url}: no complete answer within {deadline_seconds:g} s")
@@ -162,7 +193,7 @@ def _get(
         response = connection.getresponse()
         watchdog.check()
         if response.status in REDIRECT_STATUSES:
-            return response.status, response.getheader("Location"), b""
+            return response.status, response.getheader("Location"), 0
         if response.status in RETRYABLE_STATUSES:
             raise FetchFailed(f"payload: GET {url}: HTTP {response.status}")
         if response.status != 200:
@@ -174,14 +205,15 @@ def _get(
             and (len(length.lstrip("0")) > len(str(max_bytes)) or int(length) > max_bytes)
         ):
             raise FetchRefused(f"payload: GET {url}: its Content-Length is {_over(max_bytes)}")
-        body = bytearray()
+        received = 0
         while chunk := response.read1(CHUNK_BYTES):
-            body += chunk
-            if len(body) > max_bytes:
+            received += len(chunk)
+            if received > max_bytes:
                 raise FetchRefused(f"payload: GET {url}: {_over(max_bytes)}")
             watchdog.check()
+            write(chunk)
         watchdog.check()
-        return 200, None, bytes(body)
+        return 200, None, received
     except (OSError, http.client.HTTPException) as error:
         if watchdog.fired.is_set() or time.monotonic() >= deadline:
             raise FetchFailed(f"payload: GET {url}: no complete answer within {deadline_seconds:g} s") from None

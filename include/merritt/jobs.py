@@ -8,55 +8,77 @@ from typing import Any
 from include.merritt.checkm import ManifestRow
 from include.merritt.layout import job_nodes
 
-DEFAULT_RESPONSE_TYPE = "xml"
+BATCH_KEYS_OF_A_JOB = (  # the submission's keys every job's configuration carries, as Merritt's workers read them
+    "batchID",
+    "profile",
+    "submitter",
+    "submissionDate",
+    "responseForm",
+    "notification",
+    "notificationFormat",
+    "retainTargetURL",
+    "DataCiteResourceType",
+    "update",
+)
 
 
 @dataclass(frozen=True)
 class JobPlan:
+    """One job: ``type`` is the job's own (``file``, ``container`` or ``manifest``); its payload file, named
+    ``filename``, is what ``payload_url`` answers, or ``payload`` when staging already holds those bytes."""
+
+    job_id: str
+    type: str
     payload_url: str
-    payload_type: str
     priority: int
+    filename: str
+    payload: bytes | None = None
     primary_id: str = ""
     local_ids: tuple[str, ...] = ()
     creator: str = ""
     title: str = ""
     date: str = ""
-    filename: str = ""
+    note: str = ""
     digest_type: str = ""
     digest_value: str = ""
     space_needed: int = 0
 
     @classmethod
-    def from_row(cls, row: ManifestRow, payload_type: str, priority: int) -> JobPlan:
+    def from_row(cls, row: ManifestRow, job_id: str, job_type: str, priority: int) -> JobPlan:
         """The job of one batch-manifest row: its payload, metadata, file name and digest come from the row."""
         return cls(
+            job_id=job_id,
+            type=job_type,
             payload_url=row.file_url,
-            payload_type=payload_type,
             priority=priority,
+            filename=row.file_name,
             primary_id=row.primary_identifier,
             local_ids=row.local_identifiers,
             creator=row.creator,
             title=row.title,
             date=row.date,
-            filename=row.file_name,
             digest_type=row.hash_algorithm,
             digest_value=row.hash_value,
         )
 
-    def configuration(self, submission_record: dict[str, Any], jid: str) -> dict[str, Any]:
+    def configuration(self, submission_record: dict[str, Any]) -> dict[str, Any]:
+        """``/jobs/<jid>/configuration``: the batch's keys (``DC*`` included), then the job's own; every value
+        a string but ``update``. ``payload_url`` is an extra Merritt's workers do not read."""
         config = {
-            **submission_record,
-            "jobID": jid,
-            "profile_name": submission_record["profile"],
-            "submitter": submission_record["submitter"],
-            "payload_url": self.payload_url,
-            "payload_type": self.payload_type,
-            "response_type": submission_record.get("responseForm") or DEFAULT_RESPONSE_TYPE,
+            key: value for key, value in submission_record.items() if key in BATCH_KEYS_OF_A_JOB or key.startswith("DC")
         }
-        if self.filename:
-            config["filename"] = self.filename
-        if self.digest_type:
-            config["digestType"], config["digestValue"] = self.digest_type, self.digest_value
+        config.update(jobID=self.job_id, type=self.type, filename=self.filename, payload_url=self.payload_url)
+        own = {
+            "digestType": self.digest_type,
+            "digestValue": self.digest_value,
+            "title": self.title,
+            "creator": self.creator,
+            "date": self.date,
+            "note": self.note,
+            "objectID": self.primary_id,
+            "localID": ";".join(self.local_ids),
+        }
+        config.update((key, value) for key, value in own.items() if value)
         return config
 
     def nodes(
@@ -68,7 +90,7 @@ class JobPlan:
             bid,
             priority=self.priority,
             space_needed=self.space_needed,
-            configuration=self.configuration(submission_record, jid),
+            configuration=self.configuration(submission_record),
             identifiers={"primary_id": self.primary_id, "local_id": list(self.local_ids)},
             metadata={
                 "erc_who": self.creator,

@@ -76,14 +76,16 @@ def sequence_name(prefix: str, number: int) -> str:
 
 
 # -- the nodes of a new batch and a new job -----------------------------------
-def batch_claim_nodes(bid: str, submission_record: dict[str, Any]) -> list[tuple[str, bytes]]:
-    """A batch as its claim creates it, parents first: the batch, its submission, its ``states`` folders and
-    its ``/batch-uuids`` entry (the submission's ``batchID``) naming it. Its ``status`` comes later."""
+def batch_claim_nodes(bid: str, submission_record: dict[str, Any], status: dict[str, Any]) -> list[tuple[str, bytes]]:
+    """A batch as staging's first transaction creates it, parents first: the batch with its ``submission``,
+    its ``status`` and its ``states`` marker, and the ``/batch-uuids`` entry (the submission's ``batchID``)
+    naming it. Not ``states/batch-processing``: an empty one means "every job finished" to every reporter,
+    so it comes with the first job."""
     return [
         (batch_path(bid), EMPTY),
         (batch_path(bid, "submission"), encode_json(submission_record)),
+        (batch_path(bid, "status"), encode_json(status)),
         (batch_path(bid, "states"), EMPTY),
-        *[(batch_states_folder(bid, directory), EMPTY) for directory in BATCH_JOB_DIRECTORIES],
         (batch_uuid_path(submission_record["batchID"]), encode_text(bid)),
     ]
 

@@ -4,7 +4,7 @@ ZooKeeper refuses any request over ``jute.maxbuffer`` (0xfffff bytes, just under
 by default) by dropping the connection: a client that retries the same write fails the
 same way forever. Staging writes in transactions kept under ``MAX_TRANSACTION_BYTES``,
 never splitting one job, so a submission can be staged only if its claim (the batch's
-nodes with its submission) fits in one transaction and so does every job, together with
+nodes with its submission and status) fits in one transaction and so does every job, together with
 the batch-marker write that goes with it. ``find_oversize`` measures exactly those
 transactions, with ids, times and statuses as long as staging can make them.
 """
@@ -22,9 +22,10 @@ from include.merritt.layout import (
     JOB_SEQUENCE_PREFIX,
     batch_claim_nodes,
     batch_path,
+    batch_states_folder,
     sequence_name,
 )
-from include.merritt.states import staged_job_status
+from include.merritt.states import BatchState, new_batch_status, staged_job_status
 
 if TYPE_CHECKING:
     from include.merritt.checkm import ManifestRow
@@ -63,12 +64,15 @@ def find_oversize(
     limit = min(max_transaction_bytes, ZOOKEEPER_MAX_REQUEST_BYTES)
     record = submission.record(_ANY_TIME)
     bid = sequence_name(BATCH_SEQUENCE_PREFIX, 0)
-    claim = nodes_bytes(batch_claim_nodes(bid, record))
+    claim = nodes_bytes(batch_claim_nodes(bid, record, new_batch_status(BatchState.PROCESSING, _ANY_TIME)))
     if claim > limit:
         return Oversize("the batch's claim", claim, limit)
     jid = sequence_name(JOB_SEQUENCE_PREFIX, 0)
     status = staged_job_status(_ANY_TIME, held_for=submission.profile)  # a held job's status is the longer one
-    marker = write_bytes(batch_path(bid, "states"), EMPTY)
+    # each job transaction rewrites the states marker; the first one also creates states/batch-processing
+    marker = write_bytes(batch_path(bid, "states"), EMPTY) + write_bytes(
+        batch_states_folder(bid, "batch-processing"), EMPTY
+    )
     for index, job in enumerate(jobs):
         size = marker + nodes_bytes(job.nodes(jid, bid, record, status))
         if size > limit:

@@ -89,6 +89,7 @@ BATCH_TRANSITIONS: dict[BatchState, frozenset[BatchState]] = {
 }
 
 _OUTSIDE_SUCCESS = (JobState.FAILED, JobState.DELETED)
+REQUEUE_AFTER = JOB_PIPELINE[:-2]  # Pending ... Recording: the last successes a failed job resumes after
 
 
 def parse_job_state(value: Any, where: str = "job status") -> JobState:
@@ -140,9 +141,9 @@ def new_batch_status(state: BatchState, at: datetime, message: str = "") -> dict
 def move_job(status: dict[str, Any], target: JobState, *, at: datetime, message: str = "") -> dict[str, Any]:
     """The job status after moving to ``target``.
 
-    ``last_successful_status`` becomes the old state on a forward move and is kept on
-    a move into or out of Failed/Deleted; ``retry_count`` grows when a job leaves
-    Failed for any state but Deleted (it is re-queued).
+    ``last_successful_status`` becomes the old state, except on a move to Failed or
+    Deleted and on a move out of Failed, which keep it (Merritt's Ruby library, used
+    by its admin tool). ``retry_count`` is kept: only :func:`requeue_job_status` adds one.
     """
     current = parse_job_state(status.get("status"))
     check_job_move(current, target)
@@ -152,13 +153,30 @@ def move_job(status: dict[str, Any], target: JobState, *, at: datetime, message:
         "last_modified": format_timestamp(at),
         "message": message,
         "last_successful_status": status.get("last_successful_status"),
-        "retry_count": int(status.get("retry_count") or 0),
+        "retry_count": retry_count_of(status),
     }
     if current not in _OUTSIDE_SUCCESS and target not in _OUTSIDE_SUCCESS:
         moved["last_successful_status"] = current.value
-    if current is JobState.FAILED and target is not JobState.DELETED:
-        moved["retry_count"] += 1
     return moved
+
+
+def requeue_job_status(status: dict[str, Any], *, at: datetime, message: str = "") -> dict[str, Any]:
+    """A Failed job re-queued as Merritt's admin tool does: to the state after its ``last_successful_status``,
+    that value unchanged, ``retry_count`` + 1."""
+    current = parse_job_state(status.get("status"))
+    if current is not JobState.FAILED:
+        raise TransitionError(f"job is {current}, not Failed: only failed jobs are re-queued")
+    moved = move_job(status, requeue_target(status.get("last_successful_status")), at=at, message=message)
+    moved["retry_count"] += 1
+    return moved
+
+
+def retry_count_of(status: dict[str, Any]) -> int:
+    """The status's ``retry_count`` (a JSON integer; 0 when absent, as Merritt's libraries read it)."""
+    count = status.get("retry_count", 0)
+    if isinstance(count, bool) or not isinstance(count, int):
+        raise TransitionError(f"retry_count {count!r} is not an integer")
+    return count
 
 
 def move_batch(status: dict[str, Any], target: BatchState, *, at: datetime, message: str = "") -> dict[str, Any]:
@@ -167,13 +185,27 @@ def move_batch(status: dict[str, Any], target: BatchState, *, at: datetime, mess
     return {**status, "status": target.value, "last_modified": format_timestamp(at), "message": message}
 
 
+def released_batch_statuses(status: dict[str, Any], *, at: datetime, message: str) -> list[dict[str, Any]]:
+    """A batch left Held by an earlier version of this project, released: Held → Pending → Processing
+    (both statuses, written in order in one transaction)."""
+    pending = move_batch(status, BatchState.PENDING, at=at, message=message)
+    return [pending, move_batch(pending, BatchState.PROCESSING, at=at, message=message)]
+
+
 def requeue_target(last_successful_status: str | None) -> JobState:
-    """Where a failed job resumes: the state after its last success (none, Pending or Held: Estimating)."""
-    if last_successful_status in (None, "", JobState.PENDING.value, JobState.HELD.value):
+    """Where a failed job resumes: the state after its last success (none, empty or Pending: Estimating).
+
+    Merritt's admin tool re-queues only those; any other value (``Held``, ``Notify``, or
+    ``Failed`` as Merritt's Java library writes it) is refused, naming it.
+    """
+    if last_successful_status in (None, ""):
         return JobState.ESTIMATING
-    last = parse_job_state(last_successful_status, "last_successful_status")
-    if last not in JOB_PIPELINE[:-2]:
-        raise TransitionError(f"a job whose last success was {last} cannot be re-queued")
+    if last_successful_status not in {state.value for state in REQUEUE_AFTER}:
+        raise TransitionError(
+            f"a job whose last_successful_status is {last_successful_status!r} cannot be re-queued "
+            f"(only none or one of {', '.join(REQUEUE_AFTER)})"
+        )
+    last = JobState(last_successful_status)
     return JOB_PIPELINE[JOB_PIPELINE.index(last) + 1]
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,6 +20,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from include.merritt.checkm import (
+    ARK,
     MAX_MANIFEST_BYTES,
     Manifest,
     ManifestError,
@@ -35,19 +37,32 @@ from include.merritt.report import email_address, split_addresses
 from include.merritt.text import describe_character, first_forbidden, shown
 from include.merritt.urls import UrlError, looks_like_url, parse_http_url
 
-# type → (manifest kind, payload type of each job); kind None: the payload is the one job.
-SUBMISSION_TYPES: dict[str, tuple[str | None, str]] = {
-    "batch-manifest": ("manifest-of-manifests", "object-manifest"),
-    "single-file-batch-manifest": ("batch", "file"),
-    "container-batch-manifest": ("batch", "container"),
-    "object-manifest": ("object", "object-manifest"),
-    "file": (None, "file"),
-    "container": (None, "container"),
+# type as submitted → the name Merritt stores in ZooKeeper; the stored names are accepted as input too
+SUBMISSION_TYPES: dict[str, str] = {
+    "file": "file",
+    "container": "container",
+    "object-manifest": "manifest",
+    "single-file-batch-manifest": "batchManifestFile",
+    "container-batch-manifest": "batchManifestContainer",
+    "batch-manifest": "batchManifest",
+}
+ACCEPTED_TYPES = tuple(dict.fromkeys([*SUBMISSION_TYPES, *SUBMISSION_TYPES.values()]))
+SINGLE_JOB_TYPES = ("file", "container", "manifest")  # stored names; the payload is the one job
+BATCH_ROW_TYPES = {  # a batch manifest's stored type → the type of each row's job
+    "batchManifest": "manifest",
+    "batchManifestContainer": "container",
+    "batchManifestFile": "file",
+}
+BATCH_MANIFEST_PROFILES = {  # the last segment of a batch manifest's #%profile → the type of each row's job
+    "mrt-batch-manifest": "manifest",
+    "mrt-container-batch-manifest": "container",
+    "mrt-single-file-batch-manifest": "file",
 }
 OPTIONAL_FIELDS = {  # conf key → key in the submission node
     "title": "title",
     "creator": "creator",
     "date": "date",
+    "object_id": "objectID",
     "local_id": "localID",
     "note": "note",
     "notification": "notification",
@@ -55,6 +70,28 @@ OPTIONAL_FIELDS = {  # conf key → key in the submission node
     "digest_type": "digestType",
     "digest_value": "digestValue",
 }
+FIELDS = {  # conf key → key in the submission node
+    "title": "title",
+    "creator": "creator",
+    "date": "date",
+    "object_id": "objectID",
+    "local_id": "localID",
+    "note": "note",
+    "notification": "notification",
+    "response_form": "responseForm",
+    "digest_type": "digestType",
+    "digest_value": "digestValue",
+}
+BATCH_KEYS_OF_A_JOB = (  # the submission's keys every job's configuration carries
+    "batchID",
+    "profile",
+    "submitter",
+    "submissionDate",
+    "responseForm",
+    "notification",
+    "notificationFormat",
+    "update",
+)
 FIELDS = {
     "submission_uuid",
     "submitter",
@@ -67,6 +104,23 @@ FIELDS = {
     *OPTIONAL_FIELDS,
 }
 NODE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")  # ids used as node names (match with fullmatch)
+DEFAULT_NOTIFICATION_FORMAT = "xml"
+BATCH_ID_NAMESPACE = uuid.UUID("0b8f3c2e-1d44-4f0e-9a51-6d6572726974")
+
+
+def batch_id_of(submission_uuid: str) -> str:
+    """The batch's ``batchID`` (``bid-<uuid>``): the submission uuid itself when it is a UUID (with or without
+    ``bid-``), else a UUID derived from it, so every try of one submission gets the same batchID."""
+    try:
+        return f"bid-{uuid.UUID(submission_uuid.removeprefix('bid-'))}"
+    except ValueError:
+        return f"bid-{uuid.uuid5(BATCH_ID_NAMESPACE, submission_uuid)}"
+
+
+def job_id_of(batch_id: str, index: int) -> str:
+    """The ``jobID`` (``jid-<uuid>``) of the batch's ``index``-th job: the same on every try, so a retry never
+    changes a job's payload directory."""
+    return f"jid-{uuid.uuid5(uuid.UUID(batch_id.removeprefix('bid-')), str(index))}"
 
 
 class SubmissionError(ValueError):
@@ -75,10 +129,10 @@ class SubmissionError(ValueError):
 
 @dataclass(frozen=True)
 class Submission:
-    uuid: str
+    uuid: str  # the idempotency key as submitted
     submitter: str
     profile: str
-    type: str
+    type: str  # the stored name
     payload: str
     optional: dict[str, str]
     priority: int | None = None
@@ -86,16 +140,21 @@ class Submission:
     filename: str = ""
 
     @property
+    def batch_id(self) -> str:
+        return batch_id_of(self.uuid)
+
+    @property
     def payload_is_url(self) -> bool:
         return looks_like_url(self.payload)
 
     @property
-    def manifest_kind(self) -> str | None:
-        return SUBMISSION_TYPES[self.type][0]
+    def is_batch_manifest(self) -> bool:
+        return self.type in BATCH_ROW_TYPES
 
     @property
-    def job_payload_type(self) -> str:
-        return SUBMISSION_TYPES[self.type][1]
+    def has_manifest(self) -> bool:
+        """Whether the payload is a checkm manifest staging reads (a batch manifest, or an object's manifest)."""
+        return self.type != "file" and self.type != "container"
 
     def texts(self) -> dict[str, str]:
         """The submission's text fields by conf key (what a submitter can shorten)."""
@@ -110,13 +169,14 @@ class Submission:
     def record(self, at: datetime) -> dict[str, Any]:
         """The JSON of ``/batches/<bid>/submission``."""
         return {
-            "batchID": self.uuid,
+            "batchID": self.batch_id,
             "profile": self.profile,
             "type": self.type,
             "submitter": self.submitter,
             "filename": self.filename,
             "submissionDate": format_timestamp(at),
             "update": self.update,
+            "notificationFormat": DEFAULT_NOTIFICATION_FORMAT,
             **{OPTIONAL_FIELDS[key]: value for key, value in self.optional.items()},
         }
 
@@ -154,10 +214,11 @@ def parse_submission(conf: dict[str, Any], known_profiles: list[str] | set[str])
     if profile not in known_profiles:
         raise SubmissionError(f"profile: unknown collection profile {shown(profile)}")
     kind = text("type", required=True)
-    if kind not in SUBMISSION_TYPES:
-        raise SubmissionError(f"type: {shown(kind)} is not one of {', '.join(SUBMISSION_TYPES)}")
+    if kind not in ACCEPTED_TYPES:
+        raise SubmissionError(f"type: {shown(kind)} is not one of {', '.join(ACCEPTED_TYPES)}")
+    submitted_type, kind = kind, SUBMISSION_TYPES.get(kind, kind)
     payload = text("payload", required=True)
-    payload_url = _payload_url(kind, payload)
+    payload_url = _payload_url(kind, submitted_type, payload)
 
     priority = conf.get("priority")
     if priority in ("", None):
@@ -173,6 +234,11 @@ def parse_submission(conf: dict[str, Any], known_profiles: list[str] | set[str])
     problem = file_name_problem(filename) if filename else None
     if problem:
         raise SubmissionError(f"filename: {shown(filename)} {problem}")
+    if kind in SINGLE_JOB_TYPES and not filename:
+        raise SubmissionError("filename: required: the payload URL names no file to store the payload as")
+    object_id = optional.get("object_id", "")
+    if object_id and not ARK.fullmatch(object_id):
+        raise SubmissionError(f"object_id: {shown(object_id)} is not like ark:/<digits>/<name>")
     for address in split_addresses(optional.get("notification", "")):
         if email_address(address) is None:
             raise SubmissionError(f"notification: {shown(address)} is not an email address")
@@ -189,9 +255,9 @@ def parse_submission(conf: dict[str, Any], known_profiles: list[str] | set[str])
     )
 
 
-def _payload_url(kind: str, payload: str) -> str:
+def _payload_url(kind: str, submitted_type: str, payload: str) -> str:
     """The payload's URL, stripped; "" for an inline manifest. A payload meant as a URL must be a good one."""
-    needs_url = SUBMISSION_TYPES[kind][0] in (None, "object")
+    needs_url = kind in SINGLE_JOB_TYPES
     if not needs_url and not looks_like_url(payload):
         return ""
     url = payload.strip()
@@ -200,30 +266,64 @@ def _payload_url(kind: str, payload: str) -> str:
     except UrlError as error:
         if needs_url:
             raise SubmissionError(
-                f"payload: a {kind} submission needs an http(s) URL the workers can fetch: this one {error}"
+                f"payload: a {submitted_type} submission needs an http(s) URL the workers can fetch: this one {error}"
             ) from None
         raise SubmissionError(f"payload: the URL {error}") from None
     return url
 
 
-def plan_jobs(submission: Submission, manifest: Manifest | None) -> list[JobPlan]:
-    """One job for a file/container/object manifest, one per row for the batch manifests."""
-    if submission.manifest_kind in (None, "object"):
+def row_type(submission: Submission, manifest: Manifest) -> str:
+    """The type of each row's job in a batch manifest, decided by its ``#%profile`` as Merritt does; a profile
+    that is not a batch manifest's, or names another type than the submission's, is refused."""
+    name = manifest.profile.rstrip("/").rsplit("/", 1)[-1]
+    if name not in BATCH_MANIFEST_PROFILES:
+        raise ManifestError(
+            f"#%profile {shown(manifest.profile or '(none)')} is not a batch manifest's "
+            f"(one of {', '.join(BATCH_MANIFEST_PROFILES)})",
+            manifest.profile_line,
+        )
+    if BATCH_MANIFEST_PROFILES[name] != BATCH_ROW_TYPES[submission.type]:
+        raise ManifestError(
+            f"#%profile {name} lists {BATCH_MANIFEST_PROFILES[name]} jobs, but the submission's type "
+            f"{submission.type} lists {BATCH_ROW_TYPES[submission.type]} jobs",
+            manifest.profile_line,
+        )
+    return BATCH_MANIFEST_PROFILES[name]
+
+
+def plan_jobs(submission: Submission, manifest: Manifest | None, payload: bytes | None = None) -> list[JobPlan]:
+    """One job for a file/container/object manifest, one per row for the batch manifests.
+
+    ``payload``: an object manifest's bytes, fetched once and validated; they become its job's payload file.
+    """
+    batch_id = submission.batch_id
+    if not submission.is_batch_manifest:
+        optional = submission.optional
         return [
             JobPlan(
+                job_id=job_id_of(batch_id, 0),
+                type=submission.type,
                 payload_url=submission.payload,
-                payload_type=submission.job_payload_type,
+                payload=payload,
                 priority=initial_priority(1, submission.priority),
-                local_ids=split_local_ids(submission.optional.get("local_id", "")),
-                creator=submission.optional.get("creator", ""),
-                title=submission.optional.get("title", ""),
-                date=submission.optional.get("date", ""),
+                primary_id=optional.get("object_id", ""),
+                local_ids=split_local_ids(optional.get("local_id", "")),
+                creator=optional.get("creator", ""),
+                title=optional.get("title", ""),
+                date=optional.get("date", ""),
+                note=optional.get("note", ""),
+                filename=submission.filename,
+                digest_type=optional.get("digest_type", ""),
+                digest_value=optional.get("digest_value", ""),
             )
         ]
     if manifest is None:
         raise SubmissionError(f"type {submission.type}: the manifest is missing")
+    kind = row_type(submission, manifest)
     priority = initial_priority(len(manifest.rows), submission.priority)
-    return [JobPlan.from_row(row, submission.job_payload_type, priority) for row in manifest.rows]
+    return [
+        JobPlan.from_row(row, job_id_of(batch_id, index), kind, priority) for index, row in enumerate(manifest.rows)
+    ]
 
 
 @dataclass(frozen=True)
@@ -246,17 +346,17 @@ def validate_submission(
     will make is measured against ZooKeeper's limits (``include/merritt/limits.py``).
     """
     submission = parse_submission(conf, known_profiles)
-    manifest = None
-    if submission.manifest_kind is not None:
-        payload = submission.payload
+    manifest, fetched = None, None
+    if submission.has_manifest:
+        payload: str | bytes = submission.payload
         if submission.payload_is_url:
             if fetch is None:
                 raise SubmissionError("payload: a manifest URL, but nothing here fetches URLs")
-            payload = fetch(submission.payload, MAX_MANIFEST_BYTES)
-        manifest = parse_manifest(payload, manifest_of_manifests=submission.manifest_kind == "manifest-of-manifests")
-    jobs = plan_jobs(submission, manifest)
+            payload = fetched = fetch(submission.payload, MAX_MANIFEST_BYTES)
+        manifest = parse_manifest(payload, manifest_of_manifests=submission.type == "batchManifest")
+    jobs = plan_jobs(submission, manifest if submission.is_batch_manifest else None, fetched)
     _check_sizes(submission, jobs, manifest.rows if manifest else ())
-    return ValidatedSubmission(submission, jobs, len(manifest.rows) if manifest else 0)
+    return ValidatedSubmission(submission, jobs, len(manifest.rows) if submission.is_batch_manifest else 0)
 
 
 def _check_sizes(submission: Submission, jobs: list[JobPlan], rows: tuple[ManifestRow, ...]) -> None:

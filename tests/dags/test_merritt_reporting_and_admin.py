@@ -10,6 +10,7 @@ from tests.include.merritt.support import (  # noqa: F401 - fixtures
     QueueWorker,
     half_staged,
     merritt_conn,
+    queue_root,
     read_json,
     stage,  # also what tests/ops stages its batches with
     submission_conf,
@@ -66,7 +67,7 @@ def test_a_failed_job_is_reported_requeued_rerun_and_the_batch_completed_then_re
     removed = admin("remove_completed_batches", older_than_days=0)
     assert removed["changes"] == [{"node": f"/batches/{batch.bid}", "before": "Completed", "after": None}]
     assert zk.get_children("/batches") == [other.bid]
-    assert zk.get_children("/batch-uuids") == [other.submission_uuid]
+    assert zk.get_children("/batch-uuids") == [other.batch_id]
     assert sorted(zk.get_children("/jobs")) == ["jid0000000004", "states"]
     assert zk.get_children("/jobs/states/completed") == []
 
@@ -76,31 +77,43 @@ def test_hold_freeze_release_and_thaw(airflow_db, merritt_conn, zk):
         {"node": f"/locks/collections/{PROFILE}", "before": None, "after": f"/locks/collections/{PROFILE}"}
     ]
     held = stage(zk, submission_conf(2))
-    assert held.state == "Held"
+    assert held.state == "Processing"  # a hold holds jobs, never the batch
+    assert sorted(zk.get_children("/jobs/states/held")) == ["11-jid0000000001", "11-jid0000000002"]
     admin("freeze_queue")
 
     released = admin("release_collection", PROFILE)
-    assert {"node": f"/batches/{held.bid}/status", "before": "Held", "after": "Processing"} in released["changes"]
+    assert [change["node"] for change in released["changes"]][:2] == [
+        f"/locks/collections/{PROFILE}",
+        "/jobs/jid0000000001/status",
+    ]
+    assert not any(
+        change["node"].startswith("/batches/") and change["node"].endswith("/status") for change in released["changes"]
+    )
     assert sorted(zk.get_children("/jobs/states/pending")) == ["11-jid0000000001", "11-jid0000000002"]
     assert zk.get_children("/jobs/states/held") == []
     assert QueueWorker(zk).run_one() is None  # frozen: workers take nothing
+    assert report()["frozen"] is True  # nor do reporters
 
     assert admin("thaw_queue")["changed"] == 1
     assert admin("thaw_queue")["changed"] == 0  # nothing left to change
     assert QueueWorker(zk).run_all() == ["jid0000000001", "jid0000000002"]
 
 
-def test_a_held_batch_is_deleted_with_its_jobs(airflow_db, merritt_conn, zk):
-    zk.create(f"/locks/collections/{PROFILE}", makepath=True)
-    held = stage(zk, submission_conf(2))
+def test_a_failed_batch_is_deleted_with_its_jobs_and_removed(airflow_db, merritt_conn, zk):
+    batch = stage(zk, submission_conf(2, submitter="no-mail"))
+    QueueWorker(zk).run_all(fail_in="Downloading")
+    assert [r["outcome"] for r in report()["reported"]] == ["Failed"]
 
-    deleted = admin("delete_batch", held.bid)
+    deleted = admin("delete_batch", batch.bid)
 
-    assert deleted["changed"] == 7  # per job: status, queue entry, batch entry; then the batch status
-    assert read_json(zk, f"/batches/{held.bid}/status")["status"] == "Deleted"
-    assert sorted(zk.get_children(f"/batches/{held.bid}/states/batch-deleted")) == ["jid0000000001", "jid0000000002"]
-    assert sorted(zk.get_children("/jobs/states/deleted")) == ["11-jid0000000001", "11-jid0000000002"]
-    assert read_json(zk, "/jobs/jid0000000001/status")["status"] == "Deleted"
+    # per job: status, queue entry, batch entry; the batch's status; the batch removed
+    assert deleted["changed"] == 8 and deleted["changes"][-1] == {
+        "node": f"/batches/{batch.bid}",
+        "before": "Deleted",
+        "after": None,
+    }
+    assert zk.get_children("/batches") == [] and zk.get_children("/batch-uuids") == []
+    assert zk.get_children("/jobs") == ["states"] and zk.get_children("/jobs/states/deleted") == []
 
 
 def test_an_orphaned_claim_still_being_written_is_not_removed(airflow_db, merritt_conn, zk):

@@ -5,11 +5,12 @@ from __future__ import annotations
 from kazoo.client import KazooClient
 
 from include.merritt.priority import MAX_PRIORITY, MIN_PRIORITY
-from include.merritt.submission import FIELDS, NODE_NAME, SUBMISSION_TYPES
+from include.merritt.submission import ACCEPTED_TYPES, FIELDS, NODE_NAME
 from tests.dags.helpers import load_dag, run_dag, task_states, xcom_return
 from tests.include.merritt.support import (  # noqa: F401 - fixtures
     batch_manifest,
     merritt_conn,
+    queue_root,
     read_json,
     submission_conf,
     web,
@@ -18,8 +19,12 @@ from tests.include.merritt.support import (  # noqa: F401 - fixtures
 )
 
 
-def test_a_submission_is_staged_once_however_often_the_run_is_repeated(airflow_db, merritt_conn, zk: KazooClient):
-    conf = submission_conf(3, title="Three objects", notification="curator@example.org")
+def test_a_submission_is_staged_once_however_often_the_run_is_repeated(
+    airflow_db, merritt_conn, zk: KazooClient, web, queue_root
+):
+    conf = submission_conf(
+        3, payload=batch_manifest(3, base=web.url), title="Three objects", notification="curator@example.org"
+    )
 
     first = run_dag("merritt_ingest_staging", conf=conf)
     again = run_dag("merritt_ingest_staging", conf=conf)
@@ -34,7 +39,10 @@ def test_a_submission_is_staged_once_however_often_the_run_is_repeated(airflow_d
     )
     assert xcom_return(again, "stage_batch")["already_staged"] is True
     assert zk.get_children("/batches") == [summary["bid"]]
-    assert zk.get("/batch-uuids/" + conf["submission_uuid"])[0].decode() == summary["bid"]
+    assert zk.get("/batch-uuids/" + summary["batch_id"])[0].decode() == summary["bid"]
+    assert sorted(path.name for path in (queue_root / summary["batch_id"]).iterdir()) == sorted(
+        read_json(zk, f"/jobs/jid000000000{n}/configuration")["jobID"] for n in (1, 2, 3)
+    )
     assert read_json(zk, f"/batches/{summary['bid']}/submission")["title"] == "Three objects"
     assert sorted(zk.get_children("/jobs/states/pending")) == [
         "15-jid0000000001",
@@ -43,14 +51,16 @@ def test_a_submission_is_staged_once_however_often_the_run_is_repeated(airflow_d
     ]
 
 
-def test_without_a_uuid_the_run_id_keeps_a_cleared_run_from_staging_twice(airflow_db, merritt_conn, zk: KazooClient):
-    conf = submission_conf(1)
+def test_without_a_uuid_the_run_id_keeps_a_cleared_run_from_staging_twice(
+    airflow_db, merritt_conn, zk: KazooClient, web
+):
+    conf = submission_conf(1, payload=batch_manifest(1, base=web.url))
     del conf["submission_uuid"]
     dag_run = run_dag("merritt_ingest_staging", conf=conf)
 
     summary = xcom_return(dag_run, "stage_batch")
-    assert len(summary["submission_uuid"]) == 36
-    assert zk.get_children("/batch-uuids") == [summary["submission_uuid"]]
+    assert len(summary["submission_uuid"]) == 36 and summary["batch_id"] == "bid-" + summary["submission_uuid"]
+    assert zk.get_children("/batch-uuids") == [summary["batch_id"]]
 
 
 def test_bad_input_fails_without_retries_and_writes_nothing(airflow_db, merritt_conn, zk: KazooClient):
@@ -67,11 +77,14 @@ def test_bad_input_fails_without_retries_and_writes_nothing(airflow_db, merritt_
 
 def test_a_manifest_changed_after_it_was_fetched_is_not_what_gets_staged(airflow_db, merritt_conn, zk, web):
     """The run fetches the manifest once and stages the rows it validated, whatever the URL answers later."""
-    web.pages["/batch.checkm"] = [batch_manifest(2).encode(), batch_manifest(7, start=50).encode()]
+    web.pages["/batch.checkm"] = [
+        batch_manifest(2, base=web.url).encode(),
+        batch_manifest(7, start=50, base=web.url).encode(),
+    ]
     dag_run = run_dag("merritt_ingest_staging", conf=submission_conf(payload=web.url + "/batch.checkm"))
 
     assert task_states(dag_run) == {"stage_batch": "success"}
-    assert web.gets == ["/batch.checkm"]
+    assert web.gets.count("/batch.checkm") == 1
     summary = xcom_return(dag_run, "stage_batch")
     assert (summary["manifest_rows"], summary["jobs"]) == (2, 2)
     jids = sorted(zk.get_children(f"/batches/{summary['bid']}/states/batch-processing"))
@@ -84,7 +97,7 @@ def test_a_manifest_changed_after_it_was_fetched_is_not_what_gets_staged(airflow
 def test_the_params_form_offers_exactly_what_a_submission_accepts():
     params = load_dag("merritt_ingest_staging").params
     assert set(params) == FIELDS
-    assert params.get_param("type").schema["enum"] == list(SUBMISSION_TYPES)
+    assert params.get_param("type").schema["enum"] == list(ACCEPTED_TYPES)
     priority = params.get_param("priority").schema
     assert (priority["minimum"], priority["maximum"]) == (MIN_PRIORITY, MAX_PRIORITY)
 

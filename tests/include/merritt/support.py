@@ -8,8 +8,10 @@ through its states (status node, queue entry, batch entry), one plain call at a 
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
+import re
 import threading
 import uuid
 from collections.abc import Callable
@@ -37,10 +39,20 @@ PIPELINE = [
 ]
 
 
-def batch_manifest(rows: int, *, start: int = 0) -> str:
+def object_payload(n: int) -> bytes:
+    """What a batch manifest's row ``n`` points to: a small object manifest (checkm)."""
+    return (
+        "#%checkm_0.7\n#%profile | http://uc3.cdlib.org/registry/ingest/manifest/mrt-ingest-manifest\n"
+        f"#%fields | nfo:fileUrl | nfo:fileName\nhttps://example.org/files/{n:06d}.txt | {n:06d}.txt\n#%eof\n"
+    ).encode()
+
+
+def batch_manifest(rows: int, *, start: int = 0, base: str = "https://example.org") -> str:
+    """A batch manifest of ``rows`` object manifests at ``<base>/objects/NNNNNN.checkm`` (the web fixture serves them)."""
     lines = ["#%checkm_0.7", "#%profile | http://uc3.cdlib.org/registry/ingest/manifest/mrt-batch-manifest", FIELDS]
     lines += [
-        f"https://example.org/objects/{n:06d}.checkm | md5 | {n:032x} | {n:06d}.checkm | | loc{n:06d} | Object {n}"
+        f"{base}/objects/{n:06d}.checkm | md5 | {hashlib.md5(object_payload(n)).hexdigest()} | {n:06d}.checkm | "
+        f"| loc{n:06d} | Object {n}"
         for n in range(start, start + rows)
     ]
     return "\n".join(lines + ["#%eof", ""])
@@ -76,7 +88,9 @@ def stage(client: KazooClient, conf: dict, *, max_transaction_bytes: int | None 
 
 
 def half_staged(client: KazooClient, conf: dict) -> str:
-    """Stage ``conf`` and stop after its first jobs transaction; the bid of what is left: a claim, some jobs, no status."""
+    """Stage ``conf`` and stop after its first jobs transaction; the bid of what is left: some jobs, none queued."""
+    from include.merritt.submission import batch_id_of
+
     interrupted = []
 
     def interrupt(step, done, total):
@@ -86,8 +100,7 @@ def half_staged(client: KazooClient, conf: dict) -> str:
 
     with pytest.raises(RuntimeError):
         stage(client, conf, max_transaction_bytes=30_000, progress=interrupt)
-    (bid,) = [bid for bid in client.get_children("/batches") if client.exists(f"/batches/{bid}/status") is None]
-    return bid
+    return client.get(f"/batch-uuids/{batch_id_of(conf['submission_uuid'])}")[0].decode()
 
 
 def connect(port: int, chroot: str = "") -> KazooClient:
@@ -119,8 +132,16 @@ def zk(zookeeper, zk_chroot):
 
 
 @pytest.fixture
-def merritt_conn(zookeeper, zk_chroot, monkeypatch):
-    """Point ``merritt_zk`` at the test's chroot (the schema field) and register the demo profile."""
+def queue_root(tmp_path):
+    """The test's stand-in for Merritt's ingest queue directory."""
+    root = tmp_path / "ingest-queue"
+    root.mkdir()
+    return root
+
+
+@pytest.fixture
+def merritt_conn(zookeeper, zk_chroot, queue_root, monkeypatch):
+    """Point ``merritt_zk`` at the test's chroot (the schema field) and queue root, and register the demo profile."""
     monkeypatch.setenv(
         "AIRFLOW_CONN_MERRITT_ZK",
         json.dumps(
@@ -129,7 +150,7 @@ def merritt_conn(zookeeper, zk_chroot, monkeypatch):
                 "host": "127.0.0.1",
                 "port": zookeeper.port,
                 "schema": zk_chroot,
-                "extra": {"connect_timeout": 5, "max_tries": 4},
+                "extra": {"connect_timeout": 5, "max_tries": 4, "queue_root": str(queue_root)},
             }
         ),
     )
@@ -140,6 +161,9 @@ def merritt_conn(zookeeper, zk_chroot, monkeypatch):
 @pytest.fixture
 def web(monkeypatch):
     """A local web server: put bytes in ``web.pages[path]``, fetch ``web.url + path``; ``web.gets`` lists the GETs.
+
+    ``/objects/NNNNNN.checkm`` (what ``batch_manifest(..., base=web.url)`` rows point to) answers
+    ``object_payload(NNNNNN)`` unless a page or handler is set for it.
 
     A list of bytes in ``web.pages[path]`` is served one element per GET (the last one again and again);
     ``web.handlers[path]`` is a function answering the request itself (redirects, errors, slow bodies).
@@ -157,6 +181,8 @@ def web(monkeypatch):
                 handlers[self.path](self)
                 return
             body = pages.get(self.path)
+            if body is None and re.fullmatch(r"/objects/[0-9]{6}\.checkm", self.path):
+                body = object_payload(int(self.path[9:15]))
             if isinstance(body, list):
                 body = body[min(gets.count(self.path), len(body)) - 1]
             self.send_response(200 if body is not None else 404)

@@ -53,15 +53,16 @@ def test_corrupt_json_names_the_node(data):
         decode_json(data, "/batches/bid0000000007/status")
 
 
-def test_a_claimed_batch_is_its_node_submission_states_folders_and_uuid_entry_parents_first():
-    record = {"batchID": "u-1", "profile": "p"}
-    assert batch_claim_nodes("bid0000000003", record) == [
+def test_a_claimed_batch_is_its_node_submission_status_states_marker_and_uuid_entry_parents_first():
+    record = {"batchID": "bid-1", "profile": "p"}
+    status = {"status": "Processing", "last_modified": "2026-11-23 10:30:00 -0500", "message": ""}
+    nodes = batch_claim_nodes("bid0000000003", record, status)
+    assert nodes == [
         ("/batches/bid0000000003", b""),
-        ("/batches/bid0000000003/submission", b'{"batchID":"u-1","profile":"p"}'),
+        ("/batches/bid0000000003/submission", b'{"batchID":"bid-1","profile":"p"}'),
+        ("/batches/bid0000000003/status", encode_json(status)),
         ("/batches/bid0000000003/states", b""),
-        ("/batches/bid0000000003/states/batch-processing", b""),
-        ("/batches/bid0000000003/states/batch-completed", b""),
-        ("/batches/bid0000000003/states/batch-failed", b""),
-        ("/batches/bid0000000003/states/batch-deleted", b""),
-        ("/batch-uuids/u-1", b"bid0000000003"),
+        ("/batch-uuids/bid-1", b"bid0000000003"),
     ]
+    # no states/batch-processing: an empty one would tell every reporter the batch is finished
+    assert not any(path.endswith("batch-processing") for path, _ in nodes)

@@ -13,6 +13,8 @@ from include.merritt.states import (
     move_job,
     new_batch_status,
     new_job_status,
+    released_batch_statuses,
+    requeue_job_status,
     requeue_target,
 )
 
@@ -130,19 +132,35 @@ def test_moves_into_and_out_of_failed_or_deleted_keep_last_success():
     assert deleted["last_successful_status"] == "Pending"
 
 
-def test_retry_count_grows_only_when_requeued_from_failed():
+def test_retry_count_grows_only_on_a_requeue():
     failed = _job(J.FAILED, last="Estimating", retries=2)
-    assert move_job(failed, J.PROVISIONING, at=AT)["retry_count"] == 3
+    requeued = requeue_job_status(failed, at=AT, message="again")
+    assert (requeued["status"], requeued["retry_count"], requeued["last_successful_status"]) == (
+        "Provisioning",
+        3,
+        "Estimating",
+    )
+    assert move_job(failed, J.PROVISIONING, at=AT)["retry_count"] == 2  # a plain move out of Failed
     assert move_job(failed, J.DELETED, at=AT)["retry_count"] == 2
-    assert move_job(_job(J.PENDING), J.ESTIMATING, at=AT)["retry_count"] == 0
+    held = move_job(_job(J.PENDING, retries=1), J.HELD, at=AT)
+    released = move_job(held, J.PENDING, at=AT)
+    assert (held["last_successful_status"], released["last_successful_status"]) == ("Pending", "Held")
+    assert released["retry_count"] == 1
+
+
+def test_only_a_failed_job_is_requeued_and_a_retry_count_must_be_an_integer():
+    with pytest.raises(TransitionError, match="job is Pending, not Failed"):
+        requeue_job_status(_job(J.PENDING), at=AT)
+    with pytest.raises(TransitionError, match="retry_count '2' is not an integer"):
+        move_job({**_job(J.PENDING), "retry_count": "2"}, J.ESTIMATING, at=AT)
 
 
 @pytest.mark.parametrize(
     ("last", "target"),
     [
         (None, J.ESTIMATING),
+        ("", J.ESTIMATING),
         ("Pending", J.ESTIMATING),
-        ("Held", J.ESTIMATING),
         ("Estimating", J.PROVISIONING),
         ("Provisioning", J.DOWNLOADING),
         ("Downloading", J.PROCESSING),
@@ -155,9 +173,18 @@ def test_requeue_resumes_after_the_last_success(last, target):
     assert requeue_target(last) is target
 
 
-def test_requeue_refuses_a_nonsense_last_success():
-    with pytest.raises(TransitionError, match="Bogus"):
-        requeue_target("Bogus")
+@pytest.mark.parametrize("last", ["Held", "Failed", "Notify", "Completed", "Bogus"])
+def test_requeue_refuses_any_other_last_success_naming_it(last):
+    """Merritt's admin tool leaves such a job as it is (``Failed`` is what its Java library writes)."""
+    with pytest.raises(TransitionError, match=f"last_successful_status is '{last}' cannot be re-queued"):
+        requeue_target(last)
+
+
+def test_a_batch_left_held_is_released_through_pending_to_processing():
+    held = new_batch_status(B.HELD, AT)
+    pending, processing = released_batch_statuses(held, at=AT, message="collection p released")
+    assert (pending["status"], processing["status"]) == ("Pending", "Processing")
+    assert processing["message"] == "collection p released"
 
 
 def test_an_unknown_status_value_is_named():

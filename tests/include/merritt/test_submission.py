@@ -13,9 +13,12 @@ from include.merritt.limits import find_oversize
 from include.merritt.report import report_recipients
 from include.merritt.states import new_job_status
 from include.merritt.submission import (
+    ACCEPTED_TYPES,
     FIELDS,
     SUBMISSION_TYPES,
     SubmissionError,
+    batch_id_of,
+    job_id_of,
     parse_submission,
     plan_jobs,
     validate_submission,
@@ -25,6 +28,7 @@ from include.merritt.text import first_forbidden
 AT = datetime(2026, 11, 23, 10, 30, tzinfo=timezone(timedelta(hours=-5)))
 PROFILES = {"merritt_demo_content"}
 MANIFEST = """#%checkm_0.7
+#%profile | http://uc3.cdlib.org/registry/ingest/manifest/mrt-batch-manifest
 #%fields | nfo:fileUrl | nfo:hashAlgorithm | nfo:hashValue | nfo:fileName | mrt:primaryIdentifier | mrt:localIdentifier | mrt:creator | mrt:title | mrt:date
 https://example.org/a.checkm | md5 | 0cc175b9c0f1b6a831c399e269772661 | a.checkm | ark:/13030/m5a | loc1;loc2 | Doe | A | 2024
 https://example.org/b.checkm | | | b.checkm | | | | B |
@@ -47,15 +51,19 @@ def test_a_batch_manifest_becomes_one_job_per_row_with_the_spec_nodes():
     jobs = plan_jobs(submission, parse_manifest(submission.payload, manifest_of_manifests=True))
     assert [job.payload_url for job in jobs] == ["https://example.org/a.checkm", "https://example.org/b.checkm"]
     assert {job.priority for job in jobs} == {11}
+    batch_id = submission.batch_id
+    assert re.fullmatch(r"bid-[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}", batch_id)
+    assert batch_id == batch_id_of("u-1")  # the same on every try
     record = submission.record(AT)
     assert record == {
-        "batchID": "u-1",
+        "batchID": batch_id,
         "profile": "merritt_demo_content",
-        "type": "batch-manifest",
+        "type": "batchManifest",
         "submitter": "jdoe@example.org",
         "filename": "",
         "submissionDate": "2026-11-23 10:30:00 -0500",
         "update": False,
+        "notificationFormat": "xml",
         "title": "Batch",
         "notification": "ops@example.org",
     }
@@ -74,19 +82,37 @@ def test_a_batch_manifest_becomes_one_job_per_row_with_the_spec_nodes():
     assert nodes["/jobs/jid0000000007/bid"] == b"bid0000000003"
     assert nodes["/jobs/jid0000000007/priority"] == b"11"
     assert nodes["/jobs/jid0000000007/space_needed"] == b"0"
-    configuration = decode_json(nodes["/jobs/jid0000000007/configuration"], "configuration")
-    assert configuration == {
-        **record,
-        "jobID": "jid0000000007",
-        "profile_name": "merritt_demo_content",
+    configurations = [
+        decode_json(dict(job.nodes("jid1", "bid1", record, {}))["/jobs/jid1/configuration"], "c") for job in jobs
+    ]
+    assert configurations[0] == {
+        "batchID": batch_id,
+        "profile": "merritt_demo_content",
         "submitter": "jdoe@example.org",
-        "payload_url": "https://example.org/a.checkm",
-        "payload_type": "object-manifest",
-        "response_type": "xml",
+        "submissionDate": "2026-11-23 10:30:00 -0500",
+        "notification": "ops@example.org",
+        "notificationFormat": "xml",
+        "update": False,
+        "jobID": job_id_of(batch_id, 0),
+        "type": "manifest",  # the job's own type, not the batch's
         "filename": "a.checkm",
+        "payload_url": "https://example.org/a.checkm",
         "digestType": "md5",
         "digestValue": "0cc175b9c0f1b6a831c399e269772661",  # pragma: allowlist secret
+        "title": "A",  # the row's, not the batch's
+        "creator": "Doe",
+        "date": "2024",
+        "objectID": "ark:/13030/m5a",
+        "localID": "loc1;loc2",
     }
+    # a row without creator or date has none (not the batch's title either)
+    assert (configurations[1]["title"], "creator" in configurations[1], "date" in configurations[1]) == (
+        "B",
+        False,
+        False,
+    )
+    assert configurations[1]["jobID"] != configurations[0]["jobID"]
+    assert all(isinstance(value, str) for config in configurations for key, value in config.items() if key != "update")
     assert decode_json(nodes["/jobs/jid0000000007/identifiers"], "i") == {
         "primary_id": "ark:/13030/m5a",
         "local_id": ["loc1", "loc2"],
@@ -100,15 +126,80 @@ def test_a_batch_manifest_becomes_one_job_per_row_with_the_spec_nodes():
     assert report_recipients(record) == ["ops@example.org"]
 
 
-def test_a_single_file_submission_is_one_job_named_after_its_url():
+def test_a_single_file_submission_is_one_job_named_after_its_url_with_the_submissions_metadata():
     submission = parse_submission(
-        conf(type="file", payload="https://example.org/data/scan.tif", local_id="a; b", priority=0), PROFILES
+        conf(
+            type="file",
+            payload="https://example.org/data/scan.tif",
+            local_id="a; b",
+            priority=0,
+            title="Scan",
+            note="n",
+            object_id="ark:/13030/m5x",
+            update=True,
+        ),
+        PROFILES,
     )
     (job,) = plan_jobs(submission, None)
-    assert (job.payload_type, job.priority, job.local_ids) == ("file", 0, ("a", "b"))
-    assert submission.filename == "scan.tif"
+    assert (job.type, job.priority, job.local_ids, job.filename) == ("file", 0, ("a", "b"), "scan.tif")
+    configuration = job.configuration(submission.record(AT))
+    assert (configuration["title"], configuration["note"], configuration["objectID"]) == ("Scan", "n", "ark:/13030/m5x")
+    assert configuration["update"] is True and configuration["localID"] == "a;b"
     assert report_recipients(submission.record(AT)) == ["jdoe@example.org"]
     assert report_recipients({"submitter": "jdoe"}) == []
+
+
+@pytest.mark.parametrize(
+    ("submitted", "stored", "job_type"),
+    [
+        ("file", "file", "file"),
+        ("container", "container", "container"),
+        ("object-manifest", "manifest", "manifest"),
+        ("manifest", "manifest", "manifest"),
+        ("batch-manifest", "batchManifest", "manifest"),
+        ("batchManifest", "batchManifest", "manifest"),
+        ("container-batch-manifest", "batchManifestContainer", "container"),
+        ("single-file-batch-manifest", "batchManifestFile", "file"),
+        ("batchManifestFile", "batchManifestFile", "file"),
+    ],
+)
+def test_types_are_stored_by_merritts_names_and_each_job_has_its_own(submitted, stored, job_type):
+    profile = {"file": "mrt-single-file-batch-manifest", "container": "mrt-container-batch-manifest"}.get(
+        job_type, "mrt-batch-manifest"
+    )
+    manifest = MANIFEST.replace("mrt-batch-manifest", profile)
+    if job_type != "manifest":
+        manifest = manifest.replace(".checkm", ".tif")
+    payload = manifest if stored.startswith("batch") else "https://example.org/x/obj.checkm"
+    validated = validate_submission(
+        conf(type=submitted, payload=payload), PROFILES, fetch=lambda url, limit: MANIFEST.encode()
+    )
+    assert validated.submission.record(AT)["type"] == stored
+    assert {job.type for job in validated.jobs} == {job_type}
+    if stored == "manifest":  # the object manifest fetched once is the job's payload file
+        assert validated.jobs[0].payload == MANIFEST.encode()
+
+
+@pytest.mark.parametrize(
+    ("submitted", "profile", "message"),
+    [
+        (
+            "batch-manifest",
+            "mrt-container-batch-manifest",
+            "lists container jobs, but the submission's type batchManifest",
+        ),
+        ("container-batch-manifest", "mrt-batch-manifest", "lists manifest jobs, but the submission's type"),
+        (
+            "batch-manifest",
+            "mrt-ingest-manifest",
+            "#%profile 'http://uc3.cdlib.org/registry/ingest/manifest/mrt-ingest-manifest' is not a batch manifest's",
+        ),
+    ],
+)
+def test_a_batch_manifest_whose_profile_is_not_its_types_is_refused_naming_the_line(submitted, profile, message):
+    with pytest.raises(ManifestError, match=re.escape(message)) as raised:
+        validate_submission(conf(type=submitted, payload=MANIFEST.replace("mrt-batch-manifest", profile)), PROFILES)
+    assert raised.value.line == 2
 
 
 @pytest.mark.parametrize(
@@ -200,7 +291,7 @@ def test_a_cell_too_big_for_zookeeper_is_refused_at_validation_naming_line_and_c
     manifest = MANIFEST.replace("| B |", f"| {title} |")
     with pytest.raises(ManifestError) as raised:
         validate_submission(conf(payload=manifest), PROFILES)
-    assert raised.value.line == 4 and raised.value.column == MANIFEST.split("\n")[3].index("B") + 1
+    assert raised.value.line == 5 and raised.value.column == MANIFEST.split("\n")[4].index("B") + 1
     assert "over the 500,000-byte limit: shorten its title" in str(raised.value)
 
 
@@ -214,7 +305,7 @@ def test_a_field_too_big_for_zookeeper_is_refused_at_validation_naming_it():
 
 
 def test_the_largest_plan_that_fits_is_accepted():
-    title = "T" * 400_000
+    title = "T" * 240_000  # a row's title is in its job twice (configuration and metadata)
     validated = validate_submission(conf(payload=MANIFEST.replace("| B |", f"| {title} |")), PROFILES)
     assert find_oversize(validated.submission, validated.jobs) is None
     assert validated.jobs[1].title == title
@@ -232,7 +323,7 @@ valid_values = {
     "submission_uuid": st.from_regex(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,20}", fullmatch=True),
     "submitter": st.sampled_from(["jdoe@example.org", "jdoe"]),
     "profile": st.just("merritt_demo_content"),
-    "type": st.sampled_from(sorted(SUBMISSION_TYPES)),
+    "type": st.sampled_from(ACCEPTED_TYPES),
     "payload": st.sampled_from([MANIFEST, "https://example.org/a.tif", " https://example.org/m.checkm\n"]),
     "priority": st.none() | st.integers(-5, 120),
     "update": st.booleans(),
@@ -265,7 +356,7 @@ def test_any_conf_gives_a_submission_or_a_submission_error(candidate):
     except SubmissionError as error:
         assert str(error)
         return
-    assert submission.type in SUBMISSION_TYPES and submission.profile in PROFILES
+    assert submission.type in SUBMISSION_TYPES.values() and submission.profile in PROFILES
     assert submission.priority is None or 0 <= submission.priority <= 99
     assert all(first_forbidden(value) is None for value in submission.texts().values() if value != submission.payload)
 

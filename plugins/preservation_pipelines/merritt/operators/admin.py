@@ -71,8 +71,9 @@ class MerrittQueueAdminOperator(MerrittBaseOperator):
         with self.zookeeper_hook as hook:
             nodes = QueueNodes(hook.get_conn())
             hook.retry(nodes.ensure_layout)
+            admin = QueueAdmin(nodes)
             try:
-                changes = hook.retry(self._run, QueueAdmin(nodes), target, message, days)
+                changes = hook.retry(self._run, admin, target, message, days)
             except (TransitionError, QueueError) as error:
                 raise AirflowFailException(f"{self.action} {target}: refused: {error}") from None
         summary = {
@@ -80,9 +81,12 @@ class MerrittQueueAdminOperator(MerrittBaseOperator):
             "target": target,
             "changed": len(changes),
             "changes": changes_as_dicts(changes),
+            **({"kept": list(dict.fromkeys(admin.kept))} if admin.kept else {}),
         }
         for change in changes:
             self.log.info("changed %s: %s -> %s", change.node, change.before, change.after)
+        for reason in summary.get("kept", []):
+            self.log.warning("kept %s", reason)
         if not changes:
             self.log.info("%s %s: nothing to change", self.action, target)
         self.log.info("run summary: %s", summary)

@@ -14,6 +14,7 @@ from include.merritt.layout import (
     INGEST_QUEUE_LOCK,
     batch_path,
     collection_lock,
+    decode_int,
     decode_json,
     encode_json,
     format_timestamp,
@@ -21,14 +22,15 @@ from include.merritt.layout import (
     job_path,
     job_state_folder,
     parse_timestamp,
+    queue_entry,
 )
 from include.merritt.states import (
     BatchState,
     JobState,
     check_batch_move,
-    move_batch,
     parse_batch_state,
     parse_job_state,
+    released_batch_statuses,
 )
 from preservation_pipelines.merritt.queue.batches import Batches
 from preservation_pipelines.merritt.queue.moves import JobMoves
@@ -44,6 +46,7 @@ class QueueAdmin:
         self.clock = clock
         self.batches = Batches(nodes, clock=clock)
         self.jobs = JobMoves(nodes, clock=clock)
+        self.kept: list[str] = []  # batches an action left in place, each with the reason
 
     def hold_collection(self, profile: str) -> list[Change]:
         return self._create_marker(collection_lock(profile))
@@ -61,83 +64,114 @@ class QueueAdmin:
         return [Change(path, path, None)] if self.nodes.delete(path) else []
 
     def release_collection(self, profile: str) -> list[Change]:
-        """Remove the hold, then move the collection's Held batches to Processing and its Held jobs to Pending."""
+        """Merritt's procedure: delete the hold, then move every Held job whose ``configuration.profile`` is the
+        collection to Pending, skipping jobs a worker has locked. A batch left Held by an earlier version of
+        this project moves Held → Pending → Processing in one transaction; no other batch status changes."""
         changes = self._delete_marker(collection_lock(profile))
-        held_batches = []
         for bid, status in self.batches.batch_statuses(self.batches.batch_ids()).items():
             if isinstance(status, dict) and status.get("status") == BatchState.HELD.value:
                 submission, _ = self.nodes.read_json(batch_path(bid, "submission"))
                 if submission.get("profile") == profile:
-                    held_batches.append(bid)
-        for bid in held_batches:
-            status, version = self.batches.batch_status(bid)
-            released = move_batch(status, BatchState.PENDING, at=self.clock())
-            processing = move_batch(
-                released, BatchState.PROCESSING, at=self.clock(), message=f"collection {profile} released"
-            )
-            self.nodes.commit(
-                [("set", batch_path(bid, "status"), (encode_json(processing), version))], f"release {bid}"
-            )
-            changes.append(Change(batch_path(bid, "status"), BatchState.HELD.value, BatchState.PROCESSING.value))
-        held_jids = [
+                    changes.append(self._migrate_held_batch(bid, profile))
+        held_jids = sorted(
             jid_of_queue_entry(name) for name in self.nodes.children(job_state_folder(JobState.HELD.directory))
-        ]
+        )
         configurations = self.nodes.get_many([job_path(jid, "configuration") for jid in held_jids])
-        released = [
-            jid
-            for jid in held_jids
-            if configurations[job_path(jid, "configuration")]
-            and decode_json(configurations[job_path(jid, "configuration")][0], job_path(jid, "configuration")).get(
-                "profile_name"
-            )
-            == profile
-        ]
-        return changes + self.jobs.move_jobs(released, JobState.PENDING, f"collection {profile} released")
+        released = []
+        for jid in held_jids:
+            found = configurations[job_path(jid, "configuration")]
+            if found and decode_json(found[0], job_path(jid, "configuration")).get("profile") == profile:
+                released.append(jid)
+        return changes + self.jobs.move_jobs(
+            released, JobState.PENDING, f"collection {profile} released", skip_locked=True
+        )
+
+    def _migrate_held_batch(self, bid: str, profile: str) -> Change:
+        status, version = self.batches.batch_status(bid)
+        pending, processing = released_batch_statuses(status, at=self.clock(), message=f"collection {profile} released")
+        path = batch_path(bid, "status")
+        self.nodes.commit(
+            [("set", path, (encode_json(pending), version)), ("set", path, (encode_json(processing), version + 1))],
+            f"release {bid}",
+        )
+        return Change(path, BatchState.HELD.value, BatchState.PROCESSING.value)
 
     def delete_batch(self, bid: str) -> list[Change]:
-        """Held or Failed batch → Deleted, with its Held and Failed jobs; refused if any job is still running."""
+        """A batch → Deleted (from Held or Failed, as the machine allows) with its Held and Failed jobs; refused if
+        any job is still running. Once every job is Completed or Deleted the batch is removed in the same run:
+        a Deleted batch with an empty ``batch-processing`` makes Merritt's reporter fail until it is gone."""
         status, _ = self.batches.batch_status(bid)
         current = parse_batch_state(status.get("status"), batch_path(bid, "status"))
         check_batch_move(current, BatchState.DELETED)
         jids = self.batches.batch_jids(bid)
-        statuses = self.nodes.get_many([job_path(jid, "status") for jid in jids])
-        to_delete = []
+        states = self._job_states(bid, jids)
+        to_delete = [jid for jid in jids if states[jid] in (JobState.HELD, JobState.FAILED)]
         for jid in jids:
-            path = job_path(jid, "status")
-            if statuses[path] is None:
-                raise QueueError(f"{path} does not exist, but {batch_path(bid)} lists {jid}")
-            state = parse_job_state(decode_json(statuses[path][0], path).get("status"), path)
-            if state in (JobState.HELD, JobState.FAILED):
-                to_delete.append(jid)
-            elif state not in (JobState.COMPLETED, JobState.DELETED):
-                raise QueueError(f"batch {bid} not deleted: job {jid} is {state}, which cannot move to Deleted")
+            if states[jid] not in (JobState.HELD, JobState.FAILED, JobState.COMPLETED, JobState.DELETED):
+                raise QueueError(f"batch {bid} not deleted: job {jid} is {states[jid]}, which cannot move to Deleted")
         changes = self.jobs.move_jobs(to_delete, JobState.DELETED, f"batch {bid} deleted by an operator")
         changes.append(self.batches.move_batch(bid, BatchState.DELETED, "deleted by an operator", expected=current))
+        if self.batches.all_jobs_finished(bid) or not jids:
+            remove_batch(self.nodes, bid)
+            changes.append(Change(batch_path(bid), BatchState.DELETED.value, None))
         return changes
 
     def remove_completed_batches(self, older_than: timedelta) -> list[Change]:
-        """Delete Completed batches last modified before ``older_than`` ago: their jobs, entries and nodes."""
+        """Remove Completed or Deleted batches last modified before ``older_than`` ago whose ``batch-processing``
+        exists and is empty, as Merritt's cleanup does: each job (only Completed or Deleted ones; otherwise the
+        batch is kept and the reason is in ``self.kept``), its queue entry, the ``/batch-uuids`` node, the batch."""
         cutoff = self.clock() - older_than
         changes = []
+        removable = (BatchState.COMPLETED.value, BatchState.DELETED.value)
         for bid, status in self.batches.batch_statuses(self.batches.batch_ids()).items():
-            if not isinstance(status, dict) or status.get("status") != BatchState.COMPLETED.value:
+            if not isinstance(status, dict) or status.get("status") not in removable:
                 continue
             if parse_timestamp(status.get("last_modified", ""), batch_path(bid, "status")) >= cutoff:
                 continue
+            if not self.batches.all_jobs_finished(bid):
+                self.kept.append(f"{bid}: its states/batch-processing does not exist or lists jobs")
+                continue
+            states = self._job_states(bid, self.batches.batch_jids(bid))
+            unfinished = sorted(
+                jid for jid, state in states.items() if state not in (JobState.COMPLETED, JobState.DELETED)
+            )
+            if unfinished:
+                self.kept.append(f"{bid}: job {unfinished[0]} is {states[unfinished[0]]}, not Completed or Deleted")
+                continue
             remove_batch(self.nodes, bid)
-            changes.append(Change(batch_path(bid), BatchState.COMPLETED.value, None))
+            changes.append(Change(batch_path(bid), status["status"], None))
         return changes
 
     def remove_unpublished_batch(self, bid: str, quiet_for: timedelta) -> list[Change]:
-        """Remove a batch claimed but never published (no ``status``) that no staging has written to for ``quiet_for``.
+        """Remove a batch a staging began but never queued a job of, that no staging has written to for ``quiet_for``.
 
-        Nothing reads such a batch and none of its jobs is queued, so removing it loses
-        nothing; the wait keeps a staging that is still running from losing its batch.
+        Unpublished: no job of it has a ``/jobs/states`` entry or has left its initial state
+        (Pending or Held), so no worker has seen it and no reporter can take it (its
+        ``batch-processing`` lists every job created). Removing it loses nothing; the wait
+        keeps a staging that is still running from losing its batch.
         """
         if self.nodes.exists(batch_path(bid)) is None:
             raise QueueError(f"{batch_path(bid)} does not exist")
-        if self.nodes.exists(batch_path(bid, "status")) is not None:
-            raise QueueError(f"{batch_path(bid, 'status')} exists: {bid} is published (delete_batch removes those)")
+        jids = self.batches.batch_jids(bid)
+        states = self._job_states(bid, jids)
+        priorities = self.nodes.get_many([job_path(jid, "priority") for jid in jids])
+        entries = {
+            jid: queue_entry(
+                states[jid].directory,
+                decode_int(priorities[job_path(jid, "priority")][0], job_path(jid, "priority")),
+                jid,
+            )
+            for jid in jids
+            if priorities[job_path(jid, "priority")] is not None
+        }
+        queued = self.nodes.exists_many(list(entries.values()))
+        published = [
+            jid for jid in jids if states[jid] not in (JobState.PENDING, JobState.HELD) or queued.get(entries.get(jid))
+        ]
+        if published:
+            raise QueueError(
+                f"{bid} is published: job {published[0]} is queued or past its first state (delete_batch removes those)"
+            )
         last_written = self._last_staged(bid)
         if self.clock() - last_written < quiet_for:
             raise QueueError(
@@ -146,6 +180,17 @@ class QueueAdmin:
             )
         remove_batch(self.nodes, bid)
         return [Change(batch_path(bid), "unpublished", None)]
+
+    def _job_states(self, bid: str, jids: list[str]) -> dict[str, JobState]:
+        """Each listed job's state (pipelined); a job the batch lists without a status is an error naming both."""
+        statuses = self.nodes.get_many([job_path(jid, "status") for jid in jids])
+        states = {}
+        for jid in jids:
+            path = job_path(jid, "status")
+            if statuses[path] is None:
+                raise QueueError(f"{path} does not exist, but {batch_path(bid)} lists {jid}")
+            states[jid] = parse_job_state(decode_json(statuses[path][0], path).get("status"), path)
+        return states
 
     def _last_staged(self, bid: str) -> datetime:
         """When staging last wrote the batch: its claim, or its ``states`` marker, rewritten with every job transaction."""

@@ -54,11 +54,20 @@ class Batches:
                 statuses[bid] = error
         return statuses
 
-    def processing_counts(self, bids: list[str]) -> dict[str, int]:
-        """How many jobs each batch still lists under ``states/batch-processing`` (pipelined)."""
+    def processing_listings(self, bids: list[str]) -> dict[str, list[str] | None]:
+        """The jobs each batch lists under ``states/batch-processing`` (pipelined); None where it does not exist."""
         folders = {bid: batch_states_folder(bid, "batch-processing") for bid in bids}
         listed = self.nodes.children_many(list(folders.values()))
-        return {bid: len(listed[folder] or []) for bid, folder in folders.items()}
+        return {bid: listed[folder] for bid, folder in folders.items()}
+
+    def all_jobs_finished(self, bid: str) -> bool:
+        """Merritt's reporter's test: ``states/batch-processing`` exists and lists no job."""
+        return self.processing_listings([bid])[bid] == []
+
+    def locked(self, bids: list[str]) -> dict[str, bool]:
+        """Whether each batch's ephemeral ``/batches/<bid>/lock`` is held (pipelined)."""
+        found = self.nodes.exists_many([batch_path(bid, "lock") for bid in bids])
+        return {bid: found[batch_path(bid, "lock")] for bid in bids}
 
     def batch_status(self, bid: str) -> tuple[dict[str, Any], int]:
         try:

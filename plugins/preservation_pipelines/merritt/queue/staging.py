@@ -1,13 +1,19 @@
 """Staging a submission as a batch of jobs, so that no reader ever sees it half-made.
 
-1. *claim*: ``/batches/<bid>`` with its ``submission``, ``states`` folders and
-   ``/batch-uuids/<uuid>`` in one transaction. The uuid node is the idempotency key;
-   a batch without a ``status`` is still being staged and no reader acts on it.
+1. *claim*: ``/batches/<bid>`` with its ``submission``, its ``status`` (Processing), its
+   ``states`` marker and ``/batch-uuids/<batchID>``, in one transaction: a batch never
+   exists without ``status``. The ``/batch-uuids`` node is the idempotency key. No
+   ``states/batch-processing`` yet, so no reporter takes the batch.
 2. *jobs*: every job with all its nodes and its ``states/batch-processing/<jid>``
-   entry, in transactions kept under ZooKeeper's request size limit. Jobs have no
-   queue entry yet, so no worker can take them.
-3. *publish*: ``/batches/<bid>/status`` (Processing, or Held when the collection is
-   held), then the jobs' ``/jobs/states/pending|held/PP-jid`` entries.
+   entry, in transactions kept under ZooKeeper's request size limit; the first also
+   creates ``states/batch-processing``, so it never exists empty before the jobs are
+   done. Jobs have no queue entry yet, so no worker can take them. (Their payload files
+   are in the queue root before this starts: the operator puts them there.)
+3. *queue*: the jobs' ``/jobs/states/pending|held/PP-jid`` entries, once every job exists.
+
+A held collection (``/locks/collections/<profile>``) holds the jobs, never the batch:
+each is staged Held (from Pending), listed under ``/jobs/states/held``; the batch is
+Processing like any other.
 
 Ids are the names PERSISTENT_SEQUENTIAL creates would give (``bid`` / ``jid`` plus the
 parent's ``cversion``), created with the rest of the node in one transaction; a name
@@ -15,7 +21,7 @@ another client took first fails it with NodeExists (nothing written) and fresh n
 tried. Each step reads what is already there, so a retry after a crash or a lost session
 resumes after the last committed transaction, and refuses to go on if the jobs written
 are not its plan's (the manifest changed). A write ZooKeeper refuses for another reason
-before the batch is published rolls the batch back (:mod:`.removal`): never half a batch.
+before any job is queued rolls the batch back (:mod:`.removal`): never half a batch.
 """
 
 from __future__ import annotations
@@ -34,9 +40,7 @@ from include.merritt.layout import (
     BATCH_SEQUENCE_PREFIX,
     BATCHES,
     EMPTY,
-    INGEST_QUEUE_LOCK,
     JOB_SEQUENCE_PREFIX,
-    JOB_STATES,
     JOBS,
     batch_claim_nodes,
     batch_path,
@@ -46,7 +50,6 @@ from include.merritt.layout import (
     decode_int,
     decode_json,
     decode_text,
-    encode_json,
     jid_of_queue_entry,
     job_path,
     job_state_folder,
@@ -83,6 +86,7 @@ class StagingRolledBack(QueueError):
 class StagingResult:
     bid: str
     submission_uuid: str
+    batch_id: str
     state: str
     jobs: int
     jobs_created: int
@@ -108,9 +112,6 @@ class BatchStaging:
         self.progress = progress or (lambda step, done, total: None)
         self.batches = Batches(nodes, clock=clock)
 
-    def ingest_frozen(self) -> bool:
-        return self.nodes.exists(INGEST_QUEUE_LOCK) is not None
-
     def collection_held(self, profile: str) -> bool:
         return self.nodes.exists(collection_lock(profile)) is not None
 
@@ -118,45 +119,47 @@ class BatchStaging:
         data = self.nodes.get_or_none(batch_uuid_path(submission_uuid))
         return decode_text(data) if data is not None else None
 
+    def jobs_begun(self, submission: Submission, jobs: list[JobPlan]) -> int:
+        """How many of the plan's jobs an earlier try created (their payloads are in place); raises
+        :class:`SubmissionChanged` if they are not this plan's first jobs."""
+        bid = self.find_batch(submission.batch_id)
+        if bid is None:
+            return 0
+        record, _ = self.nodes.read_json(batch_path(bid, "submission"))
+        existing = self.batches.batch_jids(bid)
+        self._check_same_plan(bid, record, existing, jobs)
+        return len(existing)
+
     def stage(self, submission: Submission, jobs: list[JobPlan]) -> StagingResult:
-        """Stage the batch and its jobs, or finish staging it; idempotent on the submission uuid."""
+        """Stage the batch and its jobs, or finish staging it; idempotent on the submission's batchID."""
         counted_from = (self.nodes.round_trips, self.nodes.transactions)
         self.nodes.ensure_layout()
         bid, record, claimed_now = self._claim_batch(submission)
-        if self.nodes.exists(batch_path(bid, "status")) is not None:
-            status, _ = self.nodes.read_json(batch_path(bid, "status"))
-            jids = self.batches.batch_jids(bid)
-            self._queue_unqueued_jobs(jids)
-            return self._result(bid, submission, status["status"], jids, 0, not claimed_now, counted_from)
         existing = self.batches.batch_jids(bid)
-        if existing:
-            self._check_same_plan(bid, record, existing, jobs)
-            # resuming: keep the hold decision the interrupted run made, even if the hold changed since
-            held = self.nodes.read_json(job_path(existing[0], "status"))[0].get("status") == JobState.HELD.value
-        else:
-            held = self.collection_held(submission.profile)
-        at = self.clock()
-        state = BatchState.HELD if held else BatchState.PROCESSING
-        job_status = staged_job_status(at, held_for=submission.profile if held else None)
-        try:
-            created = self._create_jobs(bid, record, jobs, job_status)
-            jids = self.batches.batch_jids(bid)
-            self._publish(bid, jids, jobs[0].priority, state, at)
-        except TransactionRefused as refused:
-            if refused.path == batch_path(bid, "status") and isinstance(refused.error, NodeExistsError):
-                log.info("another run published %s meanwhile", bid)
-                self._queue_unqueued_jobs(jids)
-            elif self.nodes.exists(batch_path(bid, "status")) is None:
-                remove_batch(self.nodes, bid)
-                raise StagingRolledBack(f"{refused}; {bid} was rolled back: nothing of it is left") from refused
+        self._check_same_plan(bid, record, existing, jobs)
+        created = 0
+        if len(existing) < len(jobs):
+            if existing:  # resuming: keep the hold decision the interrupted run made, even if the hold changed since
+                held = self.nodes.read_json(job_path(existing[0], "status"))[0].get("status") == JobState.HELD.value
             else:
-                raise
-        return self._result(bid, submission, state.value, jids, created, False, counted_from)
+                held = self.collection_held(submission.profile)
+            job_status = staged_job_status(self.clock(), held_for=submission.profile if held else None)
+            try:
+                created = self._create_jobs(bid, record, jobs, job_status)
+            except TransactionRefused as refused:
+                remove_batch(self.nodes, bid)  # no job of it is queued yet: nothing has read it
+                raise StagingRolledBack(f"{refused}; {bid} was rolled back: nothing of it is left") from refused
+        jids = self.batches.batch_jids(bid)
+        queued = self._queue_unqueued_jobs(jids)
+        status, _ = self.nodes.read_json(batch_path(bid, "status"))
+        already = not claimed_now and created == 0 and queued == 0
+        return self._result(bid, submission, status["status"], jids, created, already, counted_from)
 
     def _result(self, bid, submission, state, jids, created, already, counted_from) -> StagingResult:
         return StagingResult(
             bid=bid,
             submission_uuid=submission.uuid,
+            batch_id=submission.batch_id,
             state=state,
             jobs=len(jids),
             jobs_created=created,
@@ -168,27 +171,29 @@ class BatchStaging:
         )
 
     def _claim_batch(self, submission: Submission) -> tuple[str, dict[str, Any], bool]:
+        batch_id = submission.batch_id
         for _ in range(MAX_CONFLICTS):
-            bid = self.find_batch(submission.uuid)
+            bid = self.find_batch(batch_id)
             if bid is not None:
                 record, _ = self.nodes.read_json(batch_path(bid, "submission"))
-                if record.get("batchID") != submission.uuid:
+                if record.get("batchID") != batch_id:
                     raise QueueError(
-                        f"{batch_uuid_path(submission.uuid)} points to {bid}, whose submission is {record.get('batchID')!r}"
+                        f"{batch_uuid_path(batch_id)} points to {bid}, whose submission is {record.get('batchID')!r}"
                     )
                 return bid, record, False
             bid = sequence_name(BATCH_SEQUENCE_PREFIX, self.nodes.exists(BATCHES).cversion)
-            record = submission.record(self.clock())
+            at = self.clock()
+            record = submission.record(at)
             try:
                 self.nodes.commit(
-                    creates(batch_claim_nodes(bid, record)),
-                    f"claim {bid} for submission {submission.uuid}",
+                    creates(batch_claim_nodes(bid, record, new_batch_status(BatchState.PROCESSING, at))),
+                    f"claim {bid} for submission {submission.uuid} ({batch_id})",
                 )
             except TransactionRefused as refused:
                 if isinstance(refused.error, NodeExistsError):
-                    continue  # the name was taken, or another run claimed the uuid: look again
+                    continue  # the name was taken, or another run claimed the batchID: look again
                 raise
-            log.info("claimed %s for submission %s", bid, submission.uuid)
+            log.info("claimed %s for submission %s (%s)", bid, submission.uuid, batch_id)
             return bid, record, True
         raise QueueError(f"could not claim a batch id under {BATCHES}: too much contention")
 
@@ -198,6 +203,8 @@ class BatchStaging:
         Compared: the nodes a manifest row decides, and the batch's one priority on its
         first job (status nodes carry the run's clock and hold decision, the rest is fixed).
         """
+        if not jids:
+            return
         if len(jids) > len(plans):
             raise SubmissionChanged(f"{batch_path(bid)} lists {len(jids)} jobs but the submission has {len(plans)}")
         expected: dict[str, bytes] = {}
@@ -220,9 +227,11 @@ class BatchStaging:
         same rows: the second one's transaction fails, it re-reads and carries on.
         """
         created, states, conflicts, last_done = 0, batch_path(bid, "states"), 0, -1
+        processing = batch_states_folder(bid, "batch-processing")
         while conflicts < MAX_CONFLICTS:
             marker_version = self.nodes.exists(states).version
-            done = len(self.nodes.children(batch_states_folder(bid, "batch-processing")))
+            first = self.nodes.exists(processing) is None  # the first jobs create the folder with their entries
+            done = 0 if first else len(self.batches.batch_jids(bid))
             if done >= len(plans):
                 return created
             if done > last_done:  # losing races to a run that makes progress is fine: only a standstill counts
@@ -233,9 +242,10 @@ class BatchStaging:
                 for offset, plan in enumerate(plans[done:])
             )
             chunk = next(size_bounded_chunks(jobs, self.nodes.max_transaction_bytes))
+            folder = [("create", processing, EMPTY)] if first else []
             try:
                 self.nodes.commit(
-                    [("set", states, (EMPTY, marker_version)), *flattened(chunk)], f"create jobs of {bid}"
+                    [("set", states, (EMPTY, marker_version)), *folder, *flattened(chunk)], f"create jobs of {bid}"
                 )
             except TransactionRefused as refused:
                 if isinstance(refused.error, (NodeExistsError, BadVersionError)):
@@ -246,20 +256,8 @@ class BatchStaging:
             self.progress("jobs created", done + len(chunk), len(plans))
         raise QueueError(f"could not create the jobs of {bid}: {MAX_CONFLICTS} transactions in a row lost a race")
 
-    def _publish(self, bid: str, jids: list[str], priority: int, state: BatchState, at: datetime) -> None:
-        directory = (JobState.HELD if state is BatchState.HELD else JobState.PENDING).directory
-        units = [[("create", batch_path(bid, "status"), encode_json(new_batch_status(state, at)))]]
-        units += [[("create", queue_entry(directory, priority, jid), EMPTY)] for jid in jids]
-        queued = 0
-        for chunk in size_bounded_chunks(units, self.nodes.max_transaction_bytes):
-            operations = flattened(chunk)
-            self.nodes.commit(operations, f"publish {bid}")
-            queued += sum(1 for _, path, _ in operations if path.startswith(JOB_STATES))
-            self.progress("jobs queued", queued, len(jids))
-        log.info("published %s as %s with %d jobs in /jobs/states/%s", bid, state.value, len(jids), directory)
-
     def _queue_unqueued_jobs(self, jids: list[str]) -> int:
-        """After a staging interrupted while publishing: queue the jobs still waiting for their entry.
+        """Step 3: queue the jobs still waiting for their entry (all of them, unless a run was interrupted here).
 
         A job needs one when it is still in its initial state (Pending or Held), has no
         entry for that state, and no worker holds its lock. Entries another run creates
@@ -275,25 +273,29 @@ class BatchStaging:
 
     def _queue_unqueued_once(self, jids: list[str]) -> int:
         listed = {
-            state: {jid_of_queue_entry(name) for name in self.nodes.children(job_state_folder(state.directory))}
+            jid_of_queue_entry(name)
             for state in (JobState.PENDING, JobState.HELD)
+            for name in self.nodes.children(job_state_folder(state.directory))
         }
-        candidates = [jid for jid in jids if not any(jid in names for names in listed.values())]
+        candidates = [jid for jid in jids if jid not in listed]
         if not candidates:
             return 0
-        statuses = self.nodes.get_many([job_path(jid, "status") for jid in candidates])
+        reads = self.nodes.get_many([job_path(jid, child) for jid in candidates for child in ("status", "priority")])
+        locked = self.nodes.exists_many([job_path(jid, "lock") for jid in candidates])
         entries = []
         for jid in candidates:
-            found = statuses[job_path(jid, "status")]
-            if found is None:
+            status_path, priority_path = job_path(jid, "status"), job_path(jid, "priority")
+            if reads[status_path] is None or reads[priority_path] is None or locked[job_path(jid, "lock")]:
                 continue
-            state = parse_job_state(
-                decode_json(found[0], job_path(jid, "status")).get("status"), job_path(jid, "status")
-            )
-            if state in (JobState.PENDING, JobState.HELD) and self.nodes.exists(job_path(jid, "lock")) is None:
-                priority = decode_int(self.nodes.get(job_path(jid, "priority"))[0], job_path(jid, "priority"))
+            state = parse_job_state(decode_json(reads[status_path][0], status_path).get("status"), status_path)
+            if state in (JobState.PENDING, JobState.HELD):
+                priority = decode_int(reads[priority_path][0], priority_path)
                 entries.append([("create", queue_entry(state.directory, priority, jid), EMPTY)])
-        self.nodes.commit_units(entries, "queue the rest of a batch")
+        queued = 0
+        for chunk in size_bounded_chunks(entries, self.nodes.max_transaction_bytes):
+            self.nodes.commit(flattened(chunk), "queue the jobs of a batch")
+            queued += len(chunk)
+            self.progress("jobs queued", queued, len(entries))
         if entries:
-            log.info("queued %d jobs an interrupted staging had not queued yet", len(entries))
+            log.info("queued %d jobs in /jobs/states", len(entries))
         return len(entries)

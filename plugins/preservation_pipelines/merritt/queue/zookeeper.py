@@ -123,6 +123,10 @@ class QueueNodes:
         self.round_trips += 1
         return self.client.exists(path)
 
+    def ingest_frozen(self) -> bool:
+        """Whether ``/locks/queue/ingest`` exists: Merritt's consumers and reporters then skip their polls."""
+        return self.exists(INGEST_QUEUE_LOCK) is not None
+
     def read_json(self, path: str) -> tuple[dict[str, Any], int]:
         """A JSON node and its version (for a version-guarded write)."""
         data, stat = self.get(path)

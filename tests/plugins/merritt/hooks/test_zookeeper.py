@@ -10,7 +10,7 @@ from preservation_pipelines.merritt.hooks.zookeeper import (
     MerrittZooKeeperHook,
     connection_string,
 )
-from tests.include.merritt.support import merritt_conn, zk_chroot  # noqa: F401 - fixtures
+from tests.include.merritt.support import merritt_conn, queue_root, zk_chroot  # noqa: F401 - fixtures
 
 
 def test_connection_strings_take_host_lists_ports_and_chroots():

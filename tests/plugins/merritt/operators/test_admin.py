@@ -12,6 +12,7 @@ from preservation_pipelines.merritt.operators.admin import MerrittQueueAdminOper
 from tests.include.merritt.support import (  # noqa: F401 - fixtures
     half_staged,
     merritt_conn,
+    queue_root,
     read_json,
     stage,
     submission_conf,

@@ -18,7 +18,7 @@ def test_an_unpublished_batch_is_removed_whole_and_nothing_else(zk):
     remove_batch(QueueNodes(zk), bid)
 
     assert zk.get_children("/batches") == [kept.bid]
-    assert zk.get_children("/batch-uuids") == [kept.submission_uuid]
+    assert zk.get_children("/batch-uuids") == [kept.batch_id]
     assert sorted(zk.get_children("/jobs")) == [kept.first_jid, kept.last_jid, "states"]
     assert len(zk.get_children("/jobs/states/pending")) == 2
 

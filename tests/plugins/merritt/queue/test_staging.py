@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from datetime import datetime, timedelta, timezone
 
@@ -11,6 +12,7 @@ from kazoo.exceptions import ConnectionLoss, NoNodeError, SessionExpiredError
 from kazoo.security import make_acl
 
 from include.merritt.limits import find_oversize
+from include.merritt.submission import batch_id_of, job_id_of
 from preservation_pipelines.merritt.queue.staging import StagingRolledBack, SubmissionChanged
 from preservation_pipelines.merritt.queue.zookeeper import QueueNodes, operation_bytes
 from tests.include.merritt import support
@@ -35,24 +37,28 @@ def stage(client, conf, **options):
 
 def test_a_staged_batch_has_exactly_the_spec_layout(zk):
     result = stage(zk, submission_conf(1, submission_uuid="u-1", title="One"))
+    batch_id = batch_id_of("u-1")
 
-    assert (result.bid, result.first_jid, result.state, result.jobs) == (
+    assert (result.bid, result.first_jid, result.state, result.jobs, result.batch_id) == (
         "bid0000000000",
         "jid0000000001",
         "Processing",
         1,
+        batch_id,
     )
     # /jobs/states counts as /jobs' first child, so the first job is jid0000000001
-    assert zk.get("/batch-uuids/u-1")[0] == b"bid0000000000"
+    assert zk.get_children("/batch-uuids") == [batch_id] and batch_id.startswith("bid-")
+    assert zk.get(f"/batch-uuids/{batch_id}")[0] == b"bid0000000000"
     submission = read_json(zk, "/batches/bid0000000000/submission")
     assert submission == {
-        "batchID": "u-1",
+        "batchID": batch_id,
         "profile": PROFILE,
-        "type": "batch-manifest",
+        "type": "batchManifest",
         "submitter": "jdoe@example.org",
         "filename": "",
         "submissionDate": "2026-11-23 10:30:00 -0500",
         "update": False,
+        "notificationFormat": "xml",
         "title": "One",
     }
     assert read_json(zk, "/batches/bid0000000000/status") == {
@@ -60,6 +66,8 @@ def test_a_staged_batch_has_exactly_the_spec_layout(zk):
         "last_modified": "2026-11-23 10:30:00 -0500",
         "message": "",
     }
+    assert sorted(zk.get_children("/batches/bid0000000000")) == ["states", "status", "submission"]
+    assert zk.get_children("/batches/bid0000000000/states") == ["batch-processing"]
     assert zk.get_children("/batches/bid0000000000/states/batch-processing") == ["jid0000000001"]
     assert zk.get("/batches/bid0000000000/states")[0] == b""
     job = "/jobs/jid0000000001"
@@ -77,15 +85,21 @@ def test_a_staged_batch_has_exactly_the_spec_layout(zk):
         b"5",
         b"0",
     ]
-    assert read_json(zk, f"{job}/status") == {
+    assert json.loads(zk.get(f"{job}/status")[0]) == {
         "status": "Pending",
         "last_modified": "2026-11-23 10:30:00 -0500",
         "message": "",
         "last_successful_status": None,
-        "retry_count": 0,
+        "retry_count": 0,  # a JSON integer
     }
     configuration = read_json(zk, f"{job}/configuration")
-    assert configuration["jobID"] == "jid0000000001" and configuration["batchID"] == "u-1"
+    assert configuration["jobID"] == job_id_of(batch_id, 0) and configuration["batchID"] == batch_id
+    assert (configuration["type"], configuration["filename"], configuration["title"]) == (
+        "manifest",
+        "000000.checkm",
+        "Object 0",
+    )
+    assert configuration["update"] is False and configuration["profile"] == PROFILE
     assert configuration["payload_url"] == "https://example.org/objects/000000.checkm"
     assert read_json(zk, f"{job}/identifiers") == {"primary_id": "", "local_id": ["loc000000"]}
     assert zk.get_children("/jobs/states/pending") == ["05-jid0000000001"]
@@ -100,19 +114,23 @@ def test_staging_the_same_submission_again_writes_nothing(zk):
     assert again.already_staged and again.bid == first.bid and again.jobs == 4 and again.jobs_created == 0
     assert zk.get_children("/jobs") == nodes_before
     assert len(zk.get_children("/jobs/states/pending")) == 4
-    assert zk.get_children("/batch-uuids") == [conf["submission_uuid"]]
+    assert zk.get_children("/batch-uuids") == [batch_id_of(conf["submission_uuid"])]
 
 
-def test_a_held_collection_stages_the_batch_and_its_jobs_as_held(zk):
+def test_a_held_collection_stages_its_jobs_held_and_the_batch_processing(zk):
     zk.create(f"/locks/collections/{PROFILE}", makepath=True)
     result = stage(zk, submission_conf(2))
 
-    assert result.state == "Held"
-    assert read_json(zk, f"/batches/{result.bid}/status")["status"] == "Held"
+    assert result.state == "Processing"
+    assert read_json(zk, f"/batches/{result.bid}/status")["status"] == "Processing"
     assert sorted(zk.get_children("/jobs/states/held")) == ["11-jid0000000001", "11-jid0000000002"]
     assert zk.get_children("/jobs/states/pending") == []
+    assert sorted(zk.get_children(f"/batches/{result.bid}/states/batch-processing")) == [
+        "jid0000000001",
+        "jid0000000002",
+    ]
     status = read_json(zk, "/jobs/jid0000000001/status")
-    assert (status["status"], status["last_successful_status"]) == ("Held", "Pending")
+    assert (status["status"], status["last_successful_status"], status["retry_count"]) == ("Held", "Pending", 0)
 
 
 def _partial_batches_seen(client: KazooClient, expected_jobs: int) -> list[str]:
@@ -120,13 +138,16 @@ def _partial_batches_seen(client: KazooClient, expected_jobs: int) -> list[str]:
     problems = []
     for bid in client.get_children("/batches"):
         if client.exists(f"/batches/{bid}/status") is None:
-            continue  # still being staged: no reader acts on a batch without status
-        jids = client.get_children(f"/batches/{bid}/states/batch-processing")
-        if len(jids) != expected_jobs:
-            problems.append(f"{bid} visible with {len(jids)} of {expected_jobs} jobs")
+            problems.append(f"{bid} without status")  # Merritt's consumers and reporter throw on it
+        try:
+            jids = client.get_children(f"/batches/{bid}/states/batch-processing")
+        except NoNodeError:
+            continue  # no reporter takes it, and none of its jobs is queued yet
+        if not jids:
+            problems.append(f"{bid} has an empty batch-processing: every reporter would take it as finished")
         for jid in jids[:: max(1, len(jids) // 25)]:
             if len(client.get_children(f"/jobs/{jid}")) < 7:
-                problems.append(f"{jid} of visible {bid} incomplete")
+                problems.append(f"{jid} of {bid} incomplete")
     for entry in client.get_children("/jobs/states/pending"):
         jid = entry.split("-", 1)[1]
         try:
@@ -134,8 +155,9 @@ def _partial_batches_seen(client: KazooClient, expected_jobs: int) -> list[str]:
         except NoNodeError:
             problems.append(f"queued {jid} has no bid")
             continue
-        if client.exists(f"/batches/{bid}/status") is None:
-            problems.append(f"queued {jid} belongs to unpublished {bid}")
+        listed = len(client.get_children(f"/batches/{bid}/states/batch-processing"))
+        if listed != expected_jobs:
+            problems.append(f"queued {jid} belongs to {bid}, which lists {listed} of {expected_jobs} jobs")
     return problems
 
 
@@ -195,7 +217,7 @@ def test_a_session_expiring_mid_staging_leaves_no_partial_batch_and_a_retry_comp
     try:
         assert _partial_batches_seen(observer, jobs) == []
         (bid,) = observer.get_children("/batches")
-        published = observer.exists(f"/batches/{bid}/status") is not None
+        published = observer.get_children("/jobs/states/pending") != []
         assert published is (kill_during == "jobs queued")
         result = stage(observer, conf)  # the retry: a new session
     finally:
@@ -322,7 +344,7 @@ def test_a_resumed_staging_keeps_the_hold_decision_of_the_interrupted_run(zookee
     result = stage(zk, conf)
 
     assert result.state == "Processing" and result.jobs == 300
-    assert len(zk.get_children("/jobs/states/pending")) == 300
+    assert len(zk.get_children("/jobs/states/pending")) == 300 and zk.get_children("/jobs/states/held") == []
     statuses = {read_json(zk, f"/jobs/{jid}/status")["status"] for jid in ("jid0000000001", "jid0000000300")}
     assert statuses == {"Pending"}
 
@@ -341,7 +363,7 @@ def test_a_retry_with_a_changed_manifest_is_refused_and_writes_nothing(zk):
         with pytest.raises(SubmissionChanged, match=f"/batches/{bid}|/jobs/jid"):
             stage(zk, changed)
         assert sorted(zk.get_children(f"/batches/{bid}/states/batch-processing")) == created  # nothing written
-        assert zk.exists(f"/batches/{bid}/status") is None and zk.get_children("/jobs/states/pending") == []
+        assert zk.get_children("/jobs/states/pending") == []
 
     result = stage(zk, conf)  # the manifest the batch was begun from finishes it
     assert (result.bid, result.jobs, result.state) == (bid, 300, "Processing")
@@ -385,7 +407,8 @@ def test_validation_measures_exactly_the_largest_transaction_staging_commits(zk,
         original_commit(nodes, operations, what)
 
     monkeypatch.setattr(QueueNodes, "commit", record)
-    assert stage(zk, conf, max_transaction_bytes=1).state == "Held"  # every job alone in its transaction
+    stage(zk, conf, max_transaction_bytes=1)  # every job alone in its transaction
+    assert len(zk.get_children("/jobs/states/held")) == 3
     largest = max(committed)
     assert find_oversize(validated.submission, validated.jobs, max_transaction_bytes=largest) is None
     assert find_oversize(validated.submission, validated.jobs, max_transaction_bytes=largest - 1) is not None

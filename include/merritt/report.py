@@ -40,18 +40,13 @@ class BatchReport:
     processing: tuple[str, ...] = field(default=())
 
     @property
-    def ready(self) -> bool:
-        """Every job has finished: none is listed under ``batch-processing``."""
-        return not self.processing
-
-    @property
     def outcome(self) -> BatchState:
         return BatchState.FAILED if self.failed else BatchState.COMPLETED
 
     def summary(self) -> dict[str, Any]:
         return {
             "bid": self.bid,
-            "submission_uuid": self.submission.get("batchID"),
+            "batch_id": self.submission.get("batchID"),
             "profile": self.submission.get("profile"),
             "outcome": self.outcome.value,
             "jobs": len(self.completed) + len(self.failed) + len(self.deleted) + len(self.processing),

@@ -9,10 +9,10 @@ from include.merritt.report import BatchReport, email_address, report_recipients
 def test_a_batch_report_counts_and_lists_failed_jobs():
     submission = {"batchID": "u-1", "profile": "p", "submitter": "jdoe", "submissionDate": "d", "title": "T"}
     report = BatchReport("bid0000000001", submission, completed=("jid1", "jid2"), failed=(("jid3", "GET 404"),))
-    assert report.ready and report.outcome.value == "Failed"
+    assert report.outcome.value == "Failed"
     assert report.summary() == {
         "bid": "bid0000000001",
-        "submission_uuid": "u-1",
+        "batch_id": "u-1",
         "profile": "p",
         "outcome": "Failed",
         "jobs": 3,
@@ -24,7 +24,6 @@ def test_a_batch_report_counts_and_lists_failed_jobs():
     assert report.email_subject() == "Merritt batch u-1 Failed: 2 completed, 1 failed"
     assert "  jid3: GET 404\n" in report.email_body()
     assert BatchReport("b", submission, completed=("jid1",)).outcome.value == "Completed"
-    assert not BatchReport("b", submission, processing=("jid1",)).ready
 
 
 def test_recipients_are_parsed_addresses_never_a_header_injection():

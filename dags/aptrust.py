@@ -28,6 +28,7 @@ from preservation_pipelines.aptrust.operators.deletion import (
 from preservation_pipelines.aptrust.operators.mail import RecordRestoreDigestsOperator, SendStoredEmailsOperator
 from preservation_pipelines.aptrust.operators.spot_test import CreateSpotTestRestoresOperator
 from preservation_pipelines.aptrust.operators.work_items import QueueWorkItemsOperator
+from preservation_pipelines.common.notifiers.failure import TaskFailureNotifier
 from preservation_pipelines.common.operators.run_summary import RunSummaryOperator
 
 APPROVAL_TIMEOUT = timedelta(days=3)
@@ -38,6 +39,7 @@ DEFAULT_ARGS = {
     "retry_exponential_backoff": True,
     "max_retry_delay": timedelta(minutes=15),
     "execution_timeout": timedelta(minutes=30),
+    "on_failure_callback": TaskFailureNotifier(recipients_variable="aptrust_alert_to"),
 }
 TAGS = ["aptrust", "registry", "postgres"]
 

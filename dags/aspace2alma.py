@@ -29,6 +29,7 @@ from preservation_pipelines.aspace2alma.operators.dropbox import (
 from preservation_pipelines.aspace2alma.operators.export import ArchivesSpaceToAlmaOperator
 from preservation_pipelines.aspace2alma.operators.schedule import ExportDeadlineCheckOperator, SkipIfSupersededOperator
 from preservation_pipelines.aspace2alma.sensors.sftp import SFTPFreshFileSensor
+from preservation_pipelines.common.notifiers.failure import TaskFailureNotifier
 from preservation_pipelines.common.operators.run_summary import RunSummaryOperator
 
 
@@ -44,6 +45,7 @@ DEFAULT_ARGS = {
     "retry_exponential_backoff": True,
     "max_retry_delay": timedelta(minutes=20),
     "execution_timeout": timedelta(hours=3),
+    "on_failure_callback": TaskFailureNotifier(recipients_variable="aspace2alma_alert_to"),
 }
 FOLDER = {"folder": Param("/alma/aspace", type="string", description="Drop-box folder on lib_sftp shared with Alma")}
 EXPORT_PARAMS = FOLDER | {

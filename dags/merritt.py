@@ -9,6 +9,7 @@ from airflow.sdk import DAG, CronTriggerTimetable, Param
 from include.common.eastern_time import EASTERN_TIMEZONE
 from include.merritt.priority import MAX_PRIORITY, MIN_PRIORITY
 from include.merritt.submission import ACCEPTED_TYPES, NODE_NAME
+from preservation_pipelines.common.notifiers.failure import TaskFailureNotifier
 from preservation_pipelines.merritt.operators.admin import (
     ADMIN_ACTIONS,
     MAX_MESSAGE_CHARACTERS,
@@ -25,6 +26,7 @@ DEFAULT_ARGS = {
     "retry_exponential_backoff": True,
     "max_retry_delay": timedelta(minutes=5),
     "execution_timeout": timedelta(minutes=30),
+    "on_failure_callback": TaskFailureNotifier(recipients_variable="merritt_alert_to"),
 }
 
 

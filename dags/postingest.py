@@ -21,6 +21,7 @@ from include.postingest.names import (
     TABLE_NAME_PATTERN,
     TOPIC_NAME_PATTERN,
 )
+from preservation_pipelines.common.notifiers.failure import TaskFailureNotifier
 from preservation_pipelines.common.operators.run_summary import RunSummaryOperator
 from preservation_pipelines.postingest.operators.resender import ResendStuckMessagesOperator
 from preservation_pipelines.postingest.operators.state_changes import ApplyStateChangesOperator
@@ -31,6 +32,7 @@ DEFAULT_ARGS = {
     "retry_delay": timedelta(minutes=1),
     "retry_exponential_backoff": True,
     "max_retry_delay": timedelta(minutes=10),
+    "on_failure_callback": TaskFailureNotifier(recipients_variable="postingest_alert_to"),
 }
 COMMON_PARAMS = {
     "table": Param(

@@ -7,7 +7,14 @@ from datetime import UTC, datetime
 import pytest
 
 from tests.dags.helpers import run_dag, task_states, xcom_return
-from tests.include.aptrust.fixtures import RecordingTaskInstance, mailbox, registry, rows  # noqa: F401 - fixtures
+from tests.include.aptrust.fixtures import (  # noqa: F401 - fixtures
+    RecordingTaskInstance,
+    failure_notices,
+    mailbox,
+    registry,
+    registry_mail,
+    rows,
+)
 
 NOW = datetime.now(UTC)
 INJECTED = "ann@one.edu\r\nBcc: everyone@evil.example"
@@ -203,7 +210,8 @@ def test_a_digest_with_an_injected_header_is_marked_failed_while_the_others_are_
     emails = {e["id"]: e for e in _emails(registry)}
     assert emails[hostile]["sent_at"] is None and "U+000A" in emails[hostile]["error"]
     assert all(e["sent_at"] is not None for e in emails.values() if e["id"] != hostile)
-    messages = mailbox.messages()
+    messages = registry_mail(mailbox.messages())
+    assert failure_notices(mailbox.messages()) == ["run_summary"]  # the named problem reached the operators
     assert len(messages) == 2 and all("evil.example" not in str(m["rcpt_tos"]) for m in messages)
     assert all("Bcc" not in m["message"] for m in messages)
 
@@ -211,7 +219,7 @@ def test_a_digest_with_an_injected_header_is_marked_failed_while_the_others_are_
     registry.work_item(1, None, "Restore File", "Success", user="ann@one.edu", note="restored to s3://r/f")
     again = run_dag("aptrust_restore_notifications")
     assert str(again.state) == "success", task_states(again)
-    assert len(mailbox.messages()) == 3
+    assert len(registry_mail(mailbox.messages())) == 3
 
 
 def test_a_requester_whose_address_is_not_one_is_left_out_and_named(registry, mailbox):  # noqa: F811

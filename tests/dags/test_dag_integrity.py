@@ -63,6 +63,18 @@ def test_every_dag_is_documented_owned_tagged_and_retried(dagbag):
             assert task.retries >= 1, f"{dag_id}.{task.task_id}: no retries"
 
 
+def test_every_task_mails_its_systems_recipients_when_it_fails(dagbag):
+    from preservation_pipelines.common.notifiers.failure import TaskFailureNotifier
+
+    variables = {item["variable_name"] for item in load_settings()["variables"]}
+    for dag_id, dag in dagbag.dags.items():
+        system = next(tag for tag in dag.tags if tag in ("aspace2alma", "postingest", "aptrust", "merritt"))
+        for task in dag.tasks:
+            [notifier] = [c for c in task.on_failure_callback or [] if isinstance(c, TaskFailureNotifier)]
+            assert notifier.recipients_variable == f"{system}_alert_to", f"{dag_id}.{task.task_id}"
+        assert f"{system}_alert_to" in variables, f"{system}_alert_to missing from airflow_settings.yaml"
+
+
 def test_every_pool_used_is_declared_in_airflow_settings(dagbag):
     declared = {pool["pool_name"] for pool in load_settings()["pools"]} | {"default_pool"}
     for dag in dagbag.dags.values():

@@ -40,6 +40,19 @@ def mailbox(smtp):
     (smtp.maildir / "refused_recipients").unlink(missing_ok=True)
 
 
+FAILURE_NOTICE = "[Airflow] "  # the subject prefix of the failure notifier's mail to aptrust_alert_to
+
+
+def failure_notices(messages: list[dict]) -> list[str]:
+    """The task ids named by the failure notifier's mails among ``messages``."""
+    return [m["subject"].split(".", 1)[1].split(" ", 1)[0] for m in messages if m["subject"].startswith(FAILURE_NOTICE)]
+
+
+def registry_mail(messages: list[dict]) -> list[dict]:
+    """``messages`` without the failure notifier's: what the registry's users receive."""
+    return [m for m in messages if not m["subject"].startswith(FAILURE_NOTICE)]
+
+
 def topic_values(kafka, topic: str, idle_seconds: float = 2.0) -> list[str]:
     """Every message value on ``topic`` (from the beginning), as text."""
     from confluent_kafka import Consumer

@@ -13,6 +13,7 @@ from include.aspace2alma.schedule import fire_instants
 from include.common.eastern_time import eastern_day, eastern_instant
 from preservation_pipelines.aspace2alma.notifiers.deadline import RECIPIENTS_VARIABLE, recipients, send_late_alert
 from preservation_pipelines.aspace2alma.operators.base import Aspace2AlmaBaseOperator
+from preservation_pipelines.common.notifiers.failure import FailedAfterNotifying
 
 # Bounds the list of logical dates sent to the metadata query: newer runs are looked for this far ahead.
 SUPERSEDED_LOOKAHEAD = timedelta(days=120)
@@ -85,4 +86,4 @@ class ExportDeadlineCheckOperator(Aspace2AlmaBaseOperator):
         except UnsendableMessage as error:
             raise AirflowFailException(f"{message}. The alert could not be mailed: {error}") from error
         alerted = [address for address in to if address not in refused]
-        raise AirflowFailException(f"{message}. Alert mailed to {', '.join(alerted)}")
+        raise FailedAfterNotifying(f"{message}. Alert mailed to {', '.join(alerted)}")

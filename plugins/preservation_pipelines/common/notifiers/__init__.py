@@ -1,0 +1,1 @@
+"""Notifiers shared by every system."""

@@ -4,12 +4,17 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-UV := $(PYTHON) -m uv
+UV_VERSION := 0.13.8
+# uv without pip: linked from this Python when it has uv $(UV_VERSION), else fetched from PyPI
+# and checked (a stock Debian 12 Python has no pip and refuses installs into itself)
+UV := .tools/uv-$(UV_VERSION)/uv
 
 .PHONY: venv run stop demo test test-ops lint format scan-secrets bench lock clean
 
-$(VENV)/.installed: requirements.lock
-	@$(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install -q uv==0.13.8
+$(UV):
+	@$(PYTHON) devstack/bootstrap_uv.py $(UV_VERSION) $(@D)
+
+$(VENV)/.installed: requirements.lock | $(UV)
 	$(UV) venv -q --allow-existing --python $(PYTHON) $(VENV)
 	$(UV) pip install -q --python $(PY) -r requirements.lock
 	@touch $@
@@ -62,4 +67,4 @@ lock:
 	$(UV) pip compile -q --python $(PYTHON) --no-annotate requirements.txt -c requirements.lock -o constraints.txt
 
 clean: stop
-	rm -rf .devstack
+	rm -rf .devstack .tools

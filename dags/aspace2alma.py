@@ -11,7 +11,13 @@ from datetime import timedelta
 
 from airflow.sdk import DAG, CronTriggerTimetable, Param
 
-from include.aspace2alma.dropbox import CONSUMED_REPORT_NAME, OUTPUT_NAME, PREVIOUS_OUTPUT_NAME, REPORT_NAME
+from include.aspace2alma.dropbox import (
+    CONSUMED_REPORT_NAME,
+    DROPBOX_FOLDER,
+    OUTPUT_NAME,
+    PREVIOUS_OUTPUT_NAME,
+    REPORT_NAME,
+)
 from include.aspace2alma.params import (
     CONCURRENCY,
     MAX_FAILED_RATIO,
@@ -29,6 +35,7 @@ from preservation_pipelines.aspace2alma.operators.dropbox import (
 from preservation_pipelines.aspace2alma.operators.export import ArchivesSpaceToAlmaOperator
 from preservation_pipelines.aspace2alma.operators.schedule import ExportDeadlineCheckOperator, SkipIfSupersededOperator
 from preservation_pipelines.aspace2alma.sensors.sftp import SFTPFreshFileSensor
+from preservation_pipelines.common.assets import BARCODE_REPORT, MARC_EXPORT
 from preservation_pipelines.common.notifiers.failure import TaskFailureNotifier
 from preservation_pipelines.common.operators.run_summary import RunSummaryOperator
 
@@ -47,7 +54,7 @@ DEFAULT_ARGS = {
     "execution_timeout": timedelta(hours=3),
     "on_failure_callback": TaskFailureNotifier(recipients_variable="aspace2alma_alert_to"),
 }
-FOLDER = {"folder": Param("/alma/aspace", type="string", description="Drop-box folder on lib_sftp shared with Alma")}
+FOLDER = {"folder": Param(DROPBOX_FOLDER, type="string", description="Drop-box folder on lib_sftp shared with Alma")}
 EXPORT_PARAMS = FOLDER | {
     REPORT_FRESH_AFTER.name: Param(
         REPORT_FRESH_AFTER.default, **REPORT_FRESH_AFTER.schema,
@@ -139,6 +146,7 @@ fails anywhere leaves no `MARC_out.xml`. A short report that is real: trigger wi
         fresh_after="{{ params.report_fresh_after }}",
         min_ratio="{{ params.min_report_ratio }}",
         accept_short="{{ params.accept_short_report }}",
+        inlets=[BARCODE_REPORT],
     )
     export_to_alma = ArchivesSpaceToAlmaOperator(
         task_id="export_to_alma",
@@ -147,6 +155,7 @@ fails anywhere leaves no `MARC_out.xml`. A short report that is real: trigger wi
         concurrency="{{ params.concurrency }}",
         max_failed_ratio="{{ params.max_failed_ratio }}",
         pool="aspace_api",
+        outlets=[MARC_EXPORT],
     )
     run_summary = RunSummaryOperator(task_id="run_summary", steps="export_to_alma", problems=("failed",))
     check_superseded >> rotate_output >> wait_for_report >> consume_report >> export_to_alma >> run_summary
@@ -171,7 +180,9 @@ A file written that day (an operator ran the export by hand) is left alone.
 run's logical date in Eastern time, never "now".
 """,
 ) as aspace2alma_skip_day_cleanup:
-    RemoveStaleFileOperator(task_id="remove_stale_output", folder="{{ params.folder }}", name=OUTPUT_NAME)
+    RemoveStaleFileOperator(
+        task_id="remove_stale_output", folder="{{ params.folder }}", name=OUTPUT_NAME, inlets=[MARC_EXPORT]
+    )
 
 
 with DAG(

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from include.common.eastern_time import EASTERN
 
+DROPBOX_FOLDER = "/alma/aspace"  # the drop-box folder on lib_sftp shared with Alma (the DAGs' default)
 OUTPUT_NAME = "MARC_out.xml"  # what Alma's import job reads, at ALMA_IMPORT_AT
 ALMA_IMPORT_AT = "11:00"  # Eastern; a file uploaded later is imported the next day
 PREVIOUS_OUTPUT_NAME = "MARC_out_old.xml"

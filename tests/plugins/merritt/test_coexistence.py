@@ -166,7 +166,7 @@ def test_batches_staged_by_either_side_are_reported_once_when_their_jobs_are_don
     assert errors == []
     all_bids = sorted(zk.get_children("/batches"))
     assert len(all_bids) == 6 and sorted(dag_reported + merritt_reporter.reported) == all_bids  # each once
-    assert dag_reported and merritt_reporter.reported  # both reporters took part
+    # which reporter takes a batch is a race (both poll all the time); the lock makes it one of them
     mails = [message["subject"] for message in smtp.messages()[mail_before:]]
     for batch_id in expected_jobs:
         assert sum(batch_id in subject for subject in mails) == 1, (batch_id, mails)

@@ -177,6 +177,7 @@ with DAG(
             type="string",
             minLength=3,
             maxLength=MAX_INSTITUTION_LENGTH,
+            title="Institution",
             description="Institution identifier, e.g. test.edu",
         ),
         "requester": Param(
@@ -184,6 +185,7 @@ with DAG(
             type="string",
             format="idn-email",
             maxLength=MAX_ADDRESS_LENGTH,
+            title="Requester (registry user's email)",
             description="Email of the person asking: an active registry user of the institution",
         ),
         "identifiers": Param(
@@ -192,6 +194,7 @@ with DAG(
             items={"type": "string", "minLength": 1, "maxLength": MAX_IDENTIFIER_LENGTH},
             minItems=1,
             maxItems=MAX_IDENTIFIERS,
+            title="Identifiers to delete",
             description=f"Object (test.edu/bag) and file (test.edu/bag/data/file) identifiers, one per line "
             f"(at most {MAX_IDENTIFIERS})",
         ),

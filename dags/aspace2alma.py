@@ -54,29 +54,36 @@ DEFAULT_ARGS = {
     "execution_timeout": timedelta(hours=3),
     "on_failure_callback": TaskFailureNotifier(recipients_variable="aspace2alma_alert_to"),
 }
-FOLDER = {"folder": Param(DROPBOX_FOLDER, type="string", description="Drop-box folder on lib_sftp shared with Alma")}
+FOLDER = {
+    "folder": Param(
+        DROPBOX_FOLDER,
+        type="string",
+        title="Drop-box folder",
+        description="Drop-box folder on lib_sftp shared with Alma",
+    )
+}
 EXPORT_PARAMS = FOLDER | {
     REPORT_FRESH_AFTER.name: Param(
         REPORT_FRESH_AFTER.default, **REPORT_FRESH_AFTER.schema,
-        description="A report counts as that day's if modified at or after this Eastern time on the run's day",
+        title="Report fresh after (Eastern)", description="A report counts as that day's if modified at or after this Eastern time on the run's day",
     ),
     REPORT_CUTOFF.name: Param(
         REPORT_CUTOFF.default, **REPORT_CUTOFF.schema,
-        description="Stop waiting for the report at this Eastern time on the run's day (no export that day)",
+        title="Report cut-off (Eastern)", description="Stop waiting for the report at this Eastern time on the run's day (no export that day)",
     ),
     MIN_REPORT_RATIO.name: Param(
         MIN_REPORT_RATIO.default, **MIN_REPORT_RATIO.schema,
-        description="Fail when the report holds fewer barcodes than this share of the previous good report",
+        title="Minimum report size ratio", description="Fail when the report holds fewer barcodes than this share of the previous good report",
     ),
     "accept_short_report": Param(
-        False, type="boolean", description="Override: accept a report that fails the size check (a real drop)"
+        False, type="boolean", title="Accept a short report", description="Override: accept a report that fails the size check (a real drop)"
     ),
     CONCURRENCY.name: Param(
-        CONCURRENCY.default, **CONCURRENCY.schema, description="Parallel ArchivesSpace requests of the export task"
+        CONCURRENCY.default, **CONCURRENCY.schema, title="ArchivesSpace concurrency", description="Parallel ArchivesSpace requests of the export task"
     ),
     MAX_FAILED_RATIO.name: Param(
         MAX_FAILED_RATIO.default, **MAX_FAILED_RATIO.schema,
-        description="Fail the export, nothing uploaded, when more than this share of the resources failed "
+        title="Maximum failed share", description="Fail the export, nothing uploaded, when more than this share of the resources failed "
         "(ArchivesSpace errors, malformed or hostile data); records missing 099/008/041 do not count",
     ),
 }  # fmt: skip

@@ -8,7 +8,7 @@ from airflow.sdk import DAG, CronTriggerTimetable, Param
 
 from include.common.eastern_time import EASTERN_TIMEZONE
 from include.merritt.priority import MAX_PRIORITY, MIN_PRIORITY
-from include.merritt.submission import ACCEPTED_TYPES, NODE_NAME
+from include.merritt.submission import ACCEPTED_TYPES, NODE_NAME, SUBMISSION_TYPES
 from preservation_pipelines.common.assets import MERRITT_QUEUE
 from preservation_pipelines.common.notifiers.failure import TaskFailureNotifier
 from preservation_pipelines.merritt.operators.admin import (
@@ -31,29 +31,45 @@ DEFAULT_ARGS = {
 }
 
 
-def _optional_text(description: str) -> Param:
-    return Param(None, type=["null", "string"], description=description)
+def _optional_text(title: str, description: str) -> Param:
+    return Param(None, type=["null", "string"], title=title, description=description)
 
 
 SUBMISSION_PARAMS = {
-    "submitter": Param(type="string", minLength=1, description="Who submits (Merritt user id or e-mail address)"),
-    "profile": Param(type="string", minLength=1, description="Collection profile name (Variable merritt_profiles)"),
+    "submitter": Param(
+        type="string", minLength=1, title="Submitter", description="Who submits (Merritt user id or e-mail address)"
+    ),
+    "profile": Param(
+        type="string",
+        minLength=1,
+        title="Collection profile",
+        description="Collection profile name (Variable merritt_profiles)",
+    ),
     "type": Param(
         "batch-manifest",
         type="string",
         enum=list(ACCEPTED_TYPES),
+        values_display={
+            name: f"{name} (stored as {SUBMISSION_TYPES[name]})"
+            if name in SUBMISSION_TYPES
+            else f"{name} (Merritt's name)"
+            for name in ACCEPTED_TYPES
+        },
+        title="Submission type",
         description="What the payload is (Merritt's stored type names are accepted too)",
     ),
     "payload": Param(
         type="string",
         minLength=1,
         format="multiline",
+        title="Payload (URL or manifest)",
         description="An http(s) URL, or the checkm manifest itself (batch manifest types only)",
     ),
     "submission_uuid": Param(
         None,
         type=["null", "string"],
         pattern=f"^$|{NODE_NAME.pattern}",
+        title="Submission id",
         description="Idempotency key (1-128 letters, digits, '-', '_', '.'); empty: derived from this DAG run",
     ),
     "priority": Param(
@@ -61,20 +77,23 @@ SUBMISSION_PARAMS = {
         type=["null", "integer"],
         minimum=MIN_PRIORITY,
         maximum=MAX_PRIORITY,
+        title="Priority",
         description="00 most urgent; empty: by size",
     ),
-    "update": Param(False, type="boolean", description="Update existing objects instead of adding"),
-    "filename": _optional_text("Name of the submitted file"),
-    "title": _optional_text("ERC what"),
-    "creator": _optional_text("ERC who"),
-    "date": _optional_text("ERC when"),
-    "object_id": _optional_text("The object's ark (ark:/<digits>/<name>), e.g. for an update"),
-    "local_id": _optional_text("Local identifiers, ';'-separated"),
-    "note": _optional_text("Note kept with the submission"),
-    "notification": _optional_text("E-mail addresses for the batch report, ','-separated"),
-    "response_form": _optional_text("Response format (default xml)"),
-    "digest_type": _optional_text("Digest algorithm of the payload"),
-    "digest_value": _optional_text("Digest of the payload"),
+    "update": Param(
+        False, type="boolean", title="Update existing objects", description="Update existing objects instead of adding"
+    ),
+    "filename": _optional_text("File name", "Name of the submitted file"),
+    "title": _optional_text("Title", "ERC what"),
+    "creator": _optional_text("Creator", "ERC who"),
+    "date": _optional_text("Date", "ERC when"),
+    "object_id": _optional_text("Object ark", "The object's ark (ark:/<digits>/<name>), e.g. for an update"),
+    "local_id": _optional_text("Local identifiers", "Local identifiers, ';'-separated"),
+    "note": _optional_text("Note", "Note kept with the submission"),
+    "notification": _optional_text("Report to", "E-mail addresses for the batch report, ','-separated"),
+    "response_form": _optional_text("Response format", "Response format (default xml)"),
+    "digest_type": _optional_text("Digest type", "Digest algorithm of the payload"),
+    "digest_value": _optional_text("Digest value", "Digest of the payload"),
 }
 
 with DAG(
@@ -166,21 +185,36 @@ with DAG(
     max_active_runs=1,
     default_args={**DEFAULT_ARGS, "retries": 2},
     params={
-        "action": Param(type="string", enum=list(ADMIN_ACTIONS), description="What to do"),
+        "action": Param(
+            type="string",
+            enum=list(ADMIN_ACTIONS),
+            values_display={
+                action: action.replace("_", " ").capitalize() + (f" (target: {kind})" if kind else " (no target)")
+                for action, kind in ADMIN_ACTIONS.items()
+            },
+            title="Action",
+            description="What to do",
+        ),
         "target": Param(
             "",
             type="string",
             pattern=f"^$|{NODE_NAME.pattern}",
+            title="Target",
             description="Profile (hold/release), jid (job actions) or bid (batch actions)",
         ),
         "message": Param(
-            "", type="string", maxLength=MAX_MESSAGE_CHARACTERS, description="Message stored in the job/batch status"
+            "",
+            type="string",
+            maxLength=MAX_MESSAGE_CHARACTERS,
+            title="Status message",
+            description="Message stored in the job/batch status",
         ),
         "older_than_days": Param(
             30,
             type="integer",
             minimum=0,
             maximum=MAX_OLDER_THAN_DAYS,
+            title="Older than (days)",
             description="remove_completed_batches: age in days",
         ),
     },

@@ -37,11 +37,16 @@ DEFAULT_ARGS = {
 }
 COMMON_PARAMS = {
     "table": Param(
-        STATE_TABLE, type="string", pattern=TABLE_NAME_PATTERN, description="The postingest state table (DynamoDB)"
+        STATE_TABLE,
+        type="string",
+        pattern=TABLE_NAME_PATTERN,
+        title="State table",
+        description="The postingest state table (DynamoDB)",
     ),
     "queue_config_variable": Param(
         QUEUE_CONFIG_VARIABLE,
         type="string",
+        title="Queue config Variable",
         description="Airflow Variable holding the confirmer queue config (JSON list)",
     ),
 }
@@ -59,12 +64,14 @@ with DAG(
             CHECKPOINT_TABLE,
             type="string",
             pattern=TABLE_NAME_PATTERN,
+            title="Checkpoint table",
             description="DynamoDB table of stream checkpoints and parked records",
         ),
         "topic": Param(
             NOTIFICATIONS_TOPIC,
             type="string",
             pattern=TOPIC_NAME_PATTERN,
+            title="Notifications topic",
             description="Kafka topic of the external notifications",
         ),
         "max_records": Param(
@@ -72,6 +79,7 @@ with DAG(
             type="integer",
             minimum=MAX_RECORDS_RANGE[0],
             maximum=MAX_RECORDS_RANGE[1],
+            title="Records per run",
             description="Stop after this many stream records",
         ),
     },

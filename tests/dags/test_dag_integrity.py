@@ -96,6 +96,15 @@ def test_assets_draw_the_lineage_between_the_dags(dagbag):
     assert without == ["aspace2alma_deadline_check"]  # it reads the export's run state, not a dataset
 
 
+def test_every_param_has_a_title_and_every_enum_its_display_names(dagbag):
+    for dag_id, dag in dagbag.dags.items():
+        for name in dag.params:
+            schema = dag.params.get_param(name).schema
+            assert schema.get("title"), f"{dag_id}.{name}: no title in the form"
+            if "enum" in schema:
+                assert set(schema.get("values_display", {})) == set(schema["enum"]), f"{dag_id}.{name}: values_display"
+
+
 def test_every_pool_used_is_declared_in_airflow_settings(dagbag):
     declared = {pool["pool_name"] for pool in load_settings()["pools"]} | {"default_pool"}
     for dag in dagbag.dags.values():

@@ -28,12 +28,6 @@ from preservation_pipelines.aptrust.operators.deletion import (
 from preservation_pipelines.aptrust.operators.mail import RecordRestoreDigestsOperator, SendStoredEmailsOperator
 from preservation_pipelines.aptrust.operators.spot_test import CreateSpotTestRestoresOperator
 from preservation_pipelines.aptrust.operators.work_items import QueueWorkItemsOperator
-from preservation_pipelines.common.assets import (
-    DELETION_QUEUE,
-    REGISTRY_EMAILS,
-    REGISTRY_WORK_ITEMS,
-    SPOT_TEST_QUEUES,
-)
 from preservation_pipelines.common.notifiers.failure import TaskFailureNotifier
 from preservation_pipelines.common.operators.run_summary import RunSummaryOperator
 
@@ -88,11 +82,10 @@ broker was down, the WorkItems stay un-queued and the retry queues them. A backf
 creates the missed months' spot tests, at most one per institution and month.
 """,
 ) as aptrust_spot_test_restore:
-    create_spot_tests = CreateSpotTestRestoresOperator(task_id="create_spot_tests", outlets=[REGISTRY_WORK_ITEMS])
+    create_spot_tests = CreateSpotTestRestoresOperator(task_id="create_spot_tests")
     queue_spot_tests = QueueWorkItemsOperator(
         task_id="queue_spot_tests",
         work_item_ids="{{ ti.xcom_pull(task_ids='create_spot_tests')['work_item_ids'] }}",
-        outlets=SPOT_TEST_QUEUES,
     )
     run_summary = RunSummaryOperator(
         task_id="run_summary",
@@ -144,12 +137,8 @@ make `run_summary` fail (no retry) naming the email and the reason: fix the regi
 retry or by the next hourly run; nothing is re-recorded.
 """,
 ) as aptrust_restore_notifications:
-    record_digests = RecordRestoreDigestsOperator(
-        task_id="record_digests", inlets=[REGISTRY_WORK_ITEMS], outlets=[REGISTRY_EMAILS]
-    )
-    send_digests = SendStoredEmailsOperator(
-        task_id="send_digests", email_type="restore_digest", inlets=[REGISTRY_EMAILS]
-    )
+    record_digests = RecordRestoreDigestsOperator(task_id="record_digests")
+    send_digests = SendStoredEmailsOperator(task_id="send_digests", email_type="restore_digest")
     run_summary = RunSummaryOperator(
         task_id="run_summary",
         steps={
@@ -266,12 +255,10 @@ is not sent again. A rejected or timed-out request is re-submitted by triggering
         requester="{{ params.requester }}",
         identifiers="{{ params.identifiers }}",
         approval=approve_deletion.output,
-        outlets=[REGISTRY_WORK_ITEMS],
     )
     queue_deletions = QueueWorkItemsOperator(
         task_id="queue_deletions",
         work_item_ids="{{ ti.xcom_pull(task_ids='create_delete_work_items')['work_item_ids'] }}",
-        outlets=[DELETION_QUEUE],
     )
     send_confirmation = SendStoredEmailsOperator(
         task_id="send_confirmation",

@@ -21,7 +21,6 @@ from include.postingest.names import (
     TABLE_NAME_PATTERN,
     TOPIC_NAME_PATTERN,
 )
-from preservation_pipelines.common.assets import POSTINGEST_NOTIFICATIONS, POSTINGEST_STATE
 from preservation_pipelines.common.notifiers.failure import TaskFailureNotifier
 from preservation_pipelines.common.operators.run_summary import RunSummaryOperator
 from preservation_pipelines.postingest.operators.resender import ResendStuckMessagesOperator
@@ -122,8 +121,6 @@ trigger a run instead.
         topic="{{ params.topic }}",
         queue_config_variable="{{ params.queue_config_variable }}",
         max_records="{{ params.max_records }}",
-        inlets=[POSTINGEST_STATE],
-        outlets=[POSTINGEST_STATE, POSTINGEST_NOTIFICATIONS],
     )
     apply_records >> RunSummaryOperator(task_id="report", steps="apply_stream_records", problems=("parked",))
 
@@ -163,5 +160,4 @@ is the wall clock, not the logical date, so backfills add nothing: trigger a run
         task_id="resend_stuck_messages",
         table_name="{{ params.table }}",
         queue_config_variable="{{ params.queue_config_variable }}",
-        inlets=[POSTINGEST_STATE],
     ) >> RunSummaryOperator(task_id="report", steps="resend_stuck_messages", problems=("unsendable",))

@@ -75,27 +75,6 @@ def test_every_task_mails_its_systems_recipients_when_it_fails(dagbag):
         assert f"{system}_alert_to" in variables, f"{system}_alert_to missing from airflow_settings.yaml"
 
 
-def test_assets_draw_the_lineage_between_the_dags(dagbag):
-    produced, read = {}, {}
-    for dag_id, dag in dagbag.dags.items():
-        for task in dag.tasks:
-            for asset in task.outlets:
-                produced.setdefault(asset.uri, set()).add(dag_id)
-            for asset in task.inlets:
-                read.setdefault(asset.uri, set()).add(dag_id)
-    assert produced["sftp://lib_sftp:22/alma/aspace/MARC_out.xml"] == {"aspace2alma"}
-    assert read["sftp://lib_sftp:22/alma/aspace/MARC_out.xml"] == {"aspace2alma_skip_day_cleanup"}
-    work_items = "postgres://aptrust_registry:5432/aptrust_registry/public/work_items"
-    assert produced[work_items] == {"aptrust_spot_test_restore", "aptrust_bulk_delete"}
-    assert read[work_items] == {"aptrust_restore_notifications"}
-    assert read["dynamodb://aws_default/dr2-postingest-state"] == {"postingest_state_change", "postingest_resender"}
-    assert produced["zookeeper://merritt_zk/batches"] == {
-        "merritt_ingest_staging", "merritt_batch_reporting", "merritt_queue_admin"
-    }  # fmt: skip
-    without = [d for d, dag in dagbag.dags.items() if not any(t.outlets or t.inlets for t in dag.tasks)]
-    assert without == ["aspace2alma_deadline_check"]  # it reads the export's run state, not a dataset
-
-
 def test_every_param_has_a_title_and_every_enum_its_display_names(dagbag):
     for dag_id, dag in dagbag.dags.items():
         for name in dag.params:

@@ -1,5 +1,5 @@
 -- The APTrust registry tables the batch DAGs read and write (the subset they use),
--- plus the three tables the DAGs own: spot_test_restores, emails, bulk_delete_jobs(+_items).
+-- plus the tables the DAGs own: spot_test_restores, emails, bulk_delete_jobs(+_items), dag_restore_requests.
 -- The one DDL used by the tests, the demo seed and the benchmark. Idempotent: safe to
 -- apply to a database that already has it.
 
@@ -141,4 +141,24 @@ CREATE TABLE IF NOT EXISTS bulk_delete_job_items (
     identifier   text   NOT NULL,
     work_item_id bigint NOT NULL UNIQUE REFERENCES work_items (id),
     PRIMARY KEY (job_id, identifier)
+);
+
+-- Registry columns a restore request falls back on when an object has no successful
+-- ingest WorkItem (docs/aptrust.md, aptrust_restore_request). Nullable here so the
+-- statement applies to a database holding rows already; the registry's own schema has them.
+ALTER TABLE institutions ADD COLUMN IF NOT EXISTS receiving_bucket text;
+ALTER TABLE intellectual_objects ADD COLUMN IF NOT EXISTS etag text;
+-- a re-ingest not yet linked to its object: pending work on that object by bag name
+CREATE INDEX IF NOT EXISTS work_items_pending_unlinked_by_name
+    ON work_items (institution_id, name)
+    WHERE intellectual_object_id IS NULL AND status NOT IN ('Success', 'Failed', 'Cancelled');
+
+-- The WorkItems each aptrust_restore_request run created, one per identifier: a retry or
+-- a clear finds them instead of creating a second set.
+CREATE TABLE IF NOT EXISTS dag_restore_requests (
+    dag_run_id   text        NOT NULL,
+    identifier   text        NOT NULL,
+    work_item_id bigint      NOT NULL UNIQUE REFERENCES work_items (id),
+    created_at   timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (dag_run_id, identifier)
 );

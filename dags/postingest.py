@@ -2,6 +2,8 @@
 
 Two DAGs over the same state table and queue configuration (Variable
 ``postingest_queues``): the stream applier every five minutes and the resender hourly.
+Table and topic names come from Variables read when a task runs (the operators'
+defaults), not from the params form.
 """
 
 from __future__ import annotations
@@ -15,11 +17,12 @@ from include.postingest.config import QUEUE_CONFIG_VARIABLE
 from include.postingest.limits import DEFAULT_MAX_RECORDS, MAX_RECORDS_RANGE
 from include.postingest.names import (
     CHECKPOINT_TABLE,
+    CHECKPOINT_TABLE_VARIABLE,
     NOTIFICATIONS_TOPIC,
     STALE_INDEX,
     STATE_TABLE,
-    TABLE_NAME_PATTERN,
-    TOPIC_NAME_PATTERN,
+    STATE_TABLE_VARIABLE,
+    TOPIC_VARIABLE,
 )
 from preservation_pipelines.common.notifiers.failure import TaskFailureNotifier
 from preservation_pipelines.common.operators.run_summary import RunSummaryOperator
@@ -34,22 +37,6 @@ DEFAULT_ARGS = {
     "max_retry_delay": timedelta(minutes=10),
     "on_failure_callback": TaskFailureNotifier(recipients_variable="postingest_alert_to"),
 }
-COMMON_PARAMS = {
-    "table": Param(
-        STATE_TABLE,
-        type="string",
-        pattern=TABLE_NAME_PATTERN,
-        title="State table",
-        description="The postingest state table (DynamoDB)",
-    ),
-    "queue_config_variable": Param(
-        QUEUE_CONFIG_VARIABLE,
-        type="string",
-        title="Queue config Variable",
-        description="Airflow Variable holding the confirmer queue config (JSON list)",
-    ),
-}
-
 with DAG(
     dag_id="postingest_state_change",
     schedule=CronTriggerTimetable("*/5 * * * *", timezone=EASTERN_TIMEZONE),
@@ -58,21 +45,6 @@ with DAG(
     dagrun_timeout=timedelta(minutes=30),
     default_args={**DEFAULT_ARGS, "execution_timeout": timedelta(minutes=25)},
     params={
-        **COMMON_PARAMS,
-        "checkpoint_table": Param(
-            CHECKPOINT_TABLE,
-            type="string",
-            pattern=TABLE_NAME_PATTERN,
-            title="Checkpoint table",
-            description="DynamoDB table of stream checkpoints and parked records",
-        ),
-        "topic": Param(
-            NOTIFICATIONS_TOPIC,
-            type="string",
-            pattern=TOPIC_NAME_PATTERN,
-            title="Notifications topic",
-            description="Kafka topic of the external notifications",
-        ),
         "max_records": Param(
             DEFAULT_MAX_RECORDS,
             type="integer",
@@ -85,16 +57,19 @@ with DAG(
     tags=["postingest", "dynamodb", "sqs", "kafka", "preservation"],
     doc_md=f"""
 ### postingest_state_change
-Reads the DynamoDB stream of the state table (`{STATE_TABLE}`) from its checkpoint
+Reads the DynamoDB stream of the state table (Variable `{STATE_TABLE_VARIABLE}`, default
+`{STATE_TABLE}`) from its checkpoint
 and applies each record: a new asset is sent to the order-1 confirmer queue and
 announced as ingested; a confirmer's `result_<alias>` appearing moves the asset to the
 next queue (sending it that result as payload) and announces the finished step; the
 last queue's result deletes the item and announces `ingest.complete`.
 
 **Runs** every 5 minutes (one run at a time) until caught up or `max_records`.
-**Touches** `aws_default` (state table and stream, checkpoint table
-`{CHECKPOINT_TABLE}`, created if missing; the confirmer SQS queues of Variable
-`{QUEUE_CONFIG_VARIABLE}`) and `kafka_producer` (topic `{NOTIFICATIONS_TOPIC}`, keyed by assetId).
+**Touches** `aws_default` (state table and stream, checkpoint table of Variable
+`{CHECKPOINT_TABLE_VARIABLE}` (default `{CHECKPOINT_TABLE}`), created if missing; the confirmer
+SQS queues of Variable `{QUEUE_CONFIG_VARIABLE}`) and `kafka_producer` (topic of Variable
+`{TOPIC_VARIABLE}`, default `{NOTIFICATIONS_TOPIC}`, keyed by assetId). The names are read
+when the task runs; an unset Variable means the default.
 
 **Guarantees**: the checkpoint (an item per shard in the checkpoint table) advances only
 after a page's effects are done and its notifications delivered; a replayed record is
@@ -107,8 +82,8 @@ it, and the `report` task fails listing assetId, sequence number and reason; the
 records behind it are applied. Only infrastructure errors fail the task for a retry.
 
 **Recovery**: clear or retry freely: the run resumes from the checkpoint. A bad queue
-config, bad params or a missing table fail at once (no retries) naming the problem;
-fix them and clear. For a parked
+config, a name Variable holding an invalid name, a bad param or a missing table fail at
+once (no retries) naming the problem and the value; fix them and clear. For a parked
 record: fix the item, then delete its `parked#...` row (or re-trigger the step by
 rewriting the result attribute). Backfill is meaningless (the stream is the input):
 trigger a run instead.
@@ -116,10 +91,6 @@ trigger a run instead.
 ) as postingest_state_change:
     apply_records = ApplyStateChangesOperator(
         task_id="apply_stream_records",
-        table_name="{{ params.table }}",
-        checkpoint_table="{{ params.checkpoint_table }}",
-        topic="{{ params.topic }}",
-        queue_config_variable="{{ params.queue_config_variable }}",
         max_records="{{ params.max_records }}",
     )
     apply_records >> RunSummaryOperator(task_id="report", steps="apply_stream_records", problems=("parked",))
@@ -132,13 +103,12 @@ with DAG(
     max_active_runs=1,
     dagrun_timeout=timedelta(minutes=55),
     default_args={**DEFAULT_ARGS, "execution_timeout": timedelta(minutes=45)},
-    params=COMMON_PARAMS,
     tags=["postingest", "dynamodb", "sqs", "preservation"],
     doc_md=f"""
 ### postingest_resender
 Hourly, for each confirmer queue of Variable `{QUEUE_CONFIG_VARIABLE}`: the cutoff is now minus
 the queue's `MessageRetentionPeriod` (two weeks if unreadable); items of the state table
-waiting on that queue with `lastQueued` before the cutoff (a Query on GSI
+(Variable `{STATE_TABLE_VARIABLE}`, default `{STATE_TABLE}`) waiting on that queue with `lastQueued` before the cutoff (a Query on GSI
 `{STALE_INDEX}`, never a Scan) get their message again (input for the first queue,
 the previous queue's result after it), in batches of ten, and `lastQueued` is set to now.
 
@@ -152,12 +122,10 @@ cannot be built (e.g. `input` not JSON or not a string) or would be too large fo
 queue or the item are skipped, listed, and fail the `report` task; the rest are sent.
 
 **Recovery**: clear or retry freely; a rerun finds only what is still stale. A bad queue
-config or a missing table fails at once (no retries). The time
+config, an invalid table name in the Variable or a missing table fails at once (no retries). The time
 is the wall clock, not the logical date, so backfills add nothing: trigger a run.
 """,
 ) as postingest_resender:
-    ResendStuckMessagesOperator(
-        task_id="resend_stuck_messages",
-        table_name="{{ params.table }}",
-        queue_config_variable="{{ params.queue_config_variable }}",
-    ) >> RunSummaryOperator(task_id="report", steps="resend_stuck_messages", problems=("unsendable",))
+    ResendStuckMessagesOperator(task_id="resend_stuck_messages") >> RunSummaryOperator(
+        task_id="report", steps="resend_stuck_messages", problems=("unsendable",)
+    )

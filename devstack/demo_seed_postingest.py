@@ -1,13 +1,13 @@
 """postingest demo: the state table, confirmer queues and topic, with work waiting.
 
 - The default names (``include.postingest.names``; queues ``dr2-custodial-copy-confirmer``
-  and ``dr2-tape-confirmer``) so the DAGs run with their default params under `make run`;
-  the state-change task creates its checkpoint table itself.
+  and ``dr2-tape-confirmer``) so the DAGs run with their name Variables unset under
+  `make run`; the state-change task creates its checkpoint table itself.
 - Freshly ingested assets, for ``postingest_state_change`` to queue and announce.
-- A second table whose rows have waited on CC for longer than the queue's retention,
-  for ``postingest_resender`` to resend (its own table: the state change DAG would
-  otherwise read those rows' INSERTs from the stream, which in production expired
-  long ago).
+- Rows that have waited on CC for longer than the queue's retention, for
+  ``postingest_resender`` to resend. In production their INSERTs left the stream long
+  ago; here the state change reads them too and finds them already queued (counted as
+  ``replayed``, announced again with their stable messageIds).
 The queue config (Variable ``postingest_queues``) comes from ``airflow_settings.yaml``;
 moto accepts its AWS-style queue URLs on the local endpoint.
 """
@@ -24,7 +24,6 @@ from include.postingest.names import STATE_TABLE
 
 DEMO_ASSETS = 3
 STUCK_ASSETS = 2
-RESEND_DEMO_TABLE = "dr2-postingest-state-resend-demo"
 QUEUES = {"CC": "dr2-custodial-copy-confirmer", "TC": "dr2-tape-confirmer"}
 
 
@@ -53,15 +52,13 @@ def seed(stack: Devstack) -> dict[str, dict[str, Any]]:
 
     dynamodb, sqs = _clients(stack)
     provisioning.create_state_table(dynamodb.meta.client)
-    provisioning.create_state_table(dynamodb.meta.client, RESEND_DEMO_TABLE)
     provisioning.create_confirmer_queues(sqs, QUEUES)
     provisioning.create_topic(AdminClient({"bootstrap.servers": stack["kafka"].bootstrap_servers}))
 
     with dynamodb.Table(STATE_TABLE).batch_writer() as writer:
         for _ in range(DEMO_ASSETS):
             writer.put_item(Item=_asset())
-    with dynamodb.Table(RESEND_DEMO_TABLE).batch_writer() as writer:
         for day in range(1, STUCK_ASSETS + 1):
             queued = f"2025-06-0{day}T10:00:00.000Z"
             writer.put_item(Item=_asset(queue="CC", firstQueued=queued, lastQueued=queued))
-    return {"postingest_resender": {"table": RESEND_DEMO_TABLE}}
+    return {}

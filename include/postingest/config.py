@@ -12,7 +12,7 @@ CUSTODIAL_COPY_TEXT = "Asset has been written to custodial copy disk."
 TAPE_TEXT = "Asset has been written to tape."
 INGESTED_TEXT = "Asset has been ingested to the Preservation System."
 
-# the Airflow Variable holding the configuration, unless a DAG run's params name another
+# the Airflow Variable holding the configuration
 QUEUE_CONFIG_VARIABLE = "postingest_queues"
 
 # "this step is done" status text of each known confirmer; Scout is the seed's name

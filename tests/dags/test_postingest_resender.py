@@ -27,7 +27,7 @@ def test_the_seed_example_resends_only_the_row_older_than_the_retention(airflow_
     elsewhere = postingest.insert_asset(queue="TC", lastQueued="2025-05-01T10:00", result_CC="{}")
 
     with time_machine.travel(SEED_NOW, tick=True):
-        dag_run = run_dag("postingest_resender", conf=postingest.conf)
+        dag_run = run_dag("postingest_resender")
 
     assert task_states(dag_run) == {"resend_stuck_messages": "success", "report": "success"}
     assert postingest.queue_messages("CC") == [
@@ -53,7 +53,7 @@ def test_a_later_queue_gets_the_previous_result_and_bad_rows_fail_the_report(air
     waiting = postingest.insert_asset(queue="TC", lastQueued="2020-01-01T00:00:00.000Z", result_CC="not json")
     broken = postingest.insert_asset(queue="CC", lastQueued="2020-01-01T00:00:00.000Z", input="{oops")
 
-    dag_run = run_dag("postingest_resender", conf=postingest.conf)
+    dag_run = run_dag("postingest_resender")
 
     assert task_states(dag_run) == {"resend_stuck_messages": "success", "report": "failed"}
     [message] = postingest.queue_messages("TC")

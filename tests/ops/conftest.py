@@ -42,6 +42,9 @@ def airflow_cluster(request, airflow_db, sftp, aspace, moto, kafka, zookeeper, s
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
         "AIRFLOW__CORE__PARALLELISM": "8",
     }
+    # the postingest cells give the cluster their world's queue config through the API, which
+    # an environment variable would shadow
+    env.pop("AIRFLOW_VAR_POSTINGEST_QUEUES", None)
     broker = None
     if request.param == "CeleryExecutor":
         ensure_debian_packages(CELERY_BROKER)

@@ -53,20 +53,23 @@ def _published_since(kafka, topic: str, earlier: Counter) -> list[str]:
 
 
 def _set_variable(api, key: str, value: str) -> None:
-    api.call("POST", "/variables", json={"key": key, "value": value})
+    try:
+        api.call("PATCH", f"/variables/{key}", json={"key": key, "value": value})
+    except AssertionError:
+        api.call("POST", "/variables", json={"key": key, "value": value})
 
 
 @pytest.fixture
 def postingest_world(api, postingest):  # noqa: F811 - fixture
-    """A private postingest world whose queue config Variable the cluster can read (the
-    fixture's AIRFLOW_VAR_* lives only in this process), both DAGs fresh."""
-    import os
-
-    _set_variable(api, postingest.variable, os.environ[f"AIRFLOW_VAR_{postingest.variable.upper()}"])
+    """A private postingest world whose Variables (names, queue config) the cluster can read
+    (the fixture's AIRFLOW_VAR_* live only in this process), both DAGs fresh."""
+    for key, value in postingest.variables.items():
+        _set_variable(api, key, value)
     for dag_id in (STATE_CHANGE, RESENDER):
         _fresh(api, dag_id)
     yield postingest
-    api.call("DELETE", f"/variables/{postingest.variable}")
+    for key in postingest.variables:
+        api.call("DELETE", f"/variables/{key}")
 
 
 def test_postingest_state_change_kafka_stopped(api, devstack, kafka, postingest_world):
@@ -78,7 +81,7 @@ def test_postingest_state_change_kafka_stopped(api, devstack, kafka, postingest_
     assets = [world.insert_asset(correlationId=f"corr-{n}") for n in range(5)]
     devstack.stop(["kafka"])
     try:
-        run_id = api.trigger(STATE_CHANGE, conf=world.conf)
+        run_id = api.trigger(STATE_CHANGE)
         api.wait_for_task(STATE_CHANGE, run_id, "apply_stream_records", FAILED_TRY, timeout=120)
     finally:
         devstack.start(["kafka"])
@@ -108,7 +111,7 @@ PAGE = 100  # stream records applied between checkpoints (the operator's page_si
 def test_postingest_state_change_moto_disconnected_mid_run(api, devstack, moto, postingest_world):
     world = postingest_world
     assets = [world.insert_asset(correlationId=f"corr-{n}") for n in range(300)]
-    run_id = api.trigger(STATE_CHANGE, conf=world.conf)
+    run_id = api.trigger(STATE_CHANGE)
     api.wait_for_task(STATE_CHANGE, run_id, "apply_stream_records", {"running"}, timeout=120)
     time.sleep(3)  # some pages applied and checkpointed
     moto.disconnect()
@@ -137,7 +140,7 @@ def test_postingest_resender_moto_disconnected_at_the_start(api, devstack, moto,
     stuck = [world.insert_asset(queue="CC", lastQueued="2020-01-01T00:00:00.000Z") for _ in range(5)]
     moto.disconnect()
     try:
-        run_id = api.trigger(RESENDER, conf=world.conf)
+        run_id = api.trigger(RESENDER)
         api.wait_for_task(RESENDER, run_id, "resend_stuck_messages", FAILED_TRY, timeout=180)
     finally:
         moto.reconnect()

@@ -2,9 +2,9 @@
 
 Test modules import the fixtures by name (``from tests.dags.postingest.fixtures import
 postingest``). Names carry a random suffix, so tests never see each other's items,
-messages or notifications; the queue config is handed to Airflow as the Variable
-``postingest_queues_<suffix>`` through an ``AIRFLOW_VAR_*`` environment variable. The
-checkpoint table only gets its name: the state-change task (or ``ensure_checkpoint_table``)
+messages or notifications; the names and the queue config reach Airflow as the
+Variables the DAGs read (``variables``), through ``AIRFLOW_VAR_*`` environment variables.
+The checkpoint table only gets its name: the state-change task (or ``ensure_checkpoint_table``)
 creates it, as in production.
 """
 
@@ -38,13 +38,15 @@ class Postingest:
     _consumed: list[dict[str, Any]] = field(default_factory=list)
 
     @property
-    def conf(self) -> dict[str, Any]:
-        """The DAG run conf pointing both DAGs at this world."""
+    def variables(self) -> dict[str, str]:
+        """The Airflow Variables pointing both DAGs at this world."""
+        from include.postingest.names import CHECKPOINT_TABLE_VARIABLE, STATE_TABLE_VARIABLE, TOPIC_VARIABLE
+
         return {
-            "table": self.table,
-            "checkpoint_table": self.checkpoint_table,
-            "topic": self.topic,
-            "queue_config_variable": self.variable,
+            STATE_TABLE_VARIABLE: self.table,
+            CHECKPOINT_TABLE_VARIABLE: self.checkpoint_table,
+            TOPIC_VARIABLE: self.topic,
+            self.variable: os.environ[f"AIRFLOW_VAR_{self.variable.upper()}"],
         }
 
     @property
@@ -146,6 +148,8 @@ def postingest(moto, kafka, monkeypatch) -> Postingest:
     from airflow.providers.amazon.aws.hooks.sqs import SqsHook
     from confluent_kafka.admin import AdminClient
 
+    from include.postingest.config import QUEUE_CONFIG_VARIABLE
+
     suffix = uuid.uuid4().hex[:8]
     dynamodb = DynamoDBHook().get_conn()
     sqs = SqsHook().get_conn()
@@ -153,16 +157,18 @@ def postingest(moto, kafka, monkeypatch) -> Postingest:
     config = provisioning.create_confirmer_queues(sqs, {"CC": f"cc-confirmer-{suffix}", "TC": f"tc-confirmer-{suffix}"})
     admin = AdminClient({"bootstrap.servers": kafka.bootstrap_servers})
     topic = provisioning.create_topic(admin, f"notifications-{suffix}")
-    variable = f"postingest_queues_{suffix}"
-    monkeypatch.setenv(f"AIRFLOW_VAR_{variable.upper()}", config)
-    return Postingest(
+    monkeypatch.setenv(f"AIRFLOW_VAR_{QUEUE_CONFIG_VARIABLE.upper()}", config)
+    world = Postingest(
         suffix=suffix,
         table=table,
         checkpoint_table=f"postingest-checkpoints-{suffix}",
         topic=topic,
-        variable=variable,
+        variable=QUEUE_CONFIG_VARIABLE,
         queue_urls={entry["queueAlias"]: entry["queueUrl"] for entry in json.loads(config)},
         dynamodb=dynamodb,
         sqs=sqs,
         bootstrap_servers=kafka.bootstrap_servers,
     )
+    for name, value in world.variables.items():
+        monkeypatch.setenv(f"AIRFLOW_VAR_{name.upper()}", value)
+    return world

@@ -19,7 +19,13 @@ from airflow.sdk.exceptions import AirflowFailException
 
 from include.postingest.config import QUEUE_CONFIG_VARIABLE, QueueConfig, QueueConfigError, parse_queue_config
 from include.postingest.limits import InvalidParameterError
-from include.postingest.names import TABLE_NAME_PATTERN, checked_name
+from include.postingest.names import (
+    STATE_TABLE,
+    STATE_TABLE_VARIABLE,
+    TABLE_NAME_PATTERN,
+    checked_name,
+    variable_or_default,
+)
 
 if TYPE_CHECKING:
     from preservation_pipelines.common.hooks.kafka import KafkaTopicProducerHook
@@ -53,6 +59,9 @@ def refused_at_once() -> Iterator[None]:
 class PostingestBaseOperator(BaseOperator):
     """An operator on the state table (``table_name``) and the queues of Variable ``queue_config_variable``.
 
+    ``table_name`` defaults to the template of Variable ``postingest_state_table`` (the
+    default name while it is unset), rendered when the task runs.
+
     :param aws_conn_id: the AWS connection of the state table and the confirmer queues
         (default: the hooks' ``default_conn_name``).
     :param kafka_conn_id: the Kafka connection the notifications are produced on
@@ -64,7 +73,7 @@ class PostingestBaseOperator(BaseOperator):
     def __init__(
         self,
         *,
-        table_name: str,
+        table_name: str = variable_or_default(STATE_TABLE_VARIABLE, STATE_TABLE),
         queue_config_variable: str = QUEUE_CONFIG_VARIABLE,
         aws_conn_id: str | None = None,
         kafka_conn_id: str | None = None,
@@ -79,7 +88,7 @@ class PostingestBaseOperator(BaseOperator):
     def queue_config(self) -> QueueConfig:
         """The validated queue configuration; the parameters checked first (both fail at once when bad)."""
         with refused_at_once():
-            checked_name(self.table_name, TABLE_NAME_PATTERN, "table")
+            checked_name(self.table_name, TABLE_NAME_PATTERN, f"Variable {STATE_TABLE_VARIABLE}")
         return load_queue_config(self.queue_config_variable)
 
     @property

@@ -11,7 +11,16 @@ from include.postingest.limits import (
     bounded_int,
     kafka_message_limit,
 )
-from include.postingest.names import TABLE_NAME_PATTERN, TOPIC_NAME_PATTERN, checked_name
+from include.postingest.names import (
+    CHECKPOINT_TABLE,
+    CHECKPOINT_TABLE_VARIABLE,
+    NOTIFICATIONS_TOPIC,
+    TABLE_NAME_PATTERN,
+    TOPIC_NAME_PATTERN,
+    TOPIC_VARIABLE,
+    checked_name,
+    variable_or_default,
+)
 from preservation_pipelines.postingest.operators.base import PostingestBaseOperator, refused_at_once
 
 
@@ -23,6 +32,8 @@ class ApplyStateChangesOperator(PostingestBaseOperator):
     broker (waiting up to ``delivery_timeout`` seconds) before its checkpoint. Records
     that cannot be decided or encoded (whatever their types, sizes or nesting) are
     parked in ``checkpoint_table`` and listed in the returned summary under ``parked``.
+    ``checkpoint_table`` and ``topic`` default to the templates of Variables
+    ``postingest_checkpoint_table`` and ``postingest_topic`` (their default names while unset).
     Bad parameters, settings or queue config fail at once, without retries.
     """
 
@@ -31,8 +42,8 @@ class ApplyStateChangesOperator(PostingestBaseOperator):
     def __init__(
         self,
         *,
-        checkpoint_table: str,
-        topic: str,
+        checkpoint_table: str = variable_or_default(CHECKPOINT_TABLE_VARIABLE, CHECKPOINT_TABLE),
+        topic: str = variable_or_default(TOPIC_VARIABLE, NOTIFICATIONS_TOPIC),
         page_size: int = 100,
         max_records: int | str = DEFAULT_MAX_RECORDS,
         delivery_timeout: float = 30.0,
@@ -54,8 +65,8 @@ class ApplyStateChangesOperator(PostingestBaseOperator):
 
         config = self.queue_config()
         with refused_at_once():
-            checked_name(self.checkpoint_table, TABLE_NAME_PATTERN, "checkpoint_table")
-            checked_name(self.topic, TOPIC_NAME_PATTERN, "topic")
+            checked_name(self.checkpoint_table, TABLE_NAME_PATTERN, f"Variable {CHECKPOINT_TABLE_VARIABLE}")
+            checked_name(self.topic, TOPIC_NAME_PATTERN, f"Variable {TOPIC_VARIABLE}")
             max_records = bounded_int(self.max_records, "max_records", MAX_RECORDS_RANGE)
             page_size = bounded_int(self.page_size, "page_size", PAGE_SIZE_RANGE)
             producer = self.notification_producer

@@ -38,9 +38,12 @@ def kafka_connection(monkeypatch, conn_id: str, **extra) -> str:
         ({"max_records": 0}, "max_records must be from 1 to 1000000, got 0"),
         ({"max_records": "2000000"}, "max_records must be from 1 to 1000000, got 2000000"),
         ({"page_size": 5000}, "page_size must be from 1 to 1000, got 5000"),
-        ({"topic": "no topic!"}, "topic 'no topic!' is not a valid name"),
-        ({"checkpoint_table": "x"}, "checkpoint_table 'x' is not a valid name"),
-        ({"table_name": "state\nHost: elsewhere"}, "table 'state\\\\nHost: elsewhere' is not a valid name"),
+        ({"topic": "no topic!"}, "Variable postingest_topic 'no topic!' is not a valid name"),
+        ({"checkpoint_table": "x"}, "Variable postingest_checkpoint_table 'x' is not a valid name"),
+        (
+            {"table_name": "state\nHost: elsewhere"},
+            "Variable postingest_state_table 'state\\\\nHost: elsewhere' is not a valid name",
+        ),
     ],
 )
 def test_bad_parameters_fail_at_once_naming_them(monkeypatch, arguments, problem):

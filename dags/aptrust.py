@@ -1,4 +1,4 @@
-"""APTrust registry batch jobs: monthly spot-test restores, restore digests, bulk deletion with approval.
+"""APTrust registry batch jobs: monthly spot-test restores, restore digests, bulk deletion with approval, restore requests.
 
 The registry is PostgreSQL (`aptrust_registry`), the workers' queue a Kafka topic per
 WorkItem action (`kafka_producer`), mail goes through `smtp_default`.
@@ -26,6 +26,10 @@ from preservation_pipelines.aptrust.operators.deletion import (
     ValidateDeletionListOperator,
 )
 from preservation_pipelines.aptrust.operators.mail import RecordRestoreDigestsOperator, SendStoredEmailsOperator
+from preservation_pipelines.aptrust.operators.restore_request import (
+    CreateRestoreWorkItemsOperator,
+    ValidateRestorationListOperator,
+)
 from preservation_pipelines.aptrust.operators.spot_test import CreateSpotTestRestoresOperator
 from preservation_pipelines.aptrust.operators.work_items import QueueWorkItemsOperator
 from preservation_pipelines.common.notifiers.failure import TaskFailureNotifier
@@ -279,3 +283,88 @@ is not sent again. A rejected or timed-out request is re-submitted by triggering
     )
     validate_deletion_list >> approve_deletion >> create_delete_work_items >> queue_deletions >> send_confirmation
     send_confirmation >> run_summary
+
+
+with DAG(
+    dag_id="aptrust_restore_request",
+    schedule=None,  # manual only
+    catchup=False,
+    max_active_runs=4,
+    render_template_as_native_obj=True,
+    default_args=DEFAULT_ARGS,
+    tags=[*TAGS, "kafka", "restore"],
+    params={
+        "requester": Param(
+            "",
+            type="string",
+            format="idn-email",
+            maxLength=MAX_ADDRESS_LENGTH,
+            title="Requester (registry user's email)",
+            description="Email of the person asking: an active registry user; institutional users and admins "
+            "restore their own institution's items, APTrust admins any institution's",
+        ),
+        "identifiers": Param(
+            [],
+            type="array",
+            items={"type": "string", "minLength": 1, "maxLength": MAX_IDENTIFIER_LENGTH},
+            minItems=1,
+            maxItems=MAX_IDENTIFIERS,
+            title="Identifiers to restore",
+            description=f"Object (test.edu/bag) and file (test.edu/bag/data/file) identifiers of one institution, "
+            f"one per line (at most {MAX_IDENTIFIERS})",
+        ),
+    },
+    doc_md=f"""
+### APTrust object and file restoration requests
+The registry's Restore button for many objects and files at once: one restore WorkItem
+per item, queued for the preservation workers. No mail: the finished restores reach the
+depositor through `aptrust_restore_notifications`.
+
+**Trigger** with params `requester` (the email of an active registry user) and
+`identifiers` (objects and/or files of one institution, at most {MAX_IDENTIFIERS}).
+**Touches** `aptrust_registry` (new `Restore Object`/`Restore File`/`Glacier Restore`
+WorkItems, `dag_restore_requests`) and `kafka_producer` (topics `restore_object`,
+`restore_file`, `restore_glacier`).
+
+**Steps**: `validate_restoration_list` judges the requester and every item first; if
+the requester is no active registry user, or an item is not found, deleted (a file: or
+its object), has pending work (on the object, any of its files, or an unlinked
+re-ingest of its bag; for a file, its parent object's), belongs to an institution the
+requester may not restore, is a file whose object is in the same request, has no ingest
+record, or the list mixes institutions, the run fails at once (no retry) naming each
+line and why, and nothing is created. `create_restore_work_items` judges the items again
+under row locks and creates, in one transaction, one WorkItem per item (action by the
+object's storage option; name, etag, bucket and bag date from the object's last
+successful ingest) and records them as the run's in `dag_restore_requests`;
+`queue_restorations` publishes each id to its action's topic and sets `queued_at` only
+for messages the broker acknowledged; `run_summary` lists what was created and queued.
+
+**Recovery**: clear or retry any task: a run creates its WorkItems once (keyed by run
+and identifier; a retry finds them and queues them), and a queued WorkItem is never
+published again. If the broker was down, the WorkItems stay un-queued and the retry
+queues them. To restore again, trigger a new run.
+""",
+) as aptrust_restore_request:
+    validate_restoration_list = ValidateRestorationListOperator(
+        task_id="validate_restoration_list",
+        requester="{{ params.requester }}",
+        identifiers="{{ params.identifiers }}",
+    )
+    create_restore_work_items = CreateRestoreWorkItemsOperator(
+        task_id="create_restore_work_items",
+        requester="{{ params.requester }}",
+        identifiers="{{ params.identifiers }}",
+    )
+    queue_restorations = QueueWorkItemsOperator(
+        task_id="queue_restorations",
+        work_item_ids="{{ ti.xcom_pull(task_ids='create_restore_work_items')['work_item_ids'] }}",
+    )
+    run_summary = RunSummaryOperator(
+        task_id="run_summary",
+        steps={
+            "request": "validate_restoration_list",
+            "restorations": "create_restore_work_items",
+            "queue": "queue_restorations",
+        },
+    )
+    validate_restoration_list >> create_restore_work_items >> queue_restorations >> run_summary

@@ -52,13 +52,14 @@ class RegistryBuilder:
 
     def institution(self, identifier: str, spot_restore_frequency: int = 30, state: str = "A") -> int:
         return self._insert(
-            "INSERT INTO institutions (name, identifier, spot_restore_frequency, state) "
-            "VALUES (%(name)s, %(identifier)s, %(frequency)s, %(state)s) RETURNING id",
+            "INSERT INTO institutions (name, identifier, spot_restore_frequency, state, receiving_bucket) "
+            "VALUES (%(name)s, %(identifier)s, %(frequency)s, %(state)s, %(receiving_bucket)s) RETURNING id",
             {
                 "name": identifier.split(".")[0].title() + " University",
                 "identifier": identifier,
                 "frequency": spot_restore_frequency,
                 "state": state,
+                "receiving_bucket": f"aptrust.receiving.{identifier}",
             },
         )
 
@@ -83,17 +84,19 @@ class RegistryBuilder:
         storage_option: str = "Standard",
         state: str = "A",
         ingested: bool = True,
+        etag: str | None = None,
     ) -> int:
         """An object with one file per size, and (``ingested``) its successful Ingest WorkItem."""
         object_id = self._insert(
-            "INSERT INTO intellectual_objects (identifier, bag_name, institution_id, state, storage_option) "
-            "VALUES (%(identifier)s, %(bag)s, %(institution_id)s, %(state)s, %(storage_option)s) RETURNING id",
+            "INSERT INTO intellectual_objects (identifier, bag_name, institution_id, state, storage_option, etag) "
+            "VALUES (%(identifier)s, %(bag)s, %(institution_id)s, %(state)s, %(storage_option)s, %(etag)s) RETURNING id",
             {
                 "identifier": identifier,
                 "bag": identifier.split("/", 1)[1],
                 "institution_id": institution_id,
                 "state": state,
                 "storage_option": storage_option,
+                "etag": etag,
             },
         )
         for number, size in enumerate(file_sizes):

@@ -245,3 +245,15 @@ def test_a_list_longer_than_the_bound_is_refused_whole(length):
 def test_an_identifier_longer_than_the_bound_is_named(long):
     with pytest.raises(RestorationListRejected, match="item 1: "):
         parse_restoration_request("ann@test.edu", [long])
+
+
+def test_the_statements_take_values_only_through_named_placeholders():
+    import re
+
+    from include.aptrust import restore_request_sql
+
+    statements = {n: v for n, v in vars(restore_request_sql).items() if n.isupper() and isinstance(v, str)}
+    assert len(statements) >= 9
+    for name, statement in statements.items():
+        assert "%" not in re.sub(r"%\(\w+\)s", "", statement), f"{name}: a bare %"
+        assert "{" not in statement and "}" not in statement, f"{name}: an unformatted template"

@@ -1,0 +1,1 @@
+"""The Pipelines view: a read-only page per system inside the Airflow UI (``pipelines_plugin.py``)."""

@@ -1,0 +1,161 @@
+"""Each panel of the Pipelines view against the real servers, on `make run`'s demo data."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from include.aspace2alma.dropbox import DROPBOX_FOLDER, REPORT_NAME
+from include.merritt.layout import INGEST_QUEUE_LOCK, collection_lock
+from preservation_pipelines.ui import panels
+from preservation_pipelines.ui.model import Code, Link
+from tests.plugins.ui.support import demo  # noqa: F401 - fixture
+
+
+def _table(result, title: str):
+    return next(table for table in result.tables if table.title.startswith(title))
+
+
+def _text(cells) -> list[str]:
+    return [cell.text if isinstance(cell, (Link, Code)) else str(cell) for cell in cells]
+
+
+@pytest.fixture
+def zk_client(zookeeper):
+    from preservation_pipelines.merritt.hooks.zookeeper import MerrittZooKeeperHook
+
+    with MerrittZooKeeperHook() as hook:
+        yield hook.get_conn()
+
+
+def test_merritt_shows_states_holds_the_freeze_and_failed_jobs_with_admin_confs(demo, zk_client):
+    zk_client.ensure_path(collection_lock("demo_profile_held"))
+    zk_client.ensure_path(INGEST_QUEUE_LOCK)
+    try:
+        result = panels.merritt()
+    finally:
+        zk_client.delete(collection_lock("demo_profile_held"))
+        zk_client.delete(INGEST_QUEUE_LOCK)
+
+    jobs = dict(_table(result, "Jobs per state").rows)
+    assert jobs["Completed"] >= 2 and jobs["Failed"] >= 1
+    assert dict(_table(result, "Batches per state").rows)["Processing"] >= 1
+    assert ("Ingest", "frozen (/locks/queue/ingest exists): workers and reporters skip their polls") in result.facts
+    held = _table(result, "Held collections").rows
+    assert [
+        "demo_profile_held",
+        "release_collection",
+        '{"action": "release_collection", "target": "demo_profile_held"}',
+    ] in [_text(row) for row in held]
+    failed = [_text(row) for row in _table(result, "Failed jobs").rows]
+    demo_failure = next(row for row in failed if "object3.checkm: 404 Not Found" in row[2])
+    jid = demo_failure[0]
+    assert demo_failure[5:7] == ["requeue_job", json.dumps({"action": "requeue_job", "target": jid})]
+    assert demo_failure[7] == "delete_job"
+    link = next(row for row in _table(result, "Failed jobs").rows if row[0] == jid)[5]
+    assert link.href.startswith("../dags/merritt_queue_admin?conf=") and link.top
+
+
+def test_postingest_counts_items_and_stale_items_per_queue_and_lists_parked_records(demo, moto):
+    from devstack.demo_seed_postingest import STUCK_ASSETS
+    from include.postingest.checkpoints import parked_key
+    from include.postingest.names import CHECKPOINT_TABLE, STATE_TABLE
+    from preservation_pipelines.postingest.hooks.dynamodb import PostingestStateHook
+
+    hook = PostingestStateHook(aws_conn_id="aws_default", table_name=STATE_TABLE, checkpoint_table=CHECKPOINT_TABLE)
+    hook.ensure_checkpoint_table()
+    parked = {
+        "pk": parked_key(STATE_TABLE),
+        "sk": "shard-ui#0001",
+        "assetId": "asset-ui-parked",
+        "batchId": "batch-ui",
+        "sequenceNumber": "0001",
+        "eventName": "MODIFY",
+        "error": "newImage.queue: a set, not a string",
+        "parkedAt": "2026-12-01T10:00:00.000Z",
+    }
+    hook.checkpoints.put_item(Item=parked)
+    try:
+        result = panels.postingest()
+    finally:
+        hook.checkpoints.delete_item(Key={"pk": parked["pk"], "sk": parked["sk"]})
+
+    queues = {row[0]: row for row in _table(result, "Items per queue").rows}
+    assert queues["CC"][2] >= STUCK_ASSETS  # each seeding adds its stuck assets (from June 2025)
+    assert queues["CC"][1] >= queues["CC"][2]
+    assert queues["CC"][3].startswith("lastQueued before ")
+    assert queues["TC"][2] == 0
+    assert [
+        "asset-ui-parked",
+        "batch-ui",
+        "MODIFY",
+        "2026-12-01T10:00:00.000Z",
+        "newImage.queue: a set, not a string",
+    ] in [_text(row) for row in _table(result, "Parked records").rows]
+
+
+def test_aptrust_registry_shows_this_months_spot_tests_and_mail_not_sent(demo, postgres):
+    import psycopg
+
+    from devstack.demo_seed_aptrust import DEMO_INSTITUTION
+
+    with psycopg.connect(postgres.url("aptrust_registry"), autocommit=True) as connection:
+        institution_id = connection.execute(
+            "SELECT id FROM institutions WHERE identifier = %s", (DEMO_INSTITUTION,)
+        ).fetchone()[0]
+        for message_id, error in (("<ui-unsent@demo>", None), ("<ui-failed@demo>", "550 mailbox unavailable")):
+            connection.execute(
+                "INSERT INTO emails (email_type, institution_id, message_id, recipients, subject, body, error) "
+                "VALUES ('restore_digest', %s, %s, %s, %s, 'body', %s)",
+                (institution_id, message_id, ["admin@demo.edu"], f"Restores {message_id}", error),
+            )
+    result = panels.aptrust_registry()
+
+    spot_tests = {row[0]: row for row in _table(result, "Spot tests of").rows}
+    assert spot_tests[DEMO_INSTITUTION][1] == "none yet"
+    mail = [_text(row) for row in _table(result, "Mail not sent").rows]
+    assert [row[3:] for row in mail if row[3].startswith("Restores <ui-")] == [
+        ["Restores <ui-unsent@demo>", "admin@demo.edu", row_time(mail, 0), "waiting to be sent"],
+        ["Restores <ui-failed@demo>", "admin@demo.edu", row_time(mail, 1), "failed: 550 mailbox unavailable"],
+    ]
+
+
+def row_time(mail: list[list[str]], index: int) -> str:
+    return [row for row in mail if row[3].startswith("Restores <ui-")][index][5]
+
+
+def test_aptrust_approvals_without_waiting_requests(airflow_db):
+    result = panels.aptrust_approvals()
+
+    assert _table(result, "Waiting for approval").rows == []
+    assert result.facts == [("All waiting requests", Link("Required actions", "../required_actions"))]
+
+
+def test_aspace2alma_lists_the_drop_box_and_says_todays_report_arrived(demo, sftp):
+    result = panels.aspace2alma_dropbox()
+
+    files = {row[0]: row for row in _table(result, "Files").rows}
+    report = sftp.local_path(f"{DROPBOX_FOLDER}/{REPORT_NAME}")
+    assert files[f"{DROPBOX_FOLDER}/{REPORT_NAME}"][1] == report.stat().st_size
+    fact = dict(result.facts)
+    assert next(value for name, value in fact.items() if name.startswith("Today's report")).startswith(
+        "arrived, waiting for the export"
+    )
+
+
+def test_aspace2alma_report_not_arrived_when_older_than_today(demo, sftp):
+    import os
+
+    report = sftp.local_path(f"{DROPBOX_FOLDER}/{REPORT_NAME}")
+    stat = report.stat()
+    two_days_ago = (datetime.now(UTC) - timedelta(days=2)).timestamp()
+    os.utime(report, (two_days_ago, two_days_ago))
+    try:
+        result = panels.aspace2alma_dropbox()
+    finally:
+        os.utime(report, (stat.st_atime, stat.st_mtime))
+
+    today = next(value for name, value in result.facts if name.startswith("Today's report"))
+    assert today.startswith("not arrived: the report is from ")

@@ -2,8 +2,8 @@
 
 ``RegistryBuilder`` writes registry rows the way the registry would; the tests use it
 too. ``seed()`` creates the tables (the one DDL, ``include/aptrust/registry.sql``),
-a few institutions with spot tests on, finished restores waiting for their digest and
-objects to delete; for `make demo` it also answers the bulk deletion's approval as a
+a few institutions with spot tests on, finished restores waiting for their digest,
+objects to delete and objects to restore; for `make demo` it also answers the bulk deletion's approval as a
 second person would (``dag.test()`` never answers a human-in-the-loop task itself).
 """
 
@@ -24,6 +24,12 @@ DEMO_REQUESTER = "depositor@demo.edu"
 DEMO_APPROVER = "approver@demo.edu"
 DEMO_DELETIONS = [f"{DEMO_INSTITUTION}/old-bag-{n}" for n in range(3)] + [
     f"{DEMO_INSTITUTION}/mixed-bag/data/obsolete.txt"
+]
+# one of each restore action: an object, a file, a Glacier object
+DEMO_RESTORATIONS = [
+    f"{DEMO_INSTITUTION}/bag-3",
+    f"{DEMO_INSTITUTION}/bag-4/data/file-0.txt",
+    f"{DEMO_INSTITUTION}/cold-bag",
 ]
 
 
@@ -176,6 +182,7 @@ def seed_registry(builder: RegistryBuilder) -> None:
         builder.intellectual_object(glacier, f"glacier.edu/bag-{n}", storage_option="Glacier-Deep-OR")
     for n in range(3):
         builder.intellectual_object(demo, f"{DEMO_INSTITUTION}/old-bag-{n}")
+    builder.intellectual_object(demo, f"{DEMO_INSTITUTION}/cold-bag", storage_option="Glacier-OR")
     mixed = builder.intellectual_object(demo, f"{DEMO_INSTITUTION}/mixed-bag", file_sizes=())
     builder.generic_file(mixed, demo, f"{DEMO_INSTITUTION}/mixed-bag/data/obsolete.txt", 512)
     restored = builder.intellectual_object(demo, f"{DEMO_INSTITUTION}/restored-bag")
@@ -204,7 +211,8 @@ def seed(stack: Devstack) -> dict[str, dict[str, Any]]:
             "institution": DEMO_INSTITUTION,
             "requester": DEMO_REQUESTER,
             "identifiers": DEMO_DELETIONS,
-        }
+        },
+        "aptrust_restore_request": {"requester": DEMO_REQUESTER, "identifiers": DEMO_RESTORATIONS},
     }
 
 

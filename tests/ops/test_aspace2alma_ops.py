@@ -13,6 +13,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from include.common.run_note import SUMMARY_HEADING
 from tests.dags.aspace2alma_support import (  # noqa: F401 - fixtures
     FRIDAY,
     WEDNESDAY,
@@ -49,6 +50,8 @@ def test_a_triggered_run_exports_and_a_whole_run_clear_redoes_it_without_duplica
     _export_is_complete(dropbox)
     assert api.xcom(EXPORT, run_id, "export_to_alma")["items_created"] == first_summary["items_created"]
     assert not (dropbox / "sc_active_barcodes.csv").exists()
+    note = api.run(EXPORT, run_id)["note"]  # the summary on the run itself, by the run-notes plugin
+    assert note.startswith(SUMMARY_HEADING) and f"- items\\_created: {first_summary['items_created']}" in note
 
 
 def test_archivesspace_down_mid_run_then_back_and_the_failed_task_cleared(fresh_dags, standin, dropbox):

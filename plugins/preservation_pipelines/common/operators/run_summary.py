@@ -7,9 +7,14 @@ from typing import Any
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException
 
+from include.common.run_note import RUN_SUMMARY_XCOM_KEY
+
 
 class RunSummaryOperator(BaseOperator):
     """Gather the run summary, log it, return it, and fail (no retry) if it lists problems.
+
+    The summary is also kept under the XCom key ``run_summary``, failed or not, which the
+    run-notes listener writes into the DAG run's note when the run finishes.
 
     :param steps: the task id whose return value is the summary as it is, or
         ``{name: task_id}`` / ``{name: (task_id, xcom_key)}`` for a summary made of several
@@ -34,6 +39,7 @@ class RunSummaryOperator(BaseOperator):
         else:
             summary = {name: _pull(ti, source) for name, source in self.steps.items()}
         self.log.info("run summary: %s", summary)
+        ti.xcom_push(key=RUN_SUMMARY_XCOM_KEY, value=summary)
         found = {key: summary[key] for key in self.problems if summary.get(key)}
         if found:
             lines = [f"{key}: {entry}" for key, entries in found.items() for entry in _named(entries)]

@@ -1,0 +1,1 @@
+"""Listeners shared by every system (loaded by the run_notes plugin)."""

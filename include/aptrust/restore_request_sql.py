@@ -72,9 +72,24 @@ ORDER BY o.id, f.id
 
 OBJECTS_BY_IDENTIFIER = _OBJECTS
 FILES_BY_IDENTIFIER = _FILES
-# The same, row-locked for the creating transaction (a file's parent object too).
-OBJECTS_BY_IDENTIFIER_LOCKED = _OBJECTS + "FOR UPDATE OF o\n"
-FILES_BY_IDENTIFIER_LOCKED = _FILES + "FOR UPDATE OF f, o\n"
+
+# The creating transaction locks the rows first and reads them afterwards, in a second
+# statement: a statement that waited for a lock still answers from the snapshot it
+# started with, so it would miss the WorkItems the lock holder committed meanwhile.
+LOCK_OBJECTS = """
+SELECT o.id FROM intellectual_objects o
+WHERE o.identifier = ANY(%(identifiers)s)
+ORDER BY o.id
+FOR UPDATE
+"""
+
+# a file's parent object too: pending work on the object blocks the file
+LOCK_FILES = """
+SELECT f.id FROM generic_files f JOIN intellectual_objects o ON o.id = f.intellectual_object_id
+WHERE f.identifier = ANY(%(identifiers)s)
+ORDER BY o.id, f.id
+FOR UPDATE OF f, o
+"""
 
 # The parameter is the requester's address key (lowercased).
 ACTIVE_USERS_BY_EMAIL = """

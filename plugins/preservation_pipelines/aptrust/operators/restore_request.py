@@ -134,20 +134,19 @@ def _judged(cursor, request: RestorationRequest, *, locked: bool) -> tuple[Reque
     )
     from preservation_pipelines.aptrust.hooks.registry import _rows
 
+    identifiers = list(request.identifiers)
+    if locked:
+        cursor.execute(sql.LOCK_OBJECTS, {"identifiers": identifiers})
+        cursor.execute(sql.LOCK_FILES, {"identifiers": identifiers})
     cursor.execute(sql.ACTIVE_USERS_BY_EMAIL, {"email": address_key(request.requester)})
     users = [Requester(**row) for row in _rows(cursor)]
-    identifiers = list(request.identifiers)
-    cursor.execute(
-        sql.OBJECTS_BY_IDENTIFIER_LOCKED if locked else sql.OBJECTS_BY_IDENTIFIER, {"identifiers": identifiers}
-    )
+    cursor.execute(sql.OBJECTS_BY_IDENTIFIER, {"identifiers": identifiers})
     objects = [RestoreItem.from_row(row) for row in _rows(cursor)]
     as_objects = {item.identifier for item in objects}
     remaining = [identifier for identifier in identifiers if identifier not in as_objects]
     files: list[RestoreItem] = []
     if remaining:
-        cursor.execute(
-            sql.FILES_BY_IDENTIFIER_LOCKED if locked else sql.FILES_BY_IDENTIFIER, {"identifiers": remaining}
-        )
+        cursor.execute(sql.FILES_BY_IDENTIFIER, {"identifiers": remaining})
         files = [RestoreItem.from_row(row) for row in _rows(cursor)]
     try:
         return judge_restoration_list(request, users, resolved(identifiers, objects, files))

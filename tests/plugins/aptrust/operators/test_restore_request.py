@@ -238,3 +238,37 @@ def test_two_tries_of_one_run_at_once_create_one_set(registry):  # noqa: F811
     assert sorted(result["created"] for result in results) == [False, True]
     assert results[0]["work_items"] == results[1]["work_items"]
     assert len(_restores(registry)) == 2
+
+
+def test_work_committed_while_the_creation_waits_for_its_row_locks_is_seen(registry, postgres):  # noqa: F811
+    """Another run (or any writer holding the object's row) commits pending work while this creation waits:
+    the creation judges what was committed, not what its first statement saw, and creates nothing."""
+    import psycopg
+    from airflow.sdk.exceptions import AirflowFailException
+
+    inst, objects = _seed(registry)
+    errors: list[Exception] = []
+    with psycopg.connect(postgres.url("aptrust_registry")) as holder:
+        holder.execute("SELECT id FROM intellectual_objects WHERE id = %(id)s FOR UPDATE", {"id": objects["plain"]})
+
+        def create():
+            try:
+                _create(["test.edu/plain/data/file-0.txt"], context={"run_id": "manual__second"})
+            except Exception as error:  # noqa: BLE001 - asserted below
+                errors.append(error)
+
+        waiting = threading.Thread(target=create)
+        waiting.start()
+        waiting.join(timeout=2)
+        assert waiting.is_alive()  # blocked on the object's row lock
+        holder.execute(
+            "INSERT INTO work_items (name, institution_id, intellectual_object_id, action, status) "
+            "VALUES ('plain.tar', %(inst)s, %(id)s, 'Restore Object', 'Pending')",
+            {"inst": inst, "id": objects["plain"]},
+        )
+        holder.commit()
+        waiting.join(timeout=30)
+
+    [error] = errors
+    assert isinstance(error, AirflowFailException) and "test.edu/plain/data/file-0.txt: pending work" in str(error)
+    assert rows(registry, "SELECT * FROM dag_restore_requests") == []

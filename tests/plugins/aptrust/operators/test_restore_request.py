@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.include.aptrust.fixtures import registry, rows  # noqa: F401 - fixtures
+from tests.include.aptrust.fixtures import registry, rows, short_delivery_timeout, topic_values  # noqa: F401 - fixtures
 
 REQUESTER = "ann@test.edu"
 RUN = {"run_id": "manual__restore"}
@@ -272,3 +272,40 @@ def test_work_committed_while_the_creation_waits_for_its_row_locks_is_seen(regis
     [error] = errors
     assert isinstance(error, AirflowFailException) and "test.edu/plain/data/file-0.txt: pending work" in str(error)
     assert rows(registry, "SELECT * FROM dag_restore_requests") == []
+
+
+def test_a_broker_outage_leaves_the_runs_work_items_unqueued_and_the_retry_queues_each_once(
+    registry,  # noqa: F811
+    devstack,
+    kafka,
+    short_delivery_timeout,  # noqa: F811
+    monkeypatch,
+):
+    from preservation_pipelines.aptrust.operators.work_items import QueueWorkItemsOperator, WorkItemsNotQueued
+    from preservation_pipelines.common.hooks.kafka import KafkaTopicProducerHook
+
+    _seed(registry)
+    created = _create(["test.edu/plain", "test.edu/cold/data/file-0.txt"])
+    ids = created["work_item_ids"]
+
+    def queue():
+        return QueueWorkItemsOperator(
+            task_id="queue_restorations", work_item_ids=ids, work_queue_conn_id=short_delivery_timeout
+        ).execute({})
+
+    with monkeypatch.context() as patched:
+        patched.setattr(KafkaTopicProducerHook, "ensure_topics", lambda self, topics: None)
+        devstack.stop(["kafka"])
+        try:
+            with pytest.raises(WorkItemsNotQueued):
+                queue()
+        finally:
+            devstack.start(["kafka"])
+    assert [row["queued_at"] for row in _restores(registry)] == [None, None]
+
+    # the retry: creation finds the run's WorkItems, queueing publishes each once
+    assert _create(["test.edu/plain", "test.edu/cold/data/file-0.txt"])["work_item_ids"] == ids
+    assert sorted(queue()["queued"]) == ids
+    assert all(row["queued_at"] is not None for row in _restores(registry))
+    assert topic_values(kafka, "restore_object").count(str(ids[0])) == 1
+    assert topic_values(kafka, "restore_glacier").count(str(ids[1])) == 1

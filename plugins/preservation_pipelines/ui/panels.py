@@ -190,6 +190,7 @@ def postingest(
     clock: Callable[[], datetime] = utc_now,
 ) -> PanelResult:
     from airflow.sdk import Variable
+    from botocore.exceptions import ClientError
 
     from preservation_pipelines.postingest.hooks.dynamodb import PostingestStateHook
     from preservation_pipelines.postingest.hooks.sqs import ConfirmerQueueHook
@@ -226,8 +227,14 @@ def postingest(
             "Items per queue", ["queue", "items", "stale", "stale means"], rows, note="stale: what the resender resends"
         )
     )
-    parked = sorted(state.parked_records(), key=lambda row: str(row.get("parkedAt", "")))
     table = Table("Parked records", ["asset", "batch", "event", "parked at", "reason"], empty="no parked record")
+    try:
+        parked = sorted(state.parked_records(), key=lambda row: str(row.get("parkedAt", "")))
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") != "ResourceNotFoundException":
+            raise
+        parked = []  # postingest_state_change creates the checkpoint table on its first run
+        table.empty = f"none: the checkpoint table {checkpoint_table} does not exist yet"
     cut(
         [
             [row.get("assetId"), row.get("batchId"), row.get("eventName"), row.get("parkedAt"), row.get("error")]

@@ -16,11 +16,16 @@ def demo(sftp, zookeeper, moto, kafka, postgres, airflow_db):
 
 
 @pytest.fixture(scope="module")
-def admin_token(airflow_db) -> str:
-    """A token as ``POST /auth/token`` issues it to the local admin (the API server's auth manager and JWT secret)."""
-    from airflow.api_fastapi.app import create_auth_manager
+def auth_manager(airflow_db):
+    """The API server's auth manager (the simple one, as configured), initialised as the API server does."""
+    from airflow.api_fastapi.app import init_auth_manager
+
+    return init_auth_manager()
+
+
+@pytest.fixture(scope="module")
+def admin_token(auth_manager) -> str:
+    """A token as ``POST /auth/token`` issues it to the local admin (same auth manager, same JWT secret)."""
     from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
 
-    manager = create_auth_manager()
-    manager.init()
-    return manager.generate_jwt(SimpleAuthManagerUser(username="admin", role="admin"))
+    return auth_manager.generate_jwt(SimpleAuthManagerUser(username="admin", role="admin"))

@@ -1,5 +1,6 @@
 -- The APTrust registry tables the batch DAGs read and write (the subset they use),
--- plus the tables the DAGs own: spot_test_restores, emails, bulk_delete_jobs(+_items), dag_restore_requests.
+-- plus the tables the DAGs own: spot_test_restores, emails, bulk_delete_jobs(+_items), dag_restore_requests,
+-- dag_alerts, dag_alert_delivery_errors.
 -- The one DDL used by the tests, the demo seed and the benchmark. Idempotent: safe to
 -- apply to a database that already has it.
 
@@ -161,4 +162,85 @@ CREATE TABLE IF NOT EXISTS dag_restore_requests (
     work_item_id bigint      NOT NULL UNIQUE REFERENCES work_items (id),
     created_at   timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (dag_run_id, identifier)
+);
+
+-- PREMIS events: the subset of the registry's columns the alerts read (failed fixity checks).
+CREATE TABLE IF NOT EXISTS premis_events (
+    id                     bigserial PRIMARY KEY,
+    identifier             text        NOT NULL UNIQUE,
+    event_type             text        NOT NULL,
+    date_time              timestamptz NOT NULL,
+    outcome                text        NOT NULL,
+    outcome_information    text,
+    institution_id         bigint      NOT NULL REFERENCES institutions (id),
+    intellectual_object_id bigint      REFERENCES intellectual_objects (id),
+    generic_file_id        bigint      REFERENCES generic_files (id),
+    created_at             timestamptz NOT NULL DEFAULT now(),
+    updated_at             timestamptz NOT NULL DEFAULT now()
+);
+-- a day's failed fixity checks ('Failure': Pharos-era rows)
+CREATE INDEX IF NOT EXISTS premis_events_failed_fixity
+    ON premis_events (date_time) WHERE event_type = 'fixity check' AND outcome IN ('Failed', 'Failure');
+
+-- The registry's alerts: what was told to whom (one alerts_users row per recipient) about
+-- which WorkItems and PREMIS events. deletion_request_id has no foreign key here: the
+-- registry's deletion_requests table is not part of this DDL yet.
+CREATE TABLE IF NOT EXISTS alerts (
+    id                  bigserial PRIMARY KEY,
+    institution_id      bigint      REFERENCES institutions (id),
+    type                text        NOT NULL CHECK (type IN (
+        'Deletion Cancelled', 'Deletion Completed', 'Deletion Confirmed', 'Deletion Requested',
+        'Failed Fixity Check', 'Restoration Completed', 'Password Changed', 'Password Reset',
+        'Stalled Work Items', 'Welcome New User')),
+    subject             text        NOT NULL,
+    content             text        NOT NULL,
+    deletion_request_id bigint,
+    created_at          timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS alerts_by_institution_type ON alerts (institution_id, type);
+
+CREATE TABLE IF NOT EXISTS alerts_users (
+    alert_id bigint      NOT NULL REFERENCES alerts (id),
+    user_id  bigint      NOT NULL REFERENCES users (id),
+    -- set once that recipient's mail was accepted; the registry UI sets read_at
+    sent_at  timestamptz,
+    read_at  timestamptz
+);
+CREATE UNIQUE INDEX IF NOT EXISTS alerts_users_pair ON alerts_users (alert_id, user_id);
+CREATE INDEX IF NOT EXISTS alerts_users_by_user ON alerts_users (user_id);
+
+CREATE TABLE IF NOT EXISTS alerts_work_items (
+    alert_id     bigint NOT NULL REFERENCES alerts (id),
+    work_item_id bigint NOT NULL REFERENCES work_items (id)
+);
+CREATE UNIQUE INDEX IF NOT EXISTS alerts_work_items_pair ON alerts_work_items (alert_id, work_item_id);
+-- "is this item already alerted?" (the registry has no such index)
+CREATE INDEX IF NOT EXISTS alerts_work_items_by_work_item ON alerts_work_items (work_item_id);
+
+CREATE TABLE IF NOT EXISTS alerts_premis_events (
+    alert_id        bigint NOT NULL REFERENCES alerts (id),
+    premis_event_id bigint NOT NULL REFERENCES premis_events (id)
+);
+CREATE UNIQUE INDEX IF NOT EXISTS alerts_premis_events_pair ON alerts_premis_events (alert_id, premis_event_id);
+CREATE INDEX IF NOT EXISTS alerts_premis_events_by_event ON alerts_premis_events (premis_event_id);
+
+-- The alerts the DAGs recorded (the outbox: only these are ever sent by the DAGs), by run.
+CREATE TABLE IF NOT EXISTS dag_alerts (
+    alert_id       bigint      PRIMARY KEY REFERENCES alerts (id),
+    dag_id         text        NOT NULL,
+    dag_run_id     text        NOT NULL,
+    type           text        NOT NULL,
+    audience       text        NOT NULL CHECK (audience IN ('institution', 'aptrust')),
+    interval_start timestamptz,
+    created_at     timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS dag_alerts_by_run ON dag_alerts (dag_id, dag_run_id, type);
+
+-- A recipient the SMTP server refused (or whose address cannot be sent to): never retried.
+CREATE TABLE IF NOT EXISTS dag_alert_delivery_errors (
+    alert_id   bigint      NOT NULL REFERENCES alerts (id),
+    user_id    bigint      NOT NULL REFERENCES users (id),
+    error      text        NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (alert_id, user_id)
 );

@@ -22,6 +22,8 @@ from include.aspace2alma.aspace_data import (
     check_api_path,
     check_uri,
     collect_top_containers,
+    read_search_page,
+    search_page,
     top_container,
 )
 from tests.include.aspace2alma.hostile_strategies import ANY_TEXT, JSON_SCALARS, SEARCH_DOCS
@@ -179,12 +181,12 @@ def test_any_doc_gives_an_xml_safe_container_or_an_error_naming_the_search(doc):
 
 
 def _serving(pages):
-    """fetch_page answering ``pages`` in turn, then the last one forever; counts the calls."""
+    """fetch_page answering ``pages`` (as JSON) in turn, then the last one forever; counts the calls."""
     calls = []
 
     def fetch(start):
         calls.append(start)
-        return pages[min(len(calls), len(pages)) - 1]
+        return json.dumps(pages[min(len(calls), len(pages)) - 1]).encode()
 
     return fetch, calls
 
@@ -217,7 +219,9 @@ def test_paging_stops_at_the_hard_cap_of_pages():
 
     def one_new_container_per_page(start):
         calls.append(start)
-        return _page([{"json": json.dumps({"uri": f"/repositories/2/top_containers/{start + 1}"})}], 50_000)
+        return json.dumps(
+            _page([{"json": json.dumps({"uri": f"/repositories/2/top_containers/{start + 1}"})}], 50_000)
+        ).encode()
 
     with pytest.raises(AspaceDataError, match=f"{SEARCH}: 1000 of 50000 top containers after 1000 pages; gave up"):
         collect_top_containers(one_new_container_per_page, SEARCH)
@@ -244,3 +248,42 @@ def test_any_answers_give_distinct_containers_within_the_caps_or_an_error_naming
     finally:
         assert len(calls) <= MAX_SEARCH_PAGES
     assert len({c.uri for c in containers}) == len(containers) <= MAX_TOP_CONTAINERS
+
+
+def _checking_every_shape(body):
+    """What `read_search_page` must give: the answer through json and the checks that name every fault."""
+    try:
+        found, docs = search_page(json.loads(body.decode("utf-8")), SEARCH)
+        return found, [top_container(doc, SEARCH) for doc in docs]
+    except AspaceDataError as error:
+        return str(error)
+    except (ValueError, RecursionError):
+        return "malformed JSON"
+
+
+def _reading(body):
+    try:
+        return read_search_page(body, SEARCH)
+    except AspaceDataError as error:
+        return "malformed JSON" if str(error).startswith(f"{SEARCH}: malformed JSON") else str(error)
+
+
+_ANSWERS = _PAGES.map(lambda pages: pages[0]) | st.fixed_dictionaries(
+    {"response": st.fixed_dictionaries({"docs": st.lists(SEARCH_DOCS, max_size=3)}, optional={"numFound": st.floats()})}
+)  # fmt: skip
+
+
+@given(_ANSWERS, st.sampled_from([json.dumps, lambda page: json.dumps(page, ensure_ascii=False)]))
+def test_the_quick_decoding_of_well_formed_answers_gives_what_checking_every_shape_gives(page, dumps):
+    body = dumps(page).encode("utf-8", "surrogatepass")
+    assert _reading(body) == _checking_every_shape(body)
+
+
+def test_a_real_answer_takes_the_quick_decoding(monkeypatch):
+    dataset = Dataset()
+    tcs = next(tcs for ref in dataset.iter_resources() if len(tcs := dataset.top_containers(*ref)) >= 3)
+    body = json.dumps(
+        {"responseHeader": {"status": 0}, "response": {"numFound": 9, "docs": [solr_doc(tc) for tc in tcs]}}
+    )
+    monkeypatch.setattr(aspace_data, "_read_search_page_checking_shapes", None)
+    assert read_search_page(body.encode(), SEARCH) == (9, [top_container(solr_doc(tc), SEARCH) for tc in tcs])

@@ -8,6 +8,8 @@ cycles with the resource index; each case combines the rules differently. Its
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
@@ -196,7 +198,7 @@ class HostileSource:
         return self.answers[resource_id - 1][0]
 
     def top_containers(self, uri, resource_uri):
-        page = self.answers[int(resource_uri.rsplit("/", 1)[1]) - 1][1]
+        page = json.dumps(self.answers[int(resource_uri.rsplit("/", 1)[1]) - 1][1]).encode()
         return collect_top_containers(lambda start: page, f"search for {resource_uri}")
 
 

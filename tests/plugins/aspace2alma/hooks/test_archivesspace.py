@@ -97,11 +97,9 @@ def test_timeouts_are_retried_then_give_up(standin):
 
 
 def test_malformed_json_is_a_clear_error(standin):
-    from preservation_pipelines.aspace2alma.hooks.archivesspace import ArchivesSpaceError
-
     repo_id, resource_id = _resource_with_containers()
     standin.admin("faults", {"malformed_json": {"resource_ids": [resource_id]}})
-    with pytest.raises(ArchivesSpaceError, match=r"top_containers/search.*malformed JSON"):
+    with pytest.raises(AspaceDataError, match=r"top_containers/search.*malformed JSON"):
         _hook().top_containers(f"/repositories/{repo_id}", f"/repositories/{repo_id}/resources/{resource_id}")
 
 

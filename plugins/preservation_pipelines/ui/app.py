@@ -30,7 +30,6 @@ from preservation_pipelines.ui.model import Code, Link, PanelResult
 log = logging.getLogger(__name__)
 
 PANEL_TIMEOUT = 5.0  # seconds; ZooKeeper alone waits 15 s for a server that does not answer
-URL_PREFIX = "/pipelines"
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """The Pipelines view as an Airflow plugin: its FastAPI app on the API server and its entry in the UI's navigation.
 
 Airflow's plugin loader executes this file (``plugins/.airflowignore`` lets only ``*_plugin.py``
-through); the app itself is imported by its package path.
+through) in every component, task processes included, so it imports nothing heavy: the app (FastAPI,
+the core API's security, seconds of imports) is imported only when the API server asks for it.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import threading
 
 from airflow.plugins_manager import AirflowPlugin
 
-from preservation_pipelines.ui.app import URL_PREFIX, app, warm_up
+from preservation_pipelines.ui import URL_PREFIX
 
 
 class PipelinesViewPlugin(AirflowPlugin):
@@ -19,8 +20,9 @@ class PipelinesViewPlugin(AirflowPlugin):
 
     @property
     def fastapi_apps(self) -> list[dict]:
-        # Every component loads the plugins; only the API server (and `airflow plugins`) asks for the apps,
-        # so that is where the panels' heavy imports are worth starting, once, in the background.
+        from preservation_pipelines.ui.app import app, warm_up
+
+        # only the API server (and `airflow plugins`) gets here: start the panels' own imports, once
         if self._warming.acquire(blocking=False):
             threading.Thread(target=warm_up, name="pipelines-view-warm-up", daemon=True).start()
         return [{"app": app, "url_prefix": URL_PREFIX, "name": "Pipelines view"}]

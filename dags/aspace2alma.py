@@ -35,6 +35,7 @@ from preservation_pipelines.aspace2alma.operators.dropbox import (
 from preservation_pipelines.aspace2alma.operators.export import ArchivesSpaceToAlmaOperator
 from preservation_pipelines.aspace2alma.operators.schedule import ExportDeadlineCheckOperator, SkipIfSupersededOperator
 from preservation_pipelines.aspace2alma.sensors.sftp import SFTPFreshFileSensor
+from preservation_pipelines.common.assets import BARCODE_REPORT, MARC_EXPORT
 from preservation_pipelines.common.notifiers.failure import TaskFailureNotifier
 from preservation_pipelines.common.operators.run_summary import RunSummaryOperator
 
@@ -160,6 +161,8 @@ fails anywhere leaves no `MARC_out.xml`. A short report that is real: trigger wi
         concurrency="{{ params.concurrency }}",
         max_failed_ratio="{{ params.max_failed_ratio }}",
         pool="aspace_api",
+        inlets=[BARCODE_REPORT],
+        outlets=[MARC_EXPORT],
     )
     run_summary = RunSummaryOperator(task_id="run_summary", steps="export_to_alma", problems=("failed",))
     check_superseded >> rotate_output >> wait_for_report >> consume_report >> export_to_alma >> run_summary
@@ -184,7 +187,9 @@ A file written that day (an operator ran the export by hand) is left alone.
 run's logical date in Eastern time, never "now".
 """,
 ) as aspace2alma_skip_day_cleanup:
-    RemoveStaleFileOperator(task_id="remove_stale_output", folder="{{ params.folder }}", name=OUTPUT_NAME)
+    RemoveStaleFileOperator(
+        task_id="remove_stale_output", folder="{{ params.folder }}", name=OUTPUT_NAME, inlets=[MARC_EXPORT]
+    )
 
 
 with DAG(

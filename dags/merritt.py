@@ -9,6 +9,7 @@ from airflow.sdk import DAG, CronTriggerTimetable, Param
 from include.common.eastern_time import EASTERN_TIMEZONE
 from include.merritt.priority import MAX_PRIORITY, MIN_PRIORITY
 from include.merritt.submission import ACCEPTED_TYPES, NODE_NAME, SUBMISSION_TYPES
+from preservation_pipelines.common.assets import MERRITT_QUEUE
 from preservation_pipelines.common.notifiers.failure import TaskFailureNotifier
 from preservation_pipelines.merritt.operators.admin import (
     ADMIN_ACTIONS,
@@ -142,7 +143,9 @@ credentials, public addresses only unless listed in Variable `merritt_fetch_allo
 deadline and a size cap.
 """,
 ) as merritt_ingest_staging:
-    MerrittStagingOperator(task_id="stage_batch", execution_timeout=STAGING_TIMEOUT, **staging_routing())
+    MerrittStagingOperator(
+        task_id="stage_batch", execution_timeout=STAGING_TIMEOUT, outlets=[MERRITT_QUEUE], **staging_routing()
+    )
 
 
 with DAG(
@@ -172,7 +175,7 @@ batch with a corrupt node is named in the task's error after every other batch h
 reported; fix or delete the node (`zkCli.sh`) and the next run reports it.
 """,
 ) as merritt_batch_reporting:
-    MerrittBatchReportingOperator(task_id="report_finished_batches")
+    MerrittBatchReportingOperator(task_id="report_finished_batches", inlets=[MERRITT_QUEUE], outlets=[MERRITT_QUEUE])
 
 
 with DAG(
@@ -245,4 +248,5 @@ to change (a retried requeue may instead report the job is no longer Failed).
         target="{{ params.target }}",
         message="{{ params.message }}",
         older_than_days="{{ params.older_than_days }}",
+        outlets=[MERRITT_QUEUE],
     )

@@ -40,3 +40,18 @@ def task_states(dag_run) -> dict[str, str]:
 
 def xcom_return(dag_run, task_id: str) -> Any:
     return return_values(dag_run.dag_id, dag_run.run_id, [task_id])[task_id]
+
+
+def asset_events(dag_run) -> list[str]:
+    """The URIs of the asset events a DAG run recorded (its tasks' outlets, on success)."""
+    from airflow.models.asset import AssetEvent, AssetModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        uris = session.scalars(
+            select(AssetModel.uri)
+            .join(AssetEvent, AssetEvent.asset_id == AssetModel.id)
+            .where(AssetEvent.source_dag_id == dag_run.dag_id, AssetEvent.source_run_id == dag_run.run_id)
+        )
+        return sorted(uris)

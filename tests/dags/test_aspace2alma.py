@@ -21,7 +21,7 @@ from tests.dags.aspace2alma_support import (  # noqa: F401 - fixtures
     standin,
     write_report,
 )
-from tests.dags.helpers import load_dag, run_dag, task_states, xcom_return
+from tests.dags.helpers import asset_events, load_dag, run_dag, task_states, xcom_return
 
 pytestmark = pytest.mark.usefixtures("no_runs")
 
@@ -57,6 +57,7 @@ def test_exports_every_selected_record_with_its_items_and_consumes_the_report(st
     assert summary["report_barcodes"] == len(REPORT_BARCODES)
     assert summary["bytes_uploaded"] == (dropbox / "MARC_out.xml").stat().st_size
     assert not [p for p in dropbox.iterdir() if p.name.endswith(".part")]
+    assert asset_events(dag_run) == ["x-sftp://lib_sftp/alma/aspace/MARC_out.xml"]  # the Assets view's lineage
     stats = standin.admin("stats")
     assert stats["requests"]["marc"] == 48
     assert stats["requests"]["top_containers"] == summary["resources_written"]

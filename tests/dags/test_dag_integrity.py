@@ -104,3 +104,28 @@ def test_airflow_settings_is_valid_astro_yaml():
             "conn_port",
             "conn_extra",
         }, conn["conn_id"]
+
+
+def test_assets_draw_the_lineage_between_the_dags(dagbag):
+    produced, read = {}, {}
+    for dag_id, dag in dagbag.dags.items():
+        for task in dag.tasks:
+            for asset in task.outlets:
+                produced.setdefault(asset.uri, set()).add(dag_id)
+            for asset in task.inlets:
+                read.setdefault(asset.uri, set()).add(dag_id)
+    marc_export = "x-sftp://lib_sftp/alma/aspace/MARC_out.xml"
+    assert produced[marc_export] == {"aspace2alma"}
+    assert read[marc_export] == {"aspace2alma_skip_day_cleanup"}
+    work_items = "x-postgres://aptrust_registry/public/work_items"
+    assert produced[work_items] == {"aptrust_spot_test_restore", "aptrust_bulk_delete", "aptrust_restore_request"}
+    assert read[work_items] == {"aptrust_restore_notifications"}
+    assert produced["x-kafka://kafka_producer/restore_object"] == {
+        "aptrust_spot_test_restore",
+        "aptrust_restore_request",
+    }
+    assert produced["x-zookeeper://merritt_zk/batches"] == {
+        "merritt_ingest_staging", "merritt_batch_reporting", "merritt_queue_admin"
+    }  # fmt: skip
+    without = {d for d, dag in dagbag.dags.items() if not any(t.outlets or t.inlets for t in dag.tasks)}
+    assert without == {"aspace2alma_deadline_check", "postingest_state_change", "postingest_resender"}

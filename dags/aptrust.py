@@ -1,4 +1,5 @@
-"""APTrust registry batch jobs: monthly spot-test restores, restore digests, bulk deletion with approval, restore requests.
+"""APTrust registry batch jobs: monthly spot-test restores, restore digests, bulk deletion with approval, restore
+requests, daily alerts.
 
 The registry is PostgreSQL (`aptrust_registry`), the workers' queue a Kafka topic per
 WorkItem action (`kafka_producer`), mail goes through `smtp_default`.
@@ -10,6 +11,7 @@ from datetime import timedelta
 
 from airflow.sdk import DAG, CronTriggerTimetable, Param
 
+from include.aptrust.alerts import DEFAULT_REGISTRY_URL
 from include.aptrust.limits import (
     MAX_ADDRESS_LENGTH,
     MAX_FREQUENCY_DAYS,
@@ -19,6 +21,11 @@ from include.aptrust.limits import (
 )
 from include.common.eastern_time import EASTERN_TIMEZONE
 from preservation_pipelines.aptrust.notifiers.deletion_request import DeletionRequestNotifier
+from preservation_pipelines.aptrust.operators.alerts import (
+    RecordFailedFixityAlertsOperator,
+    RecordStalledWorkItemAlertsOperator,
+    SendAlertsOperator,
+)
 from preservation_pipelines.aptrust.operators.approval import DeletionApprovalOperator
 from preservation_pipelines.aptrust.operators.base import PROBLEMS_KEY
 from preservation_pipelines.aptrust.operators.deletion import (
@@ -34,6 +41,7 @@ from preservation_pipelines.aptrust.operators.spot_test import CreateSpotTestRes
 from preservation_pipelines.aptrust.operators.work_items import QueueWorkItemsOperator
 from preservation_pipelines.common.assets import (
     DELETION_QUEUE,
+    REGISTRY_ALERTS,
     REGISTRY_EMAILS,
     REGISTRY_WORK_ITEMS,
     RESTORE_QUEUES,
@@ -383,3 +391,72 @@ queues them. To restore again, trigger a new run.
         },
     )
     validate_restoration_list >> create_restore_work_items >> queue_restorations >> run_summary
+
+
+with DAG(
+    dag_id="aptrust_alerts",
+    schedule=CronTriggerTimetable("0 7 * * *", timezone=EASTERN_TIMEZONE),
+    catchup=False,
+    max_active_runs=1,
+    render_template_as_native_obj=True,
+    default_args=DEFAULT_ARGS,
+    tags=[*TAGS, "smtp", "alerts"],
+    doc_md=f"""
+### APTrust registry alerts: failed fixity checks, stalled WorkItems
+Writes the registry's own alerts (`alerts`, one `alerts_users` row per recipient, the
+events or WorkItems linked) as the registry writes them, and mails each recipient their
+own message (Subject = the alert's subject, body = its text).
+
+- **Failed Fixity Check**: the failed fixity checks (`premis_events`, `fixity check`,
+  outcome `Failed` or Pharos's `Failure`) of the run's UTC day, the day before the run's
+  logical date. One alert per institution with new events, to its active institutional
+  admins (an institution with none gets its alert with no recipients, listed under
+  `no_recipients`), and one APTrust summary of every event new to APTrust, to every active
+  user of `aptrust.org` but `system@aptrust.org` (none: no summary, the run summary says so).
+- **Stalled Work Items**: WorkItems `Pending` or `Started` and queued more than 12 hours
+  before the task runs; same audiences. An item is alerted once per stall: again only
+  after it was requeued and stalled again.
+
+**Runs** daily 07:00 {EASTERN_TIMEZONE}. **Touches** `aptrust_registry` (writes `alerts`,
+`alerts_users`, `alerts_work_items`, `alerts_premis_events`, `dag_alerts`,
+`dag_alert_delivery_errors`; reads `premis_events`, `work_items`, `users`,
+`institutions`) and `smtp_default`. Links point to Variable `aptrust_registry_url`
+(default {DEFAULT_REGISTRY_URL}).
+
+**Guarantees**: each record task writes all its alerts with their recipients, links and
+`dag_alerts` rows in one transaction under an advisory lock per alert type; an event or
+item already attached to an alert of the same audience (by an earlier run or the
+registry's own endpoint) is never attached again. `send_alerts` sends every recipient of
+a recorded alert not sent yet and then sets its `sent_at`: at-least-once delivery,
+exactly-once record; a crash between the server's acceptance and `sent_at` resends with
+the same Message-ID. A refused recipient goes to `dag_alert_delivery_errors`, is not
+retried, and makes `run_summary` fail (no retry) naming it; the others still go.
+
+**Recovery**: clear or retry any task: nothing is recorded or attached twice, and only
+unsent recipients are sent. A backfill (`airflow backfill create --dag-id aptrust_alerts
+--from-date ... --to-date ...`) records the missed days' fixity alerts; stalled items are
+judged at the time the task runs.
+""",
+) as aptrust_alerts:
+    registry_url = f"{{{{ var.value.get('aptrust_registry_url', '{DEFAULT_REGISTRY_URL}') }}}}"
+    record_failed_fixity_alerts = RecordFailedFixityAlertsOperator(
+        task_id="record_failed_fixity_alerts", registry_url=registry_url, outlets=[REGISTRY_ALERTS]
+    )
+    record_stalled_work_item_alerts = RecordStalledWorkItemAlertsOperator(
+        task_id="record_stalled_work_item_alerts",
+        registry_url=registry_url,
+        inlets=[REGISTRY_WORK_ITEMS],
+        outlets=[REGISTRY_ALERTS],
+    )
+    send_alerts = SendAlertsOperator(task_id="send_alerts", inlets=[REGISTRY_ALERTS])
+    run_summary = RunSummaryOperator(
+        task_id="run_summary",
+        steps={
+            "failed_fixity": "record_failed_fixity_alerts",
+            "stalled_work_items": "record_stalled_work_item_alerts",
+            "mail": "send_alerts",
+            "delivery_errors": ("send_alerts", PROBLEMS_KEY),
+        },
+        problems=("delivery_errors",),
+    )
+    [record_failed_fixity_alerts, record_stalled_work_item_alerts] >> send_alerts >> run_summary

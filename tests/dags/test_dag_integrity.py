@@ -119,7 +119,7 @@ def test_assets_draw_the_lineage_between_the_dags(dagbag):
     assert read[marc_export] == {"aspace2alma_skip_day_cleanup"}
     work_items = "x-postgres://aptrust_registry/public/work_items"
     assert produced[work_items] == {"aptrust_spot_test_restore", "aptrust_bulk_delete", "aptrust_restore_request"}
-    assert read[work_items] == {"aptrust_restore_notifications"}
+    assert read[work_items] == {"aptrust_restore_notifications", "aptrust_alerts"}
     assert produced["x-kafka://kafka_producer/restore_object"] == {
         "aptrust_spot_test_restore",
         "aptrust_restore_request",

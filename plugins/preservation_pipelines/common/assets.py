@@ -37,6 +37,9 @@ REGISTRY_WORK_ITEMS = Asset(
 REGISTRY_EMAILS = Asset(
     name="APTrust registry emails", uri="x-postgres://aptrust_registry/public/emails", group="aptrust"
 )
+REGISTRY_ALERTS = Asset(
+    name="APTrust registry alerts", uri="x-postgres://aptrust_registry/public/alerts", group="aptrust"
+)
 APTRUST_TOPICS = {
     action: Asset(name=f"APTrust {topic} queue", uri=f"x-kafka://kafka_producer/{topic}", group="aptrust")
     for action, topic in TOPIC_BY_ACTION.items()

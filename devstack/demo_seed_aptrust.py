@@ -168,6 +168,33 @@ class RegistryBuilder:
             },
         )
 
+    def premis_event(
+        self,
+        institution_id: int,
+        object_id: int | None,
+        *,
+        outcome: str = "Failed",
+        date_time: datetime | None = None,
+        event_type: str = "fixity check",
+        generic_file_id: int | None = None,
+    ) -> int:
+        """A PREMIS event (by default a failed fixity check, now) with a unique identifier."""
+        return self._insert(
+            "INSERT INTO premis_events (identifier, event_type, date_time, outcome, outcome_information, "
+            "institution_id, intellectual_object_id, generic_file_id) "
+            "VALUES (gen_random_uuid()::text, %(event_type)s, %(date_time)s, %(outcome)s, %(information)s, "
+            "%(institution_id)s, %(object_id)s, %(file_id)s) RETURNING id",
+            {
+                "event_type": event_type,
+                "date_time": date_time or datetime.now(UTC),
+                "outcome": outcome,
+                "information": f"{event_type}: {outcome}",
+                "institution_id": institution_id,
+                "object_id": object_id,
+                "file_id": generic_file_id,
+            },
+        )
+
 
 def seed_registry(builder: RegistryBuilder) -> None:
     demo = builder.institution(DEMO_INSTITUTION, spot_restore_frequency=30)

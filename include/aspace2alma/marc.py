@@ -66,7 +66,7 @@ def new_subfield(code: str, value: str) -> etree._Element:
 def new_datafield(tag: str, subfield_pairs: Subfields, ind1: str = " ", ind2: str = " ") -> etree._Element:
     field = etree.Element(DATAFIELD, ind1=ind1, ind2=ind2, tag=tag)
     for code, value in subfield_pairs:
-        field.append(new_subfield(code, value))
+        etree.SubElement(field, SUBFIELD, code=code).text = value
     return field
 
 
@@ -79,8 +79,7 @@ def replace_subfields(field: etree._Element, subfield_pairs: Subfields) -> None:
 
 def append_after_last_datafield(record: etree._Element, fields: Iterable[etree._Element]) -> None:
     """Append ``fields`` right after the record's last datafield (the end of the record)."""
-    existing = datafields(record)
-    anchor = existing[-1] if existing else None
+    anchor = next(record.iterchildren(DATAFIELD, reversed=True), None)
     for field in fields:
         if anchor is None:
             record.append(field)

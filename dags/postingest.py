@@ -14,7 +14,7 @@ from airflow.sdk import DAG, CronTriggerTimetable, Param
 
 from include.common.eastern_time import EASTERN_TIMEZONE
 from include.postingest.config import QUEUE_CONFIG_VARIABLE
-from include.postingest.limits import DEFAULT_MAX_RECORDS, MAX_RECORDS_RANGE
+from include.postingest.limits import CONCURRENCY_RANGE, DEFAULT_CONCURRENCY, DEFAULT_MAX_RECORDS, MAX_RECORDS_RANGE
 from include.postingest.names import (
     CHECKPOINT_TABLE,
     CHECKPOINT_TABLE_VARIABLE,
@@ -53,6 +53,14 @@ with DAG(
             title="Records per run",
             description="Stop after this many stream records",
         ),
+        "concurrency": Param(
+            DEFAULT_CONCURRENCY,
+            type="integer",
+            minimum=CONCURRENCY_RANGE[0],
+            maximum=CONCURRENCY_RANGE[1],
+            title="Assets applied at once",
+            description="Threads applying the records of different assets together (each asset's in stream order)",
+        ),
     },
     tags=["postingest", "dynamodb", "sqs", "kafka", "preservation"],
     doc_md=f"""
@@ -64,7 +72,9 @@ announced as ingested; a confirmer's `result_<alias>` appearing moves the asset 
 next queue (sending it that result as payload) and announces the finished step; the
 last queue's result deletes the item and announces `ingest.complete`.
 
-**Runs** every 5 minutes (one run at a time) until caught up or `max_records`.
+**Runs** every 5 minutes (one run at a time) until caught up or `max_records`, applying
+up to `concurrency` assets at once (each asset's records in stream order), the confirmer
+messages batched per queue and the items read in batches.
 **Touches** `aws_default` (state table and stream, checkpoint table of Variable
 `{CHECKPOINT_TABLE_VARIABLE}` (default `{CHECKPOINT_TABLE}`), created if missing; the confirmer
 SQS queues of Variable `{QUEUE_CONFIG_VARIABLE}`) and `kafka_producer` (topic of Variable
@@ -72,7 +82,7 @@ SQS queues of Variable `{QUEUE_CONFIG_VARIABLE}`) and `kafka_producer` (topic of
 when the task runs; an unset Variable means the default.
 
 **Guarantees**: the checkpoint (an item per shard in the checkpoint table) advances only
-after a page's effects are done and its notifications delivered; a replayed record is
+over records whose effects are all done and whose notifications were delivered; a replayed record is
 recognised from the item's current state, so no asset is advanced or sent twice, and
 its notification is re-published with the same `messageId`. A record that cannot be
 decided or encoded (MODIFY without an image, `input` not JSON, an attribute of the
@@ -92,6 +102,7 @@ trigger a run instead.
     apply_records = ApplyStateChangesOperator(
         task_id="apply_stream_records",
         max_records="{{ params.max_records }}",
+        concurrency="{{ params.concurrency }}",
     )
     apply_records >> RunSummaryOperator(task_id="report", steps="apply_stream_records", problems=("parked",))
 

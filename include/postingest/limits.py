@@ -39,6 +39,10 @@ DEFAULT_MAX_RECORDS = 50_000
 MAX_RECORDS_RANGE = (1, 1_000_000)
 # records per GetRecords call: the API's own range
 PAGE_SIZE_RANGE = (1, 1000)
+# assets the stream applier works on at once (its thread pool), and its default, measured
+# with bench/postingest_applier (docs/postingest.md has the curve)
+CONCURRENCY_RANGE = (1, 32)
+DEFAULT_CONCURRENCY = 8
 
 
 class InvalidParameterError(ValueError):
@@ -152,3 +156,19 @@ class SizeLimits:
             raise MalformedRecordError(
                 f"asset {asset}: the item would have {size} bytes after the update, over DynamoDB's {self.item_limit}"
             )
+
+
+def send_batches(bodies: list[str], max_entries: int, max_bytes: int) -> list[list[int]]:
+    """The indexes of ``bodies`` grouped into SendMessageBatch calls, in order: at most
+    ``max_entries`` a call, their bodies together within ``max_bytes`` (SQS refuses a batch
+    over the queue's ``MaximumMessageSize`` in total). Each body is within it on its own."""
+    batches: list[list[int]] = []
+    size = 0
+    for index, body in enumerate(bodies):
+        length = len(body.encode("utf-8"))
+        if not batches or len(batches[-1]) == max_entries or size + length > max_bytes:
+            batches.append([])
+            size = 0
+        batches[-1].append(index)
+        size += length
+    return batches

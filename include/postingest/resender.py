@@ -116,7 +116,7 @@ class StuckMessageResender:
                 self._send(queue, batch, claim, counts, summary)
                 batch = []
             batch.append((item, body))
-            if len(batch) == self.queues.BATCH_LIMIT:
+            if len(batch) == self.queues.batch_limit:
                 self._send(queue, batch, claim, counts, summary)
                 batch = []
         if batch:

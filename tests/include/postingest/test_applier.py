@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections import Counter
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -11,8 +12,8 @@ import pytest
 from boto3.dynamodb.types import Binary
 
 from devstack import postingest_provisioning as provisioning
-from include.postingest.applier import StateChangeApplier, UndeliveredNotificationsError
-from include.postingest.stream import record_position
+from include.postingest.applier import StateChangeApplier, UndeliveredMessagesError, UndeliveredNotificationsError
+from include.postingest.stream import decode_stream_record, record_position
 from preservation_pipelines.common.hooks.kafka import Deliveries, KafkaTopicProducerHook
 from preservation_pipelines.postingest.hooks.dynamodb import PostingestStateHook
 from preservation_pipelines.postingest.hooks.sqs import ConfirmerQueueHook
@@ -106,14 +107,15 @@ def test_a_modify_without_its_old_image_is_parked_naming_the_asset(postingest):
 def test_an_item_deleted_between_read_and_update_is_not_recreated_or_announced(postingest):
     asset = postingest.insert_asset()
     state = postingest.state_hook()
-    real_read = state.current_item
+    real_read = state.current_items
 
-    def read_then_lose_the_item(key):
-        item = real_read(key)
-        postingest.state_table.delete_item(Key=key)
-        return item
+    def read_then_lose_the_items(keys):
+        items = real_read(keys)
+        for key in keys:
+            postingest.state_table.delete_item(Key=key)
+        return items
 
-    state.current_item = read_then_lose_the_item
+    state.current_items = read_then_lose_the_items
     summary = applier(postingest, state=state).run()
 
     assert summary["lost_races"] == 1 and summary["notifications"] == 0
@@ -173,15 +175,16 @@ def test_a_refused_notification_is_named_and_its_page_not_checkpointed(postinges
 
 
 def test_a_failing_queue_send_leaves_the_record_for_the_retry(postingest, monkeypatch):
-    from botocore.exceptions import ClientError
-
     asset = postingest.insert_asset()
     good_config = os.environ[f"AIRFLOW_VAR_{postingest.variable.upper()}"]
     missing_queue = good_config.replace(postingest.queue_urls["CC"], postingest.queue_urls["CC"] + "-gone")
     monkeypatch.setenv(f"AIRFLOW_VAR_{postingest.variable.upper()}", missing_queue)
     state = postingest.state_hook()
 
-    with pytest.raises(ClientError, match="does not exist"):
+    with pytest.raises(
+        UndeliveredMessagesError,
+        match=f"1 confirmer message\\(s\\) not taken by SQS: INSERT of asset {asset['assetId']}.*does not exist",
+    ):
         applier(postingest, state=state).run()
     assert "queue" not in postingest.item(asset)
     assert state.shard_positions(state.stream_arn()) == {}
@@ -286,3 +289,117 @@ def test_a_record_whose_effects_were_done_is_parked_on_replay_and_not_done_again
     assert replay["advanced"] == replay["replayed"] == 0
     assert len(postingest.queue_messages("TC")) == 1 and postingest.item(asset)["queue"] == "TC"
     assert rerun["records"] == 0 and rerun["parked"] == []
+
+
+INGESTED = "Asset has been ingested to the Preservation System."
+ON_DISK = "Asset has been written to custodial copy disk."
+
+
+def test_assets_go_together_and_each_assets_records_keep_their_order(postingest):
+    assets = [postingest.insert_asset() for _ in range(12)]
+    with pytest.raises(RuntimeError, match="worker died"):
+        applier(postingest, state=crash_on_first_checkpoint(postingest.state_hook())).run()
+    postingest.confirm("CC", '{"ocfl": 1}')
+
+    # one page holds each asset's INSERT (applied before the crash) and its CC result
+    replay = StateChangeApplier(
+        state=postingest.state_hook(),
+        queues=ConfirmerQueueHook(),
+        publisher=KafkaTopicProducerHook(),
+        config=postingest.queue_config(),
+        topic=postingest.topic,
+        concurrency=4,
+        clock=lambda: NOW,
+    ).run(page_size=1000)
+
+    assert (replay["replayed"], replay["advanced"], replay["concurrency"]) == (12, 12, 4)
+    ids = sorted(asset["assetId"] for asset in assets)
+    assert sorted(m["assetId"] for m in postingest.queue_messages("TC")) == ids
+    assert all(postingest.item(asset)["queue"] == "TC" for asset in assets)
+    by_asset: dict[str, list[dict]] = {}
+    for notice in postingest.notifications(expected=36):
+        by_asset.setdefault(notice["key"], []).append(notice)
+    assert sorted(by_asset) == ids
+    for notices in by_asset.values():
+        assert [n["parameters"]["status"] for n in notices] == [INGESTED, INGESTED, ON_DISK]
+        assert notices[0]["properties"]["messageId"] == notices[1]["properties"]["messageId"]
+
+
+def test_a_failed_write_checkpoints_only_the_records_before_it_and_the_retry_finishes(postingest):
+    assets = [postingest.insert_asset() for _ in range(6)]
+    state = postingest.state_hook()
+    real_update = state.apply_update
+
+    def update_failing_for_the_fourth(key, update):
+        if key["assetId"] == assets[3]["assetId"]:
+            raise ConnectionError("DynamoDB went away")
+        return real_update(key, update)
+
+    state.apply_update = update_failing_for_the_fourth
+    with pytest.raises(ConnectionError, match="DynamoDB went away"):
+        applier(postingest, state=state).run()
+
+    arn = postingest.state_hook().stream_arn()
+    [shard] = state.shards(arn)
+    inserts = [
+        decode_stream_record(raw)
+        for page in state.read_shard(arn, shard["ShardId"], None, 100)
+        for raw in page.records
+        if raw["eventName"] == "INSERT"
+    ]
+    assert [record.keys["assetId"] for record in inserts] == [asset["assetId"] for asset in assets]
+    assert state.shard_positions(arn)[shard["ShardId"]]["sequenceNumber"] == inserts[2].sequence_number
+    retry = applier(postingest).run()
+
+    assert (retry["queued_first"], retry["replayed"]) == (1, 2)  # the fourth; the two after it, done before
+    assert all(postingest.item(asset)["queue"] == "CC" for asset in assets)
+    sent = Counter(m["assetId"] for m in postingest.queue_messages("CC"))
+    assert sent == {
+        asset["assetId"]: 2 if asset is assets[3] else 1 for asset in assets
+    }  # its send preceded the failure
+    announced = Counter(n["key"] for n in postingest.notifications(expected=8))
+    assert announced == {asset["assetId"]: 2 if asset in assets[4:] else 1 for asset in assets}
+
+
+def test_a_rounds_messages_go_per_queue_in_batches_and_its_items_are_read_at_once(postingest):
+    assets = [postingest.insert_asset() for _ in range(25)]
+    state, queues = postingest.state_hook(), ConfirmerQueueHook()
+    reads = Counter()
+    state.get_conn().meta.client.meta.events.register(
+        "before-call.dynamodb", lambda model, **_: reads.update([model.name])
+    )
+
+    summary = StateChangeApplier(
+        state=state,
+        queues=queues,
+        publisher=KafkaTopicProducerHook(),
+        config=postingest.queue_config(),
+        topic=postingest.topic,
+        clock=lambda: NOW,
+    ).run()
+
+    assert summary["queued_first"] == 25
+    assert queues.calls == 2 + 3  # GetQueueAttributes of CC and TC; SendMessageBatch of 10, 10 and 5
+    assert reads["BatchGetItem"] == 1 and reads["GetItem"] == 0 and reads["UpdateItem"] == 25
+    assert sorted(m["assetId"] for m in postingest.queue_messages("CC")) == sorted(a["assetId"] for a in assets)
+
+
+def test_throttled_batch_entries_are_sent_again_and_the_rest_not_twice(postingest):
+    from tests.include.postingest.test_resender import FlakySqs
+
+    assets = [postingest.insert_asset() for _ in range(3)]
+    queues = ConfirmerQueueHook(retry_delay=0.01)
+    flaky = FlakySqs(queues.get_conn(), throttle_once={"1"}, reject=set())
+    queues.get_conn = lambda: flaky
+
+    summary = StateChangeApplier(
+        state=postingest.state_hook(),
+        queues=queues,
+        publisher=KafkaTopicProducerHook(),
+        config=postingest.queue_config(),
+        topic=postingest.topic,
+        clock=lambda: NOW,
+    ).run()
+
+    assert summary["queued_first"] == 3 and queues.calls == 2 + 2  # the batch, then the throttled entry again
+    assert sorted(m["assetId"] for m in postingest.queue_messages("CC")) == sorted(a["assetId"] for a in assets)

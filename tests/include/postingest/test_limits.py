@@ -23,6 +23,7 @@ from include.postingest.limits import (
     kafka_message_limit,
     message_limit_from_attribute,
     retention_from_attribute,
+    send_batches,
 )
 from include.postingest.transitions import MalformedRecordError
 
@@ -90,3 +91,12 @@ def test_each_limit_names_the_asset_and_the_sizes():
     limits.check_item("a-1", {"pad": "x" * (DYNAMODB_ITEM_BYTES - 3)})
     with pytest.raises(MalformedRecordError, match=f"after the update, over DynamoDB's {DYNAMODB_ITEM_BYTES}"):
         limits.check_item("a-1", {"pad": "x" * (DYNAMODB_ITEM_BYTES - 2)})
+
+
+def test_send_batches_keep_order_and_both_the_count_and_the_total_size():
+    bodies = ["a" * 400, "b" * 400, "c" * 400, "d", "e", "f", "g"]
+
+    assert send_batches(bodies, 3, 1000) == [[0, 1], [2, 3, 4], [5, 6]]
+    assert send_batches(bodies, 10, 1_000_000) == [list(range(7))]
+    assert send_batches(["x"] * 4, 1, 1000) == [[0], [1], [2], [3]]
+    assert send_batches([], 10, 1000) == []

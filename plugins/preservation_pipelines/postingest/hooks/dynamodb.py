@@ -3,10 +3,15 @@
 The stream is read with the ``dynamodbstreams`` client of the same connection (the
 provider has no streams hook). What the rows and records look like is in
 :mod:`include.postingest.checkpoints` and :mod:`include.postingest.stream`.
+
+The item writes go through the resource's client (it still takes and gives plain values),
+which unlike boto3's resource objects may be shared by the applier's threads; its
+connection pool holds a connection per thread.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cached_property
@@ -14,6 +19,7 @@ from typing import Any
 
 from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
 from airflow.providers.amazon.aws.hooks.dynamodb import DynamoDBHook
+from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from include.postingest.checkpoints import (
@@ -26,7 +32,7 @@ from include.postingest.checkpoints import (
     positions_key,
     shard_position,
 )
-from include.postingest.limits import InvalidParameterError
+from include.postingest.limits import CONCURRENCY_RANGE, InvalidParameterError
 from include.postingest.messages import iso_instant, utc_now
 from include.postingest.names import STALE_INDEX
 from include.postingest.stream import StreamPage, parents_first, record_position
@@ -36,6 +42,10 @@ from include.postingest.transitions import ConditionalUpdate, StreamRecord
 
 class CheckpointConflictError(RuntimeError):
     """Another run moved a shard's checkpoint while this one was reading the shard."""
+
+
+def _key_of(item: dict[str, Any]) -> tuple[str, str]:
+    return item["assetId"], item["batchId"]
 
 
 def _error_code(error: ClientError) -> str:
@@ -54,12 +64,31 @@ def _table_must_exist(table_name: str) -> Iterator[None]:
 
 
 class PostingestStateHook(DynamoDBHook):
-    """The state table, its stream and the checkpoint table, on one AWS connection."""
+    """The state table, its stream and the checkpoint table, on one AWS connection.
 
-    def __init__(self, *, table_name: str, checkpoint_table: str | None = None, **kwargs) -> None:
+    ``batch_read_limit`` keys are read per BatchGetItem call (DynamoDB takes up to 100).
+    """
+
+    BATCH_GET_LIMIT = 100
+    BATCH_GET_ATTEMPTS = 8
+
+    def __init__(
+        self,
+        *,
+        table_name: str,
+        checkpoint_table: str | None = None,
+        batch_read_limit: int = BATCH_GET_LIMIT,
+        **kwargs,
+    ) -> None:
         super().__init__(table_name=table_name, **kwargs)
         self.checkpoint_table = checkpoint_table
+        self.batch_read_limit = batch_read_limit
         self.items_read = 0
+
+    @property
+    def config(self) -> Config:
+        """The connection's botocore settings, with a connection for each of the applier's threads."""
+        return super().config.merge(Config(max_pool_connections=CONCURRENCY_RANGE[1]))
 
     @cached_property
     def table(self):
@@ -80,24 +109,48 @@ class PostingestStateHook(DynamoDBHook):
         ).get_conn()
 
     # -- items ------------------------------------------------------------------
-    def current_item(self, key: dict[str, str]) -> dict[str, Any] | None:
-        return self.table.get_item(Key=key, ConsistentRead=True).get("Item")
+    def current_items(self, keys: list[dict[str, str]]) -> list[dict[str, Any] | None]:
+        """The items as they are now (strongly consistent), in the order of ``keys``; None where there is none.
+
+        BatchGetItem, ``batch_read_limit`` keys a call; keys DynamoDB leaves unprocessed
+        (throttling) are asked again with backoff.
+        """
+        found: dict[tuple[str, str], dict[str, Any]] = {}
+        unique = list({_key_of(key): key for key in keys}.values())
+        for start in range(0, len(unique), self.batch_read_limit):
+            request = {self.table_name: {"Keys": unique[start : start + self.batch_read_limit], "ConsistentRead": True}}
+            for attempt in range(self.BATCH_GET_ATTEMPTS):
+                if attempt:
+                    time.sleep(min(0.05 * 2**attempt, 2.0))
+                with _table_must_exist(self.table_name):
+                    response = self.get_conn().batch_get_item(RequestItems=request)
+                for item in response.get("Responses", {}).get(self.table_name, []):
+                    found[_key_of(item)] = item
+                request = response.get("UnprocessedKeys") or {}
+                if not request:
+                    break
+            else:
+                raise ConnectionError(
+                    f"table {self.table_name}: keys still unprocessed after {attempt + 1} BatchGetItem calls"
+                )
+        return [found.get(_key_of(key)) for key in keys]
 
     def apply_update(self, key: dict[str, str], update: ConditionalUpdate) -> bool:
-        """Run a conditional UpdateItem; False when the condition no longer holds."""
-        try:
-            self.table.update_item(Key=key, **update.as_boto3_params())
-            return True
-        except ClientError as error:
-            if _error_code(error) == "ConditionalCheckFailedException":
-                return False
-            raise
+        """Run a conditional UpdateItem; False when the condition no longer holds. Safe from several threads."""
+        return self._conditionally(
+            self.client.update_item, TableName=self.table_name, Key=key, **update.as_boto3_params()
+        )
 
     def delete_if(self, key: dict[str, str], condition: ConditionalUpdate) -> bool:
+        """Run a conditional DeleteItem; False when the condition no longer holds. Safe from several threads."""
         params = condition.as_boto3_params()
         params.pop("UpdateExpression")
+        return self._conditionally(self.client.delete_item, TableName=self.table_name, Key=key, **params)
+
+    @staticmethod
+    def _conditionally(call, **params) -> bool:
         try:
-            self.table.delete_item(Key=key, **params)
+            call(**params)
             return True
         except ClientError as error:
             if _error_code(error) == "ConditionalCheckFailedException":

@@ -6,31 +6,45 @@ that failed through no fault of the sender (throttling) are worth sending again.
 
 from __future__ import annotations
 
+import threading
 import time
 
 from airflow.providers.amazon.aws.hooks.sqs import SqsHook
+from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
+
+from include.postingest.limits import CONCURRENCY_RANGE
 
 
 class ConfirmerQueueHook(SqsHook):
-    """Confirmer queues: single and batch sends, retention; ``calls`` counts SQS API calls."""
+    """Confirmer queues: batch sends (``batch_limit`` entries a call, SQS takes up to 10), retention;
+    ``calls`` counts SQS API calls. Batches may be sent from several threads at once."""
 
     BATCH_LIMIT = 10
 
-    def __init__(self, *args, batch_attempts: int = 4, retry_delay: float = 0.5, **kwargs) -> None:
+    def __init__(
+        self, *args, batch_attempts: int = 4, retry_delay: float = 0.5, batch_limit: int = BATCH_LIMIT, **kwargs
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.batch_attempts = batch_attempts
         self.retry_delay = retry_delay
+        self.batch_limit = batch_limit
         self.calls = 0
+        self._counting = threading.Lock()
 
-    def send(self, queue_url: str, body: str) -> None:
-        self.calls += 1
-        self.get_conn().send_message(QueueUrl=queue_url, MessageBody=body)
+    @property
+    def config(self) -> Config:
+        """The connection's botocore settings, with a connection for each of the applier's threads."""
+        return super().config.merge(Config(max_pool_connections=CONCURRENCY_RANGE[1]))
+
+    def _count_call(self) -> None:
+        with self._counting:
+            self.calls += 1
 
     def queue_attributes(self, queue_url: str) -> dict[str, str]:
         """The queue's ``MessageRetentionPeriod`` and ``MaximumMessageSize``; ``{}`` if they cannot be read
         (the callers then assume SQS's defaults, see :mod:`include.postingest.limits`)."""
-        self.calls += 1
+        self._count_call()
         try:
             attributes = self.get_conn().get_queue_attributes(
                 QueueUrl=queue_url, AttributeNames=["MessageRetentionPeriod", "MaximumMessageSize"]
@@ -41,21 +55,21 @@ class ConfirmerQueueHook(SqsHook):
         return attributes.get("Attributes", {})
 
     def send_batch(self, queue_url: str, bodies: list[str]) -> dict[int, str]:
-        """Send up to ten bodies with SendMessageBatch; returns ``{index: reason}`` of those not sent.
+        """Send up to ``batch_limit`` bodies with SendMessageBatch; returns ``{index: reason}`` of those not sent.
 
         Entries that failed through no fault of the sender (throttling, service
         errors) are sent again, with backoff, up to ``batch_attempts`` calls; sender
         faults are final. A call that fails as a whole counts as every entry failing.
         """
-        if len(bodies) > self.BATCH_LIMIT:
-            raise ValueError(f"SendMessageBatch takes at most {self.BATCH_LIMIT} entries, got {len(bodies)}")
+        if len(bodies) > self.batch_limit:
+            raise ValueError(f"SendMessageBatch takes at most {self.batch_limit} entries, got {len(bodies)}")
         pending = dict(enumerate(bodies))
         failed: dict[int, str] = {}
         for attempt in range(self.batch_attempts):
             if attempt:
                 time.sleep(self.retry_delay * 2 ** (attempt - 1))
             entries = [{"Id": str(index), "MessageBody": body} for index, body in pending.items()]
-            self.calls += 1
+            self._count_call()
             try:
                 response = self.get_conn().send_message_batch(QueueUrl=queue_url, Entries=entries)
             except (ClientError, BotoCoreError) as error:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from include.postingest.limits import (
+    CONCURRENCY_RANGE,
+    DEFAULT_CONCURRENCY,
     DEFAULT_MAX_RECORDS,
     MAX_RECORDS_RANGE,
     PAGE_SIZE_RANGE,
@@ -29,7 +31,8 @@ class ApplyStateChangesOperator(PostingestBaseOperator):
 
     Sends to confirmer queues (SQS), moves or deletes items (DynamoDB) and announces
     on the notifications topic (Kafka), each page's notifications confirmed by the
-    broker (waiting up to ``delivery_timeout`` seconds) before its checkpoint. Records
+    broker (waiting up to ``delivery_timeout`` seconds) before its checkpoint; up to
+    ``concurrency`` assets are applied at once, each asset's records in stream order. Records
     that cannot be decided or encoded (whatever their types, sizes or nesting) are
     parked in ``checkpoint_table`` and listed in the returned summary under ``parked``.
     ``checkpoint_table`` and ``topic`` default to the templates of Variables
@@ -37,7 +40,13 @@ class ApplyStateChangesOperator(PostingestBaseOperator):
     Bad parameters, settings or queue config fail at once, without retries.
     """
 
-    template_fields = (*PostingestBaseOperator.template_fields, "checkpoint_table", "topic", "max_records")
+    template_fields = (
+        *PostingestBaseOperator.template_fields,
+        "checkpoint_table",
+        "topic",
+        "max_records",
+        "concurrency",
+    )
 
     def __init__(
         self,
@@ -46,6 +55,7 @@ class ApplyStateChangesOperator(PostingestBaseOperator):
         topic: str = variable_or_default(TOPIC_VARIABLE, NOTIFICATIONS_TOPIC),
         page_size: int = 100,
         max_records: int | str = DEFAULT_MAX_RECORDS,
+        concurrency: int | str = DEFAULT_CONCURRENCY,
         delivery_timeout: float = 30.0,
         **kwargs,
     ) -> None:
@@ -54,6 +64,7 @@ class ApplyStateChangesOperator(PostingestBaseOperator):
         self.topic = topic
         self.page_size = page_size
         self.max_records = max_records
+        self.concurrency = concurrency
         self.delivery_timeout = delivery_timeout
 
     @property
@@ -69,6 +80,7 @@ class ApplyStateChangesOperator(PostingestBaseOperator):
             checked_name(self.topic, TOPIC_NAME_PATTERN, f"Variable {TOPIC_VARIABLE}")
             max_records = bounded_int(self.max_records, "max_records", MAX_RECORDS_RANGE)
             page_size = bounded_int(self.page_size, "page_size", PAGE_SIZE_RANGE)
+            concurrency = bounded_int(self.concurrency, "concurrency", CONCURRENCY_RANGE)
             producer = self.notification_producer
             notification_bytes = kafka_message_limit(
                 producer.get_connection(producer.kafka_config_id).extra_dejson.get("message.max.bytes")
@@ -80,6 +92,7 @@ class ApplyStateChangesOperator(PostingestBaseOperator):
                 publisher=producer,
                 config=config,
                 topic=self.topic,
+                concurrency=concurrency,
                 delivery_timeout=self.delivery_timeout,
                 notification_bytes=notification_bytes,
             )

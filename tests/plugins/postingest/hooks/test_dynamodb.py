@@ -95,3 +95,39 @@ def test_a_missing_checkpoint_table_is_created_once(postingest):
     table = client.describe_table(TableName=postingest.checkpoint_table)["Table"]
     assert table["TableStatus"] == "ACTIVE"
     assert [(key["AttributeName"], key["KeyType"]) for key in table["KeySchema"]] == [("pk", "HASH"), ("sk", "RANGE")]
+
+
+def test_items_are_read_in_batches_in_the_order_asked_none_where_missing(postingest):
+    assets = [postingest.insert_asset() for _ in range(5)]
+    hook = PostingestStateHook(table_name=postingest.table, batch_read_limit=2)
+    calls = []
+    hook.get_conn().meta.client.meta.events.register("before-call.dynamodb.BatchGetItem", lambda **_: calls.append(1))
+    missing = {"assetId": "not-there", "batchId": "none"}
+    keys = [{"assetId": a["assetId"], "batchId": a["batchId"]} for a in reversed(assets)]
+
+    items = hook.current_items([*keys[:2], missing, *keys[2:]])
+
+    assert [item and item["assetId"] for item in items] == [
+        *[a["assetId"] for a in reversed(assets)][:2],
+        None,
+        *[a["assetId"] for a in reversed(assets)][2:],
+    ]
+    assert items[0]["input"] == assets[-1]["input"]
+    assert len(calls) == 3  # six keys, two a call
+
+
+def test_conditional_writes_report_a_lost_condition_as_false(postingest, state):
+    from include.postingest.config import ConfirmerQueue
+    from include.postingest.transitions import Complete, QueueFirst, completed_delete_condition, queued_update
+
+    asset = postingest.insert_asset()
+    key = {"assetId": asset["assetId"], "batchId": asset["batchId"]}
+    cc = ConfirmerQueue("CC", 1, "https://sqs.example/1/cc")
+    first = queued_update(QueueFirst(cc), "2026-12-07T12:00:00.000Z")
+
+    assert state.apply_update(key, first) is True
+    assert state.apply_update(key, first) is False  # already queued
+    assert postingest.item(asset)["queue"] == "CC"
+    assert state.delete_if(key, completed_delete_condition(Complete(ConfirmerQueue("TC", 2, "https://x/tc")))) is False
+    assert state.delete_if(key, completed_delete_condition(Complete(cc))) is True
+    assert postingest.item(asset) is None

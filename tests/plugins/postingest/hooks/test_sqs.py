@@ -37,3 +37,11 @@ def test_a_missing_queue_fails_every_entry_after_the_retries(postingest):
     assert list(failures) == [0, 1] and "queue does not exist" in failures[0]
     assert queues.calls == 2
     assert queues.queue_attributes(missing) == {}
+
+
+def test_a_batch_limit_below_ten_is_held_to(postingest):
+    queues = ConfirmerQueueHook(batch_limit=1)
+
+    assert queues.send_batch(postingest.queue_urls["CC"], ["{}"]) == {}
+    with pytest.raises(ValueError, match="at most 1 entries"):
+        queues.send_batch(postingest.queue_urls["CC"], ["{}", "{}"])

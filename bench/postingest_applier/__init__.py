@@ -1,0 +1,1 @@
+"""Benchmark: postingest's stream applier, batched and parallel, against one record at a time."""

@@ -1,0 +1,253 @@
+"""postingest's stream applier as shipped against the same code forced to one record at a time.
+
+One run on moto (server mode: it serves DynamoDB Streams) and tansu, started here. Each
+asset goes INSERT -> CC queue -> TC queue -> complete: the benchmark inserts the items,
+runs the applier, plays both confirmers (writes ``result_<alias>`` on every item, as
+they do) and runs the applier after each, so the stream holds six records per asset
+(INSERT, our update, CC's result, our update, TC's result, our delete), three of them
+with effects. Only the applier's runs are timed.
+
+- shipped: ``StateChangeApplier`` with its default pool, the hooks' batch sizes
+  (SendMessageBatch of 10, BatchGetItem of 100), over ``ASSETS`` assets;
+- sequential: the same classes with a pool of one thread and batches of one (each
+  record read, sent and written on its own, as the applier did before), over
+  ``SEQUENTIAL_ASSETS`` assets (records/s do not depend on the count; all 2,000 would
+  take ten minutes here).
+
+API calls are counted with botocore's ``before-call`` event on the applier's own clients
+(DynamoDB with the checkpoint table, DynamoDB Streams, SQS), retries inside a call not
+counted again; per stream record read. ``--curve`` measures records/s per pool size
+instead (how the default was chosen). Targets: >= 5x the sequential rate, <= 0.15 SQS
+and <= 1.5 DynamoDB calls per record.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from typing import Any
+
+from bench.postingest.__main__ import configure_airflow
+from devstack.settings import REPO_ROOT
+from devstack.stack import Devstack
+
+ASSETS = 2_000
+SEQUENTIAL_ASSETS = 200
+CURVE_ASSETS = 300
+CURVE_POOLS = (1, 2, 4, 8, 16, 32)
+TARGET_SPEEDUP = 5.0
+TARGET_SQS_CALLS = 0.15
+TARGET_DYNAMODB_CALLS = 1.5
+SERVICES = {"dynamodb": "dynamodb", "dynamodbstreams": "dynamodb", "sqs": "sqs"}
+
+
+class CallCounter:
+    """API calls made through the clients it is attached to, by service (DynamoDB Streams counts as DynamoDB)."""
+
+    def __init__(self) -> None:
+        self.calls: Counter[str] = Counter()
+        self._lock = threading.Lock()
+
+    def attach(self, client) -> None:
+        client.meta.events.register("before-call", self._count)
+
+    def _count(self, model, **_) -> None:
+        with self._lock:
+            self.calls[SERVICES[model.service_model.service_name]] += 1
+
+
+class World:
+    """One state table, two confirmer queues and a topic, named after ``name``; the confirmers' side."""
+
+    def __init__(self, stack: Devstack, name: str) -> None:
+        from airflow.providers.amazon.aws.hooks.dynamodb import DynamoDBHook
+        from airflow.providers.amazon.aws.hooks.sqs import SqsHook
+        from confluent_kafka.admin import AdminClient
+
+        from devstack import postingest_provisioning as provisioning
+        from include.postingest.config import parse_queue_config
+
+        self.dynamodb = DynamoDBHook().get_conn()
+        self.sqs = SqsHook().get_conn()
+        self.bootstrap = stack["kafka"].bootstrap_servers
+        self.table = provisioning.create_state_table(self.dynamodb.meta.client, f"{name}-state")
+        self.checkpoint_table = f"{name}-checkpoints"
+        self.config = parse_queue_config(
+            provisioning.create_confirmer_queues(self.sqs, {"CC": f"{name}-cc", "TC": f"{name}-tc"})
+        )
+        self.topic = provisioning.create_topic(AdminClient({"bootstrap.servers": self.bootstrap}), f"{name}-topic")
+
+    def insert(self, count: int) -> None:
+        with self.dynamodb.Table(self.table).batch_writer() as writer:
+            for n in range(count):
+                writer.put_item(Item={"assetId": f"asset-{n:06d}", "batchId": "bench", "input": f'{{"n": {n}}}'})
+
+    def confirm(self, alias: str) -> None:
+        """Write ``result_<alias>`` on every item, as the confirmer does (its messages are left on the queue)."""
+        table = self.dynamodb.Table(self.table)
+        items = []
+        params: dict[str, Any] = {"ConsistentRead": True}
+        while True:
+            page = table.scan(**params)
+            items.extend(page["Items"])
+            if "LastEvaluatedKey" not in page:
+                break
+            params["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        with table.batch_writer() as writer:
+            for item in items:
+                writer.put_item(Item={**item, f"result_{alias}": f'{{"{alias}": "{item["assetId"]}"}}'})
+
+    def waiting(self, alias: str) -> int:
+        url = next(queue.url for queue in self.config if queue.alias == alias)
+        attributes = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
+        return int(attributes["Attributes"]["ApproximateNumberOfMessages"])
+
+    def published(self) -> int:
+        """Notifications on the topic, read back to its end."""
+        from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartition
+
+        consumer = Consumer(
+            {"bootstrap.servers": self.bootstrap, "group.id": f"bench-{self.topic}", "enable.partition.eof": True}
+        )
+        consumer.assign([TopicPartition(self.topic, 0, OFFSET_BEGINNING)])
+        count = 0
+        try:
+            while True:
+                messages = consumer.consume(1000, timeout=10)
+                if not messages:
+                    return count
+                for message in messages:
+                    if message.error() is None:
+                        count += 1
+                    elif message.error().code() == KafkaError._PARTITION_EOF:
+                        return count
+        finally:
+            consumer.close()
+
+    def items_left(self) -> int:
+        return self.dynamodb.meta.client.scan(TableName=self.table, Select="COUNT")["Count"]
+
+
+def drive(stack: Devstack, name: str, assets: int, concurrency: int, batched: bool) -> dict[str, Any]:
+    """``assets`` through all four steps with one applier configuration; its figures."""
+    from include.postingest.applier import StateChangeApplier
+    from preservation_pipelines.common.hooks.kafka import KafkaTopicProducerHook
+    from preservation_pipelines.postingest.hooks.dynamodb import PostingestStateHook
+    from preservation_pipelines.postingest.hooks.sqs import ConfirmerQueueHook
+
+    world = World(stack, name)
+    world.insert(assets)
+    batches = {} if batched else {"batch_read_limit": 1}
+    state = PostingestStateHook(table_name=world.table, checkpoint_table=world.checkpoint_table, **batches)
+    state.ensure_checkpoint_table()
+    queues = ConfirmerQueueHook(**({} if batched else {"batch_limit": 1}))
+    publisher = KafkaTopicProducerHook()
+    counter = CallCounter()
+    for client in (state.get_conn().meta.client, state.streams, queues.get_conn()):
+        counter.attach(client)
+
+    totals: Counter[str] = Counter()
+    seconds = 0.0
+    for confirmer in (None, "CC", "TC"):
+        if confirmer:
+            world.confirm(confirmer)
+        applier = StateChangeApplier(
+            state=state,
+            queues=queues,
+            publisher=publisher,
+            config=world.config,
+            topic=world.topic,
+            concurrency=concurrency,
+        )
+        began = time.monotonic()
+        summary = applier.run(page_size=100)
+        seconds += time.monotonic() - began
+        totals.update({key: value for key, value in summary.items() if isinstance(value, int)})
+        if summary["parked"]:
+            raise SystemExit(f"{name}: records parked: {summary['parked'][:3]}")
+
+    moved = (totals["queued_first"], totals["advanced"], totals["completed"], totals["notifications"])
+    if moved != (assets, assets, assets, 3 * assets):
+        raise SystemExit(f"{name}: queued/advanced/completed/announced {moved}, expected {assets} each: {totals}")
+    seen = (world.waiting("CC"), world.waiting("TC"), world.published(), world.items_left())
+    if seen != (assets, assets, 3 * assets, 0):
+        raise SystemExit(f"{name}: CC/TC messages, notifications, items left {seen}: not what the applier reported")
+    records = totals["records"]
+    return {
+        "assets": assets,
+        "records": records,
+        "seconds": seconds,
+        "rate": records / seconds,
+        "sqs": counter.calls["sqs"] / records,
+        "dynamodb": counter.calls["dynamodb"] / records,
+    }
+
+
+def benchmark(stack: Devstack) -> int:
+    from include.postingest.limits import DEFAULT_CONCURRENCY
+
+    print(f"shipped: {ASSETS:,} assets, pool {DEFAULT_CONCURRENCY}, batched ...", flush=True)
+    shipped = drive(stack, "bench-shipped", ASSETS, DEFAULT_CONCURRENCY, batched=True)
+    print(f"sequential: {SEQUENTIAL_ASSETS:,} assets, pool 1, one record at a time ...", flush=True)
+    sequential = drive(stack, "bench-sequential", SEQUENTIAL_ASSETS, 1, batched=False)
+
+    rows = [
+        ("assets", "{:,}", "assets"),
+        ("stream records", "{:,}", "records"),
+        ("applier wall time (s)", "{:.1f}", "seconds"),
+        ("records/s", "{:.1f}", "rate"),
+        ("SQS calls per record", "{:.3f}", "sqs"),
+        ("DynamoDB calls per record", "{:.3f}", "dynamodb"),
+    ]
+    print(f"\n{'':32} {f'shipped (pool {DEFAULT_CONCURRENCY})':>20} {'sequential':>14}")
+    for label, form, key in rows:
+        print(f"  {label:30} {form.format(shipped[key]):>20} {form.format(sequential[key]):>14}")
+
+    speedup = shipped["rate"] / sequential["rate"]
+    verdicts = [
+        (f"speed-up >= {TARGET_SPEEDUP:.0f}x", speedup >= TARGET_SPEEDUP, f"{speedup:.1f}x"),
+        (f"SQS calls/record <= {TARGET_SQS_CALLS}", shipped["sqs"] <= TARGET_SQS_CALLS, f"{shipped['sqs']:.3f}"),
+        (
+            f"DynamoDB calls/record <= {TARGET_DYNAMODB_CALLS}",
+            shipped["dynamodb"] <= TARGET_DYNAMODB_CALLS,
+            f"{shipped['dynamodb']:.3f}",
+        ),
+    ]
+    print()
+    for label, ok, value in verdicts:
+        print(f"target {label}: {value} {'OK' if ok else 'MISSED'}")
+    print(
+        f"applier: {shipped['rate']:.0f} records/s vs {sequential['rate']:.0f} sequential = {speedup:.1f}x; "
+        f"{shipped['sqs']:.3f} SQS calls/record; {shipped['dynamodb']:.3f} DynamoDB calls/record"
+    )
+    return 0 if all(ok for _, ok, _ in verdicts) else 1
+
+
+def curve(stack: Devstack) -> int:
+    print(f"records/s per pool size, {CURVE_ASSETS} assets each, batched:")
+    for pool in CURVE_POOLS:
+        figures = drive(stack, f"bench-curve-{pool}", CURVE_ASSETS, pool, batched=True)
+        print(f"  pool {pool:2}: {figures['rate']:6.1f} records/s ({figures['seconds']:.1f} s)", flush=True)
+    return 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--curve", action="store_true", help="records/s per pool size instead")
+    args = parser.parse_args()
+    stack = Devstack(REPO_ROOT / ".devstack" / "bench-postingest-applier", ports="free")
+    try:
+        stack.start(["moto", "kafka"])
+        with tempfile.TemporaryDirectory() as home:
+            configure_airflow(stack, home)
+            return curve(stack) if args.curve else benchmark(stack)
+    finally:
+        stack.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -431,6 +431,8 @@ a recorded alert not sent yet and then sets its `sent_at`: at-least-once deliver
 exactly-once record; a crash between the server's acceptance and `sent_at` resends with
 the same Message-ID. A refused recipient goes to `dag_alert_delivery_errors`, is not
 retried, and makes `run_summary` fail (no retry) naming it; the others still go.
+`send_alerts` runs even when one record task failed, so one alert type's trouble does
+not hold back the other's mail.
 
 **Recovery**: clear or retry any task: nothing is recorded or attached twice, and only
 unsent recipients are sent. A backfill (`airflow backfill create --dag-id aptrust_alerts
@@ -448,7 +450,11 @@ judged at the time the task runs.
         inlets=[REGISTRY_WORK_ITEMS],
         outlets=[REGISTRY_ALERTS],
     )
-    send_alerts = SendAlertsOperator(task_id="send_alerts", inlets=[REGISTRY_ALERTS])
+    send_alerts = SendAlertsOperator(
+        task_id="send_alerts",
+        inlets=[REGISTRY_ALERTS],
+        trigger_rule="all_done",  # one alert type failing to record does not hold back the other's mail
+    )
     run_summary = RunSummaryOperator(
         task_id="run_summary",
         steps={

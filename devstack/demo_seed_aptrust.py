@@ -3,8 +3,9 @@
 ``RegistryBuilder`` writes registry rows the way the registry would; the tests use it
 too. ``seed()`` creates the tables (the one DDL, ``include/aptrust/registry.sql``),
 a few institutions with spot tests on, finished restores waiting for their digest,
-objects to delete and objects to restore; for `make demo` it also answers the bulk deletion's approval as a
-second person would (``dag.test()`` never answers a human-in-the-loop task itself).
+objects to delete and objects to restore, a failed fixity check and a stalled ingest to
+alert of; for `make demo` it also answers the bulk deletion's approval as a second person
+would (``dag.test()`` never answers a human-in-the-loop task itself).
 """
 
 from __future__ import annotations
@@ -221,6 +222,21 @@ def seed_registry(builder: RegistryBuilder) -> None:
         user=DEMO_REQUESTER,
         note="Bag restored to https://s3.amazonaws.com/aptrust.restore.demo.edu/restored-bag.tar",
     )
+    seed_alerts(builder, demo)
+
+
+def seed_alerts(builder: RegistryBuilder, demo: int) -> None:
+    """One of each aptrust_alerts alert: a failed fixity check yesterday (UTC, the day a run
+    today covers) and an ingest stalled for a day, on an object no other demo touches; APTrust's
+    own staff receive the summaries."""
+    aptrust = builder.institution("aptrust.org", spot_restore_frequency=0)
+    builder.user(aptrust, "ops@aptrust.org", role="admin")
+    builder.user(aptrust, "system@aptrust.org", role="admin")
+    damaged = builder.intellectual_object(demo, f"{DEMO_INSTITUTION}/damaged-bag")
+    yesterday = datetime.combine(datetime.now(UTC).date() - timedelta(days=1), datetime.min.time(), UTC)
+    builder.premis_event(demo, damaged, date_time=yesterday + timedelta(hours=12))
+    stuck = builder.work_item(demo, damaged, "Ingest", "Started", name="damaged-bag.tar")
+    builder.connection.execute("UPDATE work_items SET queued_at = now() - interval '1 day' WHERE id = %s", (stuck,))
 
 
 def seed(stack: Devstack) -> dict[str, dict[str, Any]]:

@@ -78,3 +78,29 @@ def test_a_refused_recipient_fails_the_run_summary_naming_it_after_the_others_we
     assert failure_notices(mailbox.messages()) == ["run_summary"]
     assert sorted(m["rcpt_tos"][0] for m in registry_mail(mailbox.messages())) == ["admin@one.edu", "admin@one.edu"]
     assert len(rows(registry, "SELECT * FROM dag_alert_delivery_errors")) == 2
+
+
+def test_the_demo_seed_makes_one_alert_of_each_kind_for_demo_edu_and_the_aptrust_summaries(
+    airflow_db,  # noqa: ARG001
+    registry,  # noqa: F811
+    mailbox,  # noqa: F811
+):
+    from devstack.demo_seed_aptrust import seed_registry
+
+    seed_registry(registry)
+
+    dag_run = run_dag("aptrust_alerts")  # at now, as make demo runs it
+
+    assert str(dag_run.state) == "success", task_states(dag_run)
+    summary = xcom_return(dag_run, "run_summary")
+    alerts = rows(
+        registry,
+        "SELECT a.type, i.identifier FROM alerts a JOIN institutions i ON i.id = a.institution_id ORDER BY a.id",
+    )
+    assert sorted((a["type"], a["identifier"]) for a in alerts) == [
+        ("Failed Fixity Check", "aptrust.org"),
+        ("Failed Fixity Check", "demo.edu"),
+        ("Stalled Work Items", "aptrust.org"),
+        ("Stalled Work Items", "demo.edu"),
+    ]
+    assert summary["mail"]["sent"] == 2 * 3  # demo.edu's two admins and ops@aptrust.org, for each type

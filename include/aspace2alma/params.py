@@ -65,7 +65,8 @@ class TimeOfDayParam:
 
 RunParam = NumberParam | TimeOfDayParam
 
-CONCURRENCY = NumberParam("concurrency", 16, 1, 32, integer=True)
+# 24: the measured knee of export time vs concurrency ("Benchmark" in docs/aspace2alma.md).
+CONCURRENCY = NumberParam("concurrency", 24, 1, 32, integer=True)
 MIN_REPORT_RATIO = NumberParam("min_report_ratio", 0.9, 0, 1)
 # Why 5%: see "Skipped resources" in docs/aspace2alma.md.
 MAX_FAILED_RATIO = NumberParam("max_failed_ratio", 0.05, 0, 1)

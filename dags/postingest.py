@@ -24,6 +24,7 @@ from include.postingest.names import (
     STATE_TABLE_VARIABLE,
     TOPIC_VARIABLE,
 )
+from preservation_pipelines.common.assets import POSTINGEST_NOTIFICATIONS, POSTINGEST_STATE
 from preservation_pipelines.common.notifiers.failure import TaskFailureNotifier
 from preservation_pipelines.common.operators.run_summary import RunSummaryOperator
 from preservation_pipelines.postingest.operators.resender import ResendStuckMessagesOperator
@@ -103,6 +104,8 @@ trigger a run instead.
         task_id="apply_stream_records",
         max_records="{{ params.max_records }}",
         concurrency="{{ params.concurrency }}",
+        inlets=[POSTINGEST_STATE],
+        outlets=[POSTINGEST_STATE, POSTINGEST_NOTIFICATIONS],
     )
     apply_records >> RunSummaryOperator(task_id="report", steps="apply_stream_records", problems=("parked",))
 
@@ -137,6 +140,6 @@ config, an invalid table name in the Variable or a missing table fails at once (
 is the wall clock, not the logical date, so backfills add nothing: trigger a run.
 """,
 ) as postingest_resender:
-    ResendStuckMessagesOperator(task_id="resend_stuck_messages") >> RunSummaryOperator(
+    ResendStuckMessagesOperator(task_id="resend_stuck_messages", inlets=[POSTINGEST_STATE]) >> RunSummaryOperator(
         task_id="report", steps="resend_stuck_messages", problems=("unsendable",)
     )

@@ -128,4 +128,6 @@ def test_assets_draw_the_lineage_between_the_dags(dagbag):
         "merritt_ingest_staging", "merritt_batch_reporting", "merritt_queue_admin"
     }  # fmt: skip
     without = {d for d, dag in dagbag.dags.items() if not any(t.outlets or t.inlets for t in dag.tasks)}
-    assert without == {"aspace2alma_deadline_check", "postingest_state_change", "postingest_resender"}
+    assert read["x-dynamodb://aws_default/dr2-postingest-state"] == {"postingest_state_change", "postingest_resender"}
+    assert produced["x-kafka://kafka_producer/dr2-notifications"] == {"postingest_state_change"}
+    assert without == {"aspace2alma_deadline_check"}  # it reads the export's run state, not a dataset

@@ -324,3 +324,71 @@ def test_crash_after_one_recipient_of_two_is_accepted_resends_only_the_unmarked_
     ids = [m["message"]["Message-ID"] for m in mailbox.messages()]
     assert ids == [calls[0], calls[1], calls[1]]  # at-least-once: the second again, with its Message-ID
     assert rows(registry, "SELECT count(*) AS n FROM alerts_users WHERE sent_at IS NULL")[0]["n"] == 0
+
+
+def test_two_record_tasks_at_once_record_each_alert_once(registry, mailbox):  # noqa: F811
+    import threading
+
+    inst, objects = _seed(registry)
+    _fixity_events(registry, inst, objects)
+    results, errors = [], []
+
+    def record(run_id):
+        try:
+            results.append(_record_fixity(_context(run_id=run_id))["recorded_now"])
+        except Exception as error:  # noqa: BLE001 - reported by the assertion below
+            errors.append(error)
+
+    threads = [threading.Thread(target=record, args=(f"run-{n}",)) for n in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == [] and sorted(results) == [0, 3]  # the advisory lock: the second saw the first's links
+    assert len(_alerts(registry)) == 3
+
+
+def test_two_senders_at_once_send_each_recipient_once(registry, mailbox):  # noqa: F811
+    import threading
+
+    inst, objects = _seed(registry)
+    for n in range(4):
+        registry.user(inst["one"], f"admin-{n}@one.edu")
+    _fixity_events(registry, inst, objects)
+    _record_fixity()
+    sent, errors = [], []
+
+    def send():
+        try:
+            sent.append(_send()["sent"])
+        except Exception as error:  # noqa: BLE001 - reported by the assertion below
+            errors.append(error)
+
+    threads = [threading.Thread(target=send) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == [] and sum(sent) == 7  # five admins of one.edu, ops and staff
+    ids = [m["message"]["Message-ID"] for m in mailbox.messages()]
+    assert len(ids) == len(set(ids)) == 7
+
+
+def test_a_registry_address_carrying_a_header_injection_is_recorded_as_undeliverable_and_the_others_go(
+    registry,  # noqa: F811
+    mailbox,  # noqa: F811
+):
+    inst, objects = _seed(registry)
+    hostile = registry.user(inst["one"], "eve@one.edu\r\nBcc: everyone@evil.example")
+    _fixity_events(registry, inst, objects)
+    _record_fixity()
+
+    context = _context()
+    sent = _send(context)
+
+    assert sent["sent"] == 3 and list(sent["delivery_errors"]) == [f"alert 1 to user {hostile}"]
+    assert "U+000D" in sent["delivery_errors"][f"alert 1 to user {hostile}"]
+    assert rows(registry, "SELECT user_id FROM dag_alert_delivery_errors") == [{"user_id": hostile}]
+    assert all("evil.example" not in str(m["rcpt_tos"]) and "Bcc" not in m["message"] for m in mailbox.messages())

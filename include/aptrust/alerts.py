@@ -1,6 +1,7 @@
 """Registry alerts of the daily ``aptrust_alerts`` DAG: failed fixity checks and stalled WorkItems.
 
-Plain rules and text, no database: which alerts a day's candidates make, who receives
+Plain rules and text, no database (and only the standard library at import: the DAG file
+reads ``DEFAULT_REGISTRY_URL``): which alerts a day's candidates make, who receives
 them, what they say. An alert is the registry's record of what was told to whom; the
 operators write it as the registry does and send it from there, one message per recipient.
 """
@@ -10,8 +11,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-
-from include.aptrust.mail import MESSAGE_ID_DOMAIN
 
 FAILED_FIXITY_CHECK = "Failed Fixity Check"
 STALLED_WORK_ITEMS = "Stalled Work Items"
@@ -198,4 +197,6 @@ def plan_alerts(
 
 def alert_message_id(alert_id: int, user_id: int) -> str:
     """The one Message-ID of an alert's mail to one user: a resend after a crash repeats it."""
+    from include.aptrust.mail import MESSAGE_ID_DOMAIN  # not at import: the DAG file imports this module
+
     return f"<aptrust-alert-{alert_id}-{user_id}@{MESSAGE_ID_DOMAIN}>"

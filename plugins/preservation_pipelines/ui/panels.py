@@ -309,6 +309,8 @@ def aptrust_approvals() -> PanelResult:
     from airflow.utils.state import TaskInstanceState
     from sqlalchemy import select
 
+    # Airflow 3.3 shows the approval task as awaiting_input while it waits; deferred counts as waiting too
+    waiting = (TaskInstanceState.AWAITING_INPUT, TaskInstanceState.DEFERRED)
     with create_session() as session:
         rows = session.execute(
             select(TaskInstance.run_id, HITLDetail.subject, HITLDetail.created_at)
@@ -316,7 +318,7 @@ def aptrust_approvals() -> PanelResult:
             .where(
                 TaskInstance.dag_id == BULK_DELETE_DAG,
                 TaskInstance.task_id == BULK_DELETE_APPROVAL_TASK,
-                TaskInstance.state == TaskInstanceState.DEFERRED,
+                TaskInstance.state.in_(waiting),
                 HITLDetail.responded_at.is_(None),
             )
             .order_by(HITLDetail.created_at)

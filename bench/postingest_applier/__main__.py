@@ -17,8 +17,11 @@ with effects. Only the applier's runs are timed.
 API calls are counted with botocore's ``before-call`` event on the applier's own clients
 (DynamoDB with the checkpoint table, DynamoDB Streams, SQS), retries inside a call not
 counted again; per stream record read. ``--curve`` measures records/s per pool size
-instead (how the default was chosen). Targets: >= 5x the sequential rate, <= 0.15 SQS
-and <= 1.5 DynamoDB calls per record.
+instead (how the default was chosen). ``--latency MS`` adds MS milliseconds before every
+AWS request the applier sends, a model of AWS's network round trip (moto on loopback
+answers in its own CPU time), to see the design where round trips cost what they cost in
+AWS; `make bench` runs without it. Targets: >= 5x the sequential rate, <= 0.15 SQS and
+<= 1.5 DynamoDB calls per record.
 """
 
 from __future__ import annotations
@@ -46,14 +49,21 @@ SERVICES = {"dynamodb": "dynamodb", "dynamodbstreams": "dynamodb", "sqs": "sqs"}
 
 
 class CallCounter:
-    """API calls made through the clients it is attached to, by service (DynamoDB Streams counts as DynamoDB)."""
+    """API calls made through the clients it is attached to, by service (DynamoDB Streams counts as DynamoDB);
+    with ``latency`` seconds of modelled round trip before each request sent."""
 
-    def __init__(self) -> None:
+    def __init__(self, latency: float = 0.0) -> None:
         self.calls: Counter[str] = Counter()
+        self.latency = latency
         self._lock = threading.Lock()
 
     def attach(self, client) -> None:
         client.meta.events.register("before-call", self._count)
+        if self.latency:
+            client.meta.events.register("before-send", self._wait)
+
+    def _wait(self, **_) -> None:
+        time.sleep(self.latency)
 
     def _count(self, model, **_) -> None:
         with self._lock:
@@ -132,7 +142,9 @@ class World:
         return self.dynamodb.meta.client.scan(TableName=self.table, Select="COUNT")["Count"]
 
 
-def drive(stack: Devstack, name: str, assets: int, concurrency: int, batched: bool) -> dict[str, Any]:
+def drive(
+    stack: Devstack, name: str, assets: int, concurrency: int, batched: bool, latency: float = 0.0
+) -> dict[str, Any]:
     """``assets`` through all four steps with one applier configuration; its figures."""
     from include.postingest.applier import StateChangeApplier
     from preservation_pipelines.common.hooks.kafka import KafkaTopicProducerHook
@@ -146,7 +158,7 @@ def drive(stack: Devstack, name: str, assets: int, concurrency: int, batched: bo
     state.ensure_checkpoint_table()
     queues = ConfirmerQueueHook(**({} if batched else {"batch_limit": 1}))
     publisher = KafkaTopicProducerHook()
-    counter = CallCounter()
+    counter = CallCounter(latency)
     for client in (state.get_conn().meta.client, state.streams, queues.get_conn()):
         counter.attach(client)
 
@@ -187,13 +199,14 @@ def drive(stack: Devstack, name: str, assets: int, concurrency: int, batched: bo
     }
 
 
-def benchmark(stack: Devstack) -> int:
+def benchmark(stack: Devstack, latency: float) -> int:
     from include.postingest.limits import DEFAULT_CONCURRENCY
 
-    print(f"shipped: {ASSETS:,} assets, pool {DEFAULT_CONCURRENCY}, batched ...", flush=True)
-    shipped = drive(stack, "bench-shipped", ASSETS, DEFAULT_CONCURRENCY, batched=True)
-    print(f"sequential: {SEQUENTIAL_ASSETS:,} assets, pool 1, one record at a time ...", flush=True)
-    sequential = drive(stack, "bench-sequential", SEQUENTIAL_ASSETS, 1, batched=False)
+    modelled = f", {latency * 1000:.0f} ms modelled round trip per AWS request" if latency else ""
+    print(f"shipped: {ASSETS:,} assets, pool {DEFAULT_CONCURRENCY}, batched{modelled} ...", flush=True)
+    shipped = drive(stack, "bench-shipped", ASSETS, DEFAULT_CONCURRENCY, True, latency)
+    print(f"sequential: {SEQUENTIAL_ASSETS:,} assets, pool 1, one record at a time{modelled} ...", flush=True)
+    sequential = drive(stack, "bench-sequential", SEQUENTIAL_ASSETS, 1, False, latency)
 
     rows = [
         ("assets", "{:,}", "assets"),
@@ -227,10 +240,10 @@ def benchmark(stack: Devstack) -> int:
     return 0 if all(ok for _, ok, _ in verdicts) else 1
 
 
-def curve(stack: Devstack) -> int:
-    print(f"records/s per pool size, {CURVE_ASSETS} assets each, batched:")
+def curve(stack: Devstack, latency: float) -> int:
+    print(f"records/s per pool size, {CURVE_ASSETS} assets each, batched, {latency * 1000:.0f} ms added per request:")
     for pool in CURVE_POOLS:
-        figures = drive(stack, f"bench-curve-{pool}", CURVE_ASSETS, pool, batched=True)
+        figures = drive(stack, f"bench-curve-{pool}", CURVE_ASSETS, pool, True, latency)
         print(f"  pool {pool:2}: {figures['rate']:6.1f} records/s ({figures['seconds']:.1f} s)", flush=True)
     return 0
 
@@ -238,13 +251,15 @@ def curve(stack: Devstack) -> int:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--curve", action="store_true", help="records/s per pool size instead")
+    parser.add_argument("--latency", type=float, default=0.0, metavar="MS", help="modelled round trip per request")
     args = parser.parse_args()
+    latency = args.latency / 1000
     stack = Devstack(REPO_ROOT / ".devstack" / "bench-postingest-applier", ports="free")
     try:
         stack.start(["moto", "kafka"])
         with tempfile.TemporaryDirectory() as home:
             configure_airflow(stack, home)
-            return curve(stack) if args.curve else benchmark(stack)
+            return curve(stack, latency) if args.curve else benchmark(stack, latency)
     finally:
         stack.stop()
 

@@ -42,7 +42,7 @@ PAGE_SIZE_RANGE = (1, 1000)
 # assets the stream applier works on at once (its thread pool), and its default, measured
 # with bench/postingest_applier (docs/postingest.md has the curve)
 CONCURRENCY_RANGE = (1, 32)
-DEFAULT_CONCURRENCY = 8
+DEFAULT_CONCURRENCY = 16
 
 
 class InvalidParameterError(ValueError):

@@ -32,6 +32,9 @@ from include.common.progress import ProgressLog
 
 log = logging.getLogger(__name__)
 TRIM_EVERY = 1_000  # resources between returns of freed memory to the OS
+# Skipped resources named per log line: each line costs the thread consuming the results
+# ~0.1-1 ms in Airflow's structured logging, and a catalogue holds thousands of incomplete records.
+SKIPPED_PER_LOG_LINE = 100
 
 
 class ArchivesSpaceSource(Protocol):
@@ -139,37 +142,43 @@ def export_records(
 
     progress = ProgressLog(logger, "resources", total=len(resources), interval=progress_interval)
     consecutive_errors = 0
+    skipped: list[str] = []  # "uri: reason" of skipped resources not logged yet
     limit_malloc_arenas()
-    for outcome in bounded_ordered_map(work, resources, concurrency=concurrency):
-        summary.resources_seen += 1
-        if summary.resources_seen % TRIM_EVERY == 0:
-            release_free_memory()
-        if outcome.status == "errored":
-            summary.resources_errored += 1
-            consecutive_errors += 1
-            if len(summary.errored) < summary.MAX_LISTED_ERRORS:
-                summary.errored[outcome.uri] = outcome.reason
-            if outcome.failed:
-                summary.resources_failed += 1
-                if len(summary.failed) < summary.MAX_LISTED_ERRORS:
-                    summary.failed[outcome.uri] = outcome.reason
-            logger.warning("skipped %s: %s", outcome.uri, outcome.reason)
-            if consecutive_errors >= max_consecutive_errors:
-                raise ExportAborted(
-                    f"{consecutive_errors} resources failed in a row (last {outcome.uri}: {outcome.reason}); "
-                    "ArchivesSpace is failing, not a record"
-                )
-        else:
-            consecutive_errors = 0
-            if outcome.status == "excluded":
-                summary.resources_excluded += 1
-                logger.debug("excluded %s: %s", outcome.uri, outcome.reason)
+    try:
+        for outcome in bounded_ordered_map(work, resources, concurrency=concurrency):
+            summary.resources_seen += 1
+            if summary.resources_seen % TRIM_EVERY == 0:
+                release_free_memory()
+            if outcome.status == "errored":
+                summary.resources_errored += 1
+                consecutive_errors += 1
+                if len(summary.errored) < summary.MAX_LISTED_ERRORS:
+                    summary.errored[outcome.uri] = outcome.reason
+                if outcome.failed:
+                    summary.resources_failed += 1
+                    if len(summary.failed) < summary.MAX_LISTED_ERRORS:
+                        summary.failed[outcome.uri] = outcome.reason
+                skipped.append(f"{outcome.uri}: {outcome.reason}")
+                if len(skipped) >= SKIPPED_PER_LOG_LINE:
+                    _log_skipped(logger, skipped)
+                if consecutive_errors >= max_consecutive_errors:
+                    raise ExportAborted(
+                        f"{consecutive_errors} resources failed in a row (last {outcome.uri}: {outcome.reason}); "
+                        "ArchivesSpace is failing, not a record"
+                    )
             else:
-                summary.resources_written += 1
-                summary.containers_seen += outcome.containers
-                summary.items_created += outcome.items
-                yield outcome.record
-        progress(summary.resources_seen)
+                consecutive_errors = 0
+                if outcome.status == "excluded":
+                    summary.resources_excluded += 1
+                    logger.debug("excluded %s: %s", outcome.uri, outcome.reason)
+                else:
+                    summary.resources_written += 1
+                    summary.containers_seen += outcome.containers
+                    summary.items_created += outcome.items
+                    yield outcome.record
+            progress(summary.resources_seen)
+    finally:
+        _log_skipped(logger, skipped)
     if summary.resources_failed > max_failed_ratio * summary.resources_seen:
         unlisted = summary.resources_failed - len(summary.failed)
         raise TooManyFailed(
@@ -178,3 +187,9 @@ def export_records(
             + "\n".join(f"{uri}: {reason}" for uri, reason in summary.failed.items())
             + (f"\n... and {unlisted} more, each in the log" if unlisted else "")
         )
+
+
+def _log_skipped(logger: logging.Logger, skipped: list[str]) -> None:
+    if skipped:
+        logger.warning("skipped %d resources:\n%s", len(skipped), "\n".join(skipped))
+        skipped.clear()

@@ -9,6 +9,7 @@ cycles with the resource index; each case combines the rules differently. Its
 from __future__ import annotations
 
 import json
+import logging
 
 import pytest
 from hypothesis import event, given, settings
@@ -16,6 +17,7 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from devstack.aspace_standin.data import RECORD_CASES, Dataset, solr_doc
+from include.aspace2alma import export
 from include.aspace2alma.aspace_data import collect_top_containers, top_container
 from include.aspace2alma.export import ExportAborted, ExportSummary, TooManyFailed, export_records, process_resource
 from include.aspace2alma.marcxml import stream_collection
@@ -238,3 +240,33 @@ def test_the_exported_collection_is_always_well_formed_with_at_most_one_record_p
         summary.resources_written + summary.resources_excluded + summary.resources_errored
     )
     assert set(summary.errored) <= {f"/repositories/2/resources/{n}" for n in range(1, len(answers) + 1)}
+
+
+def _skipped_lines(caplog):
+    return [record.getMessage() for record in caplog.records if record.getMessage().startswith("skipped ")]
+
+
+def test_the_log_names_every_skipped_resource_with_its_reason_a_few_to_a_line(caplog, monkeypatch):
+    monkeypatch.setattr(export, "SKIPPED_PER_LOG_LINE", 4)
+    bad = DATASET.resource_ids(2)[0]
+    summary = ExportSummary()
+    with caplog.at_level(logging.WARNING, logger="aspace2alma-test"):
+        list(export_records(
+            DatasetSource(failing={bad}), summary, report_barcodes=REPORT, excluded=exclusion_list(None),
+            concurrency=2, resource_errors=(ConnectionError,), logger=logging.getLogger("aspace2alma-test"),
+        ))  # fmt: skip
+    lines = _skipped_lines(caplog)
+    named = [entry for line in lines for entry in line.splitlines()[1:]]
+    assert named == [f"{uri}: {reason}" for uri, reason in summary.errored.items()]  # every one, in resource order
+    assert [line.splitlines()[0] for line in lines] == ["skipped 4 resources:"] * 2 + ["skipped 2 resources:"]
+
+
+def test_an_aborted_export_still_logs_the_skipped_resources_it_saw(caplog):
+    every = {rid for _, rid in DATASET.iter_resources()}
+    with caplog.at_level(logging.WARNING, logger="aspace2alma-test"), pytest.raises(ExportAborted):
+        list(export_records(
+            DatasetSource(failing=every), ExportSummary(), report_barcodes=REPORT, excluded=exclusion_list(None),
+            concurrency=2, resource_errors=(ConnectionError,), max_consecutive_errors=5,
+            logger=logging.getLogger("aspace2alma-test"),
+        ))  # fmt: skip
+    assert [line.splitlines()[0] for line in _skipped_lines(caplog)] == ["skipped 5 resources:"]

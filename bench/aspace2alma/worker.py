@@ -3,7 +3,7 @@
 Runs the DAG task's export code (the ArchivesSpace hook over HTTP, `export_records`,
 `stream_collection` into a spool file) against the stand-in named by
 ``AIRFLOW_CONN_ASPACE_DEFAULT``, on the first ``resources`` resources, and prints
-one JSON line: seconds, peak RSS, request counts, the run summary.
+one JSON line: seconds, the CPU seconds the process spent in them, peak RSS, the run summary.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ def main(spec: dict) -> None:
     from include.aspace2alma.selection import exclusion_list
     from preservation_pipelines.aspace2alma.hooks.archivesspace import RESOURCE_ERRORS, ArchivesSpaceHook
 
-    began = time.perf_counter()
+    began, cpu_began = time.perf_counter(), time.process_time()
     barcodes = parse_barcode_report(Path(spec["report"]).read_bytes(), spec["report"])
     hook = ArchivesSpaceHook(max_connections=spec["concurrency"])
     summary = ExportSummary()
@@ -63,11 +63,16 @@ def main(spec: dict) -> None:
         for chunk in stream_collection(records):
             written += out.write(chunk)
     summary.bytes_uploaded = written
-    seconds = time.perf_counter() - began
+    seconds, cpu_seconds = time.perf_counter() - began, time.process_time() - cpu_began
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(
         json.dumps(
-            {"seconds": seconds, "peak_rss_mib": peak_kib / 1024, "summary": summary.as_dict() | {"errored": {}}}
+            {
+                "seconds": seconds,
+                "cpu_seconds": cpu_seconds,
+                "peak_rss_mib": peak_kib / 1024,
+                "summary": summary.as_dict() | {"errored": {}, "failed": {}},
+            }
         )
     )
 

@@ -124,6 +124,6 @@ def test_screenshots_of_every_page_in_the_ui(logged_in, airflow_cluster, demo_wo
         _wait(driver, lambda d, page=page: f"{page.title}" in _frame_text(d) and "Page built in" in _frame_text(d))
         assert "Could not read this panel" not in _frame_text(driver)
         height = driver.execute_script("return document.documentElement.scrollHeight")
-        driver.set_window_size(1400, min(max(height + 140, 600), 3000))
+        driver.set_window_size(1400, min(max(height + 200, 600), 3000))  # the window's frame included
         driver.save_screenshot(str(IMAGES / f"pipelines-{slug}.png"))
     driver.set_window_size(1600, 1000)

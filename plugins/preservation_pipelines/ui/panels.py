@@ -408,7 +408,7 @@ def aspace2alma_last_export() -> PanelResult:
     result.tables.append(
         Table(
             "Run summary",
-            ["", ""],
+            ["field", "value"],
             [
                 [key, Code(json.dumps(value, default=str)) if isinstance(value, (dict, list)) else str(value)]
                 for key, value in summary.items()

@@ -119,15 +119,19 @@ def test_an_attribute_of_the_wrong_type_is_parked_and_named_by_the_failing_repor
     assert parked["assetId"] == typed["assetId"] and "input is a number, not a string" in parked["error"]
 
 
-@pytest.mark.parametrize("value", [0, 1_000_001, "many"])
-def test_the_params_form_refuses_numbers_out_of_bounds(value):
+@pytest.mark.parametrize(
+    "name, value",
+    [("max_records", 0), ("max_records", 1_000_001), ("max_records", "many"), ("concurrency", 0), ("concurrency", 33)],
+)
+def test_the_params_form_refuses_numbers_out_of_bounds(name, value):
     from airflow.sdk.exceptions import ParamValidationError
 
     params = load_dag("postingest_state_change").params
 
     with pytest.raises(ParamValidationError):
-        params.get_param("max_records").resolve(value)
+        params.get_param(name).resolve(value)
     assert params.get_param("max_records").resolve(1_000_000) == 1_000_000
+    assert params.get_param("concurrency").resolve(32) == 32
 
 
 def test_infrastructure_names_are_not_in_the_params_form():

@@ -38,6 +38,8 @@ def kafka_connection(monkeypatch, conn_id: str, **extra) -> str:
         ({"max_records": 0}, "max_records must be from 1 to 1000000, got 0"),
         ({"max_records": "2000000"}, "max_records must be from 1 to 1000000, got 2000000"),
         ({"page_size": 5000}, "page_size must be from 1 to 1000, got 5000"),
+        ({"concurrency": 0}, "concurrency must be from 1 to 32, got 0"),
+        ({"concurrency": "many"}, "concurrency must be a whole number from 1 to 32, got 'many'"),
         ({"topic": "no topic!"}, "Variable postingest_topic 'no topic!' is not a valid name"),
         ({"checkpoint_table": "x"}, "Variable postingest_checkpoint_table 'x' is not a valid name"),
         (

@@ -102,3 +102,26 @@ def test_every_dag_shows_its_docs_and_its_last_run_state(logged_in, api, airflow
         _wait_for_text(logged_in, _doc_phrase(details["doc_md"]))
         logged_in.save_screenshot(str(SCREENSHOTS / f"{dag_id}-docs.png"))
         logged_in.find_element("tag name", "body").send_keys("\ue00c")  # Escape closes the docs
+
+
+def test_the_assets_view_shows_the_datasets_and_their_lineage(logged_in, api, airflow_cluster):
+    """Every asset the DAGs declare is in the Assets view; the MARC export's page draws the
+    lineage from the barcode report through the export task (screenshots ``assets.png`` and
+    ``asset-marc-export.png``)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    assets = {asset["name"]: asset for asset in api.call("GET", "/assets", params={"limit": 100})["assets"]}
+    assert {"aspace2alma MARC export", "postingest state table", "Merritt ingest queue"} <= set(assets)
+    assert "APTrust registry work items" in assets
+
+    logged_in.get(f"{airflow_cluster.base_url}/assets")
+    _wait_for_text(logged_in, "aspace2alma MARC export")
+    logged_in.save_screenshot(str(SCREENSHOTS / "assets.png"))
+    logged_in.get(f"{airflow_cluster.base_url}/assets/{assets['aspace2alma MARC export']['id']}")
+    _wait_for_text(logged_in, "aspace2alma MARC export")
+    WebDriverWait(logged_in, 60).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, ".react-flow__node")) >= 2)
+    logged_in.find_element(By.XPATH, "//button[normalize-space()='Task Dependencies']").click()
+    _wait_for_text(logged_in, "export_to_alma")  # Alma barcode report -> export_to_alma -> MARC export
+    _wait_for_text(logged_in, "Alma barcode report")
+    logged_in.save_screenshot(str(SCREENSHOTS / "asset-marc-export.png"))

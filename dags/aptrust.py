@@ -62,6 +62,30 @@ DEFAULT_ARGS = {
 TAGS = ["aptrust", "registry", "postgres"]
 
 
+def requester_param(description: str) -> Param:
+    return Param(
+        "",
+        type="string",
+        format="idn-email",
+        maxLength=MAX_ADDRESS_LENGTH,
+        title="Requester (registry user's email)",
+        description=description,
+    )
+
+
+def identifiers_param(title: str, whose: str) -> Param:
+    return Param(
+        [],
+        type="array",
+        items={"type": "string", "minLength": 1, "maxLength": MAX_IDENTIFIER_LENGTH},
+        minItems=1,
+        maxItems=MAX_IDENTIFIERS,
+        title=title,
+        description=f"Object (test.edu/bag) and file (test.edu/bag/data/file) identifiers{whose}, one per line "
+        f"(at most {MAX_IDENTIFIERS})",
+    )
+
+
 with DAG(
     dag_id="aptrust_spot_test_restore",
     schedule=CronTriggerTimetable("0 6 1 * *", timezone=EASTERN_TIMEZONE),
@@ -192,24 +216,8 @@ with DAG(
             title="Institution",
             description="Institution identifier, e.g. test.edu",
         ),
-        "requester": Param(
-            "",
-            type="string",
-            format="idn-email",
-            maxLength=MAX_ADDRESS_LENGTH,
-            title="Requester (registry user's email)",
-            description="Email of the person asking: an active registry user of the institution",
-        ),
-        "identifiers": Param(
-            [],
-            type="array",
-            items={"type": "string", "minLength": 1, "maxLength": MAX_IDENTIFIER_LENGTH},
-            minItems=1,
-            maxItems=MAX_IDENTIFIERS,
-            title="Identifiers to delete",
-            description=f"Object (test.edu/bag) and file (test.edu/bag/data/file) identifiers, one per line "
-            f"(at most {MAX_IDENTIFIERS})",
-        ),
+        "requester": requester_param("Email of the person asking: an active registry user of the institution"),
+        "identifiers": identifiers_param("Identifiers to delete", ""),
     },
     doc_md=f"""
 ### APTrust bulk deletion with approval
@@ -315,25 +323,11 @@ with DAG(
     default_args=DEFAULT_ARGS,
     tags=[*TAGS, "kafka", "restore"],
     params={
-        "requester": Param(
-            "",
-            type="string",
-            format="idn-email",
-            maxLength=MAX_ADDRESS_LENGTH,
-            title="Requester (registry user's email)",
-            description="Email of the person asking: an active registry user; institutional users and admins "
-            "restore their own institution's items, APTrust admins any institution's",
+        "requester": requester_param(
+            "Email of the person asking: an active registry user; institutional users and admins "
+            "restore their own institution's items, APTrust admins any institution's"
         ),
-        "identifiers": Param(
-            [],
-            type="array",
-            items={"type": "string", "minLength": 1, "maxLength": MAX_IDENTIFIER_LENGTH},
-            minItems=1,
-            maxItems=MAX_IDENTIFIERS,
-            title="Identifiers to restore",
-            description=f"Object (test.edu/bag) and file (test.edu/bag/data/file) identifiers of one institution, "
-            f"one per line (at most {MAX_IDENTIFIERS})",
-        ),
+        "identifiers": identifiers_param("Identifiers to restore", " of one institution"),
     },
     doc_md=f"""
 ### APTrust object and file restoration requests

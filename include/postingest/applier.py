@@ -322,7 +322,7 @@ class StateChangeApplier:
     def _send_messages(self, to_send: list[_Decided]) -> dict[int, tuple[str, str]]:
         """Send the round's confirmer messages, per queue in SendMessageBatch calls on the pool.
 
-        Returns ``{record index: (record, reason)}`` of the messages SQS did not take.
+        Returns ``{record index: (the record described, reason)}`` of the messages SQS did not take.
         """
         by_queue: dict[str, list[_Decided]] = {}
         for decided in to_send:

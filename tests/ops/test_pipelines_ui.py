@@ -1,6 +1,6 @@
 """The Pipelines view on a running cluster, as `make run` serves it: the API server mounts the plugin's app
 and lists its navigation entry; every page answers on the demo data (timed), refuses callers without a
-token, and a headless Chromium, logged in like a person, keeps a screenshot of each page in docs/images/
+token, and a headless Chromium, signed in as the UI's login leaves it, keeps a screenshot of each page in docs/images/
 (the README shows them)."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from devstack.settings import REPO_ROOT
 from preservation_pipelines.ui import URL_PREFIX
 from preservation_pipelines.ui.app import PAGES
 from tests.conftest import STACK
-from tests.ops.test_ui import browser, logged_in  # noqa: F401 - fixtures
+from tests.ops.test_ui import browser  # noqa: F401 - fixture
 
 IMAGES = REPO_ROOT / "docs" / "images"
 PAGE_PATHS = {"overview": "/", **{slug: f"/{slug}" for slug in PAGES}}
@@ -96,6 +96,16 @@ def test_every_page_answers_within_a_second_on_the_demo_data(api, airflow_cluste
     assert "Run summary" in _get(api, "/aspace2alma", headers=auth).text
 
 
+@pytest.fixture
+def signed_in(browser, api, airflow_cluster):  # noqa: F811 - fixture
+    """The browser with the session the UI's login leaves: the API's token in the ``_token`` cookie
+    (set fresh: a cookie ignores the port, so one from the other executor's cluster would linger)."""
+    browser.get(f"{airflow_cluster.base_url}/api/v2/version")
+    browser.delete_all_cookies()
+    browser.add_cookie({"name": "_token", "value": api.http.headers["Authorization"].split()[1], "path": "/"})
+    return browser
+
+
 def _frame_text(driver) -> str:
     return driver.find_element("tag name", "body").text
 
@@ -106,11 +116,11 @@ def _wait(driver, condition, timeout: float = 60):
     return WebDriverWait(driver, timeout).until(condition)
 
 
-def test_screenshots_of_every_page_in_the_ui(logged_in, airflow_cluster, demo_world):  # noqa: F811 - fixture
+def test_screenshots_of_every_page_in_the_ui(signed_in, airflow_cluster, demo_world):
     from selenium.webdriver.common.by import By
 
     IMAGES.mkdir(parents=True, exist_ok=True)
-    driver = logged_in
+    driver = signed_in
     driver.get(f"{airflow_cluster.base_url}/plugin/pipelines")
     frame = _wait(driver, lambda d: d.find_elements(By.TAG_NAME, "iframe"))[0]
     driver.switch_to.frame(frame)

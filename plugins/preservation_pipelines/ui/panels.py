@@ -14,6 +14,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from urllib.parse import quote, urlencode
 
+from airflow.sdk import Variable
+
 from include.aptrust import overview_sql
 from include.aptrust.spot_test import spot_test_month
 from include.aspace2alma.dropbox import CONSUMED_REPORT_NAME, DROPBOX_FOLDER, REPORT_NAME
@@ -33,7 +35,15 @@ from include.merritt.states import BatchState, JobState
 from include.postingest.config import QUEUE_CONFIG_VARIABLE, parse_queue_config
 from include.postingest.limits import retention_from_attribute
 from include.postingest.messages import utc_now
-from include.postingest.names import CHECKPOINT_TABLE, STALE_INDEX, STATE_TABLE
+from include.postingest.names import (
+    CHECKPOINT_TABLE,
+    CHECKPOINT_TABLE_VARIABLE,
+    STALE_INDEX,
+    STATE_TABLE,
+    STATE_TABLE_VARIABLE,
+    TABLE_NAME_PATTERN,
+    checked_name,
+)
 from include.postingest.resender import stale_cutoff
 from preservation_pipelines.ui.model import Code, Link, PanelResult, Table
 
@@ -182,20 +192,26 @@ def _count(table, **query) -> int:
         query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
+def _table_variable(variable: str, default: str) -> str:
+    return checked_name(Variable.get(variable, default=default), TABLE_NAME_PATTERN, f"Variable {variable}")
+
+
 def postingest(
     conn_id: str | None = None,
     *,
-    table_name: str = STATE_TABLE,
-    checkpoint_table: str = CHECKPOINT_TABLE,
+    table_name: str | None = None,
+    checkpoint_table: str | None = None,
     clock: Callable[[], datetime] = utc_now,
 ) -> PanelResult:
-    from airflow.sdk import Variable
+    """The tables are the DAGs': their Variables' values, ``names``' defaults while unset."""
     from botocore.exceptions import ClientError
 
     from preservation_pipelines.postingest.hooks.dynamodb import PostingestStateHook
     from preservation_pipelines.postingest.hooks.sqs import ConfirmerQueueHook
 
     config = parse_queue_config(Variable.get(QUEUE_CONFIG_VARIABLE))
+    table_name = table_name or _table_variable(STATE_TABLE_VARIABLE, STATE_TABLE)
+    checkpoint_table = checkpoint_table or _table_variable(CHECKPOINT_TABLE_VARIABLE, CHECKPOINT_TABLE)
     aws_conn_id = conn_id or PostingestStateHook.default_conn_name
     state = PostingestStateHook(aws_conn_id=aws_conn_id, table_name=table_name, checkpoint_table=checkpoint_table)
     queues = ConfirmerQueueHook(aws_conn_id=aws_conn_id)

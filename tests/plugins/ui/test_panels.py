@@ -96,6 +96,17 @@ def test_postingest_counts_items_and_stale_items_per_queue_and_lists_parked_reco
     ] in [_text(row) for row in _table(result, "Parked records").rows]
 
 
+def test_postingest_reads_the_tables_the_dags_read(demo, moto, monkeypatch):
+    from include.postingest.limits import InvalidParameterError
+
+    monkeypatch.setenv("AIRFLOW_VAR_POSTINGEST_STATE_TABLE", "dr2-ui-elsewhere")
+    with pytest.raises(Exception, match="ResourceNotFoundException"):  # not the demo's table, which exists
+        panels.postingest()
+    monkeypatch.setenv("AIRFLOW_VAR_POSTINGEST_STATE_TABLE", "no spaces allowed")
+    with pytest.raises(InvalidParameterError, match="Variable postingest_state_table 'no spaces allowed'"):
+        panels.postingest()
+
+
 def test_aptrust_registry_shows_this_months_spot_tests_and_mail_not_sent(demo, postgres):
     import psycopg
 

@@ -16,12 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 
-from airflow import settings
 from airflow.listeners import hookimpl
-from airflow.models.dagrun import DagRun
-from airflow.models.xcom import XComModel
-from sqlalchemy import select
-from sqlalchemy.orm import Session, object_session
 
 from include.common.run_note import RUN_SUMMARY_XCOM_KEY, note_with_summary
 
@@ -39,6 +34,12 @@ def on_dag_run_failed(dag_run, msg: str) -> None:  # noqa: ARG001 - the listener
 
 
 def write_summary_note(dag_run) -> None:
+    # imported here: every Airflow process, task processes too, loads the plugin; only the
+    # scheduler (and dag.test()) finish runs
+    from airflow import settings
+    from airflow.models.dagrun import DagRun
+    from sqlalchemy.orm import Session, object_session
+
     session = object_session(dag_run)
     if session is not None:
         _write(session, dag_run)
@@ -54,6 +55,9 @@ def write_summary_note(dag_run) -> None:
 
 
 def _write(session, dag_run) -> None:
+    from airflow.models.xcom import XComModel
+    from sqlalchemy import select
+
     stored = session.scalars(
         select(XComModel)
         .where(XComModel.dag_run_id == dag_run.id, XComModel.key == RUN_SUMMARY_XCOM_KEY)

@@ -159,7 +159,10 @@ class AirflowCluster:
         self.on_restart = on_restart
         self.restarts: list[tuple[str, float]] = []
         airflow_bin = Path(sys.executable).parent
-        process_env = {**os.environ, **env, "PATH": f"{airflow_bin}{os.pathsep}{os.environ['PATH']}"}
+        # Variables only from ``env``: one inherited from this process (the test session exports
+        # airflow_settings.yaml's) would shadow what a test sets through the API
+        inherited = {key: value for key, value in os.environ.items() if not key.startswith("AIRFLOW_VAR_")}
+        process_env = {**inherited, **env, "PATH": f"{airflow_bin}{os.pathsep}{os.environ['PATH']}"}
         self.processes = {
             component: ManagedProcess(
                 component,

@@ -110,7 +110,8 @@ PAGE = 100  # stream records applied between checkpoints (the operator's page_si
 
 def test_postingest_state_change_moto_disconnected_mid_run(api, devstack, moto, postingest_world):
     world = postingest_world
-    assets = [world.insert_asset(correlationId=f"corr-{n}") for n in range(300)]
+    # enough that the parallel, batched applier (~100 records/s here) is still at it when moto goes
+    assets = [world.insert_asset(correlationId=f"corr-{n}") for n in range(1200)]
     run_id = api.trigger(STATE_CHANGE)
     api.wait_for_task(STATE_CHANGE, run_id, "apply_stream_records", {"running"}, timeout=120)
     time.sleep(3)  # some pages applied and checkpointed

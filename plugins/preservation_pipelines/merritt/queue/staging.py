@@ -15,13 +15,12 @@ A held collection (``/locks/collections/<profile>``) holds the jobs, never the b
 each is staged Held (from Pending), listed under ``/jobs/states/held``; the batch is
 Processing like any other.
 
-Ids are the names PERSISTENT_SEQUENTIAL creates would give (``bid`` / ``jid`` plus the
-parent's ``cversion``), created with the rest of the node in one transaction; a name
-another client took first fails it with NodeExists (nothing written) and fresh names are
-tried. Each step reads what is already there, so a retry after a crash or a lost session
-resumes after the last committed transaction, and refuses to go on if the jobs written
-are not its plan's (the manifest changed). A write ZooKeeper refuses for another reason
-before any job is queued rolls the batch back (:mod:`.removal`): never half a batch.
+Ids are the names PERSISTENT_SEQUENTIAL creates would give (``bid`` / ``jid`` plus the parent's ``cversion``), created
+with the rest of the node in one transaction; a name another client took first fails it with NodeExists (nothing
+written) and fresh names are tried. Each step reads what is already there, so a retry after a crash or a lost session
+resumes after the last committed transaction, and refuses to go on if the jobs written are not its plan's (the
+manifest changed). A write ZooKeeper refuses for another reason before any job is queued rolls the batch back
+(:mod:`.removal`): never half a batch.
 """
 
 from __future__ import annotations

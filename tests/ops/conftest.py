@@ -22,6 +22,7 @@ from devstack.airflow import (
     AirflowCluster,
     airflow_environment,
     celery_environment,
+    move_variables_into_metadata_db,
 )
 from devstack.debian import CELERY_BROKER, ensure_debian_packages
 from devstack.process import free_port
@@ -42,9 +43,10 @@ def airflow_cluster(request, airflow_db, sftp, aspace, moto, kafka, zookeeper, s
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
         "AIRFLOW__CORE__PARALLELISM": "8",
     }
-    # the postingest cells give the cluster their world's queue config through the API, which
-    # an environment variable would shadow
-    env.pop("AIRFLOW_VAR_POSTINGEST_QUEUES", None)
+    # Variables in the metadata DB, as `make run` has them: tests set theirs through the API,
+    # which an AIRFLOW_VAR_* would shadow. Taken out again after, for the suites that follow.
+    imported = [key[len("AIRFLOW_VAR_") :].lower() for key in env if key.startswith("AIRFLOW_VAR_")]
+    env = move_variables_into_metadata_db(env)
     broker = None
     if request.param == "CeleryExecutor":
         ensure_debian_packages(CELERY_BROKER)
@@ -60,6 +62,16 @@ def airflow_cluster(request, airflow_db, sftp, aspace, moto, kafka, zookeeper, s
         cluster.stop()
         if broker is not None:
             broker.stop()
+        _delete_variables(imported)
+
+
+def _delete_variables(keys: list[str]) -> None:
+    from airflow.models import Variable
+    from airflow.utils.session import create_session
+    from sqlalchemy import delete
+
+    with create_session() as session:
+        session.execute(delete(Variable).where(Variable.key.in_(keys)))
 
 
 @pytest.fixture(scope="package")

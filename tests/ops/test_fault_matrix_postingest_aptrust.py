@@ -62,14 +62,27 @@ def _set_variable(api, key: str, value: str) -> None:
 @pytest.fixture
 def postingest_world(api, postingest):  # noqa: F811 - fixture
     """A private postingest world whose Variables (names, queue config) the cluster can read
-    (the fixture's AIRFLOW_VAR_* live only in this process), both DAGs fresh."""
+    (the fixture's AIRFLOW_VAR_* live only in this process), both DAGs fresh; the cluster's
+    own Variables (the devstack's queue config, which the Pipelines view reads) come back after."""
+    before = {key: _variable(api, key) for key in postingest.variables}
     for key, value in postingest.variables.items():
         _set_variable(api, key, value)
     for dag_id in (STATE_CHANGE, RESENDER):
         _fresh(api, dag_id)
     yield postingest
-    for key in postingest.variables:
-        api.call("DELETE", f"/variables/{key}")
+    for key, value in before.items():
+        if value is None:
+            api.call("DELETE", f"/variables/{key}")
+        else:
+            _set_variable(api, key, value)
+
+
+def _variable(api, key: str) -> str | None:
+    response = api.http.get(f"{api.base_url}/api/v2/variables/{key}", timeout=60)
+    if response.status_code == 404:
+        return None
+    response.raise_for_status()
+    return response.json()["value"]
 
 
 def test_postingest_state_change_kafka_stopped(api, devstack, kafka, postingest_world):

@@ -97,7 +97,10 @@ def merritt(conn_id: str | None = None) -> PanelResult:
         statuses = batches.batch_statuses(batches.batch_ids())
         held = sorted(nodes.children(COLLECTION_LOCKS))
         frozen = nodes.ingest_frozen()
-        failed_jids = sorted(jid_of_queue_entry(name) for name in queued[folders[JobState.FAILED]] or [])
+        # newest first: job ids are sequential, and the latest failures are the ones to act on
+        failed_jids = sorted(
+            (jid_of_queue_entry(name) for name in queued[folders[JobState.FAILED]] or []), reverse=True
+        )
         shown = failed_jids[:MAX_ROWS]
         reads = nodes.get_many([job_path(jid, child) for jid in shown for child in ("status", "bid")])
     finally:

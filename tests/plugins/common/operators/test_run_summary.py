@@ -5,23 +5,30 @@ from __future__ import annotations
 import pytest
 from airflow.sdk.exceptions import AirflowFailException
 
+from include.common.run_note import RUN_SUMMARY_XCOM_KEY
 from preservation_pipelines.common.operators.run_summary import RunSummaryOperator
 
 
 class TaskInstance:
-    """What the operator reads of the task instance: XComs by task id and key."""
+    """What the operator reads of the task instance (XComs by task id and key) and what it
+    pushes (by key)."""
 
     def __init__(self, xcoms: dict[tuple[str, str], object]) -> None:
         self.xcoms = xcoms
+        self.pushed: dict[str, object] = {}
 
     def xcom_pull(self, task_ids: str, key: str = "return_value"):
         return self.xcoms.get((task_ids, key))
+
+    def xcom_push(self, key: str, value: object) -> None:
+        self.pushed[key] = value
 
 
 def test_one_step_gives_the_summary_as_it_is():
     ti = TaskInstance({("apply", "return_value"): {"applied": 3, "parked": []}})
     operator = RunSummaryOperator(task_id="report", steps="apply", problems=("parked",))
     assert operator.execute({"ti": ti}) == {"applied": 3, "parked": []}
+    assert ti.pushed == {RUN_SUMMARY_XCOM_KEY: {"applied": 3, "parked": []}}  # for the run's note
 
 
 def test_several_steps_are_gathered_by_name_and_a_step_that_did_not_run_is_none():
@@ -45,3 +52,4 @@ def test_problems_kept_as_record_to_reason_are_named_with_their_reasons():
     operator = RunSummaryOperator(task_id="run_summary", steps="export", problems=("failed",))
     with pytest.raises(AirflowFailException, match=r"failed: /repositories/2/resources/7: MarcXmlError: not well"):
         operator.execute({"ti": ti})
+    assert ti.pushed[RUN_SUMMARY_XCOM_KEY] == {"written": 40, "failed": failed}  # kept though the task fails

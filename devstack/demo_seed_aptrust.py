@@ -1,7 +1,7 @@
 """APTrust demo: a small registry (institutions, admins, objects, WorkItems) on the devstack's PostgreSQL.
 
 ``RegistryBuilder`` writes registry rows the way the registry would; the tests use it
-too. ``seed()`` creates the tables (the one DDL, ``include/aptrust/registry.sql``),
+too. ``seed()`` creates the tables (the one DDL, ``include/aptrust/registry.sql`` and ``legacy_pharos.sql``),
 a few institutions with spot tests on, finished restores waiting for their digest,
 objects to delete and objects to restore, a failed fixity check and a stalled ingest to
 alert of; for `make demo` it also answers the bulk deletion's approval as a second person
@@ -19,7 +19,11 @@ from typing import Any
 from devstack.settings import REPO_ROOT
 from devstack.stack import Devstack
 
-REGISTRY_DDL_PATH = REPO_ROOT / "include" / "aptrust" / "registry.sql"
+# registry.sql first: the legacy Pharos tables (and the archive's own) follow in their own file
+REGISTRY_DDL_PATHS = (
+    REPO_ROOT / "include" / "aptrust" / "registry.sql",
+    REPO_ROOT / "include" / "aptrust" / "legacy_pharos.sql",
+)
 DEMO_INSTITUTION = "demo.edu"
 DEMO_REQUESTER = "depositor@demo.edu"
 DEMO_APPROVER = "approver@demo.edu"
@@ -60,7 +64,7 @@ LEGACY_PHAROS_TABLES = (
 
 def registry_ddl() -> str:
     """The one DDL of the registry tables the DAGs use (idempotent; production applies it as a migration)."""
-    return REGISTRY_DDL_PATH.read_text()
+    return "\n".join(path.read_text() for path in REGISTRY_DDL_PATHS)
 
 
 class RegistryBuilder:

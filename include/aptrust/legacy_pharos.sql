@@ -83,3 +83,30 @@ CREATE TABLE IF NOT EXISTS pharos.usage_samples (
     institution_id varchar,
     data           text
 );
+
+-- The archive's own tables (DAG aptrust_legacy_pharos_archive), in the registry's schema.
+-- legacy_pharos_records holds the documents of the export in force, one per legacy entity
+-- (and one per join table for its orphaned rows, legacy_id 0); sha256 is that of the
+-- document's canonical line, rows the legacy rows it accounts for per table.
+CREATE TABLE IF NOT EXISTS legacy_pharos_records (
+    legacy_table varchar NOT NULL,
+    legacy_id    bigint  NOT NULL,
+    document     jsonb   NOT NULL,
+    sha256       char(64) NOT NULL,
+    rows         jsonb   NOT NULL,
+    run_id       varchar NOT NULL,
+    PRIMARY KEY (legacy_table, legacy_id)
+);
+-- One row per export (result digest); the one in force has superseded_by NULL. The tables an
+-- approved drop removed are listed in dropped_tables (old_passwords only when the run asked).
+CREATE TABLE IF NOT EXISTS legacy_pharos_exports (
+    digest         char(64)    PRIMARY KEY,
+    manifest       jsonb       NOT NULL,
+    run_id         varchar     NOT NULL,
+    created_at     timestamptz NOT NULL DEFAULT now(),
+    approved_by    varchar,
+    approved_at    timestamptz,
+    dropped_at     timestamptz,
+    dropped_tables text[],
+    superseded_by  char(64)    REFERENCES legacy_pharos_exports (digest)
+);

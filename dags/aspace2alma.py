@@ -13,7 +13,6 @@ from airflow.sdk import DAG, CronTriggerTimetable, Param
 
 from include.aspace2alma.dropbox import (
     CONSUMED_REPORT_NAME,
-    DROPBOX_FOLDER,
     OUTPUT_NAME,
     PREVIOUS_OUTPUT_NAME,
     REPORT_NAME,
@@ -54,15 +53,7 @@ DEFAULT_ARGS = {
     "execution_timeout": timedelta(hours=3),
     "on_failure_callback": TaskFailureNotifier(recipients_variable="aspace2alma_alert_to"),
 }
-FOLDER = {
-    "folder": Param(
-        DROPBOX_FOLDER,
-        type="string",
-        title="Drop-box folder",
-        description="Drop-box folder on lib_sftp shared with Alma",
-    )
-}
-EXPORT_PARAMS = FOLDER | {
+EXPORT_PARAMS = {
     REPORT_FRESH_AFTER.name: Param(
         REPORT_FRESH_AFTER.default, **REPORT_FRESH_AFTER.schema,
         title="Report fresh after (Eastern)", description="A report counts as that day's if modified at or after this Eastern time on the run's day",
@@ -105,7 +96,8 @@ as `MARC_out.xml`, which Alma's import job reads at 11:00 Eastern.
 
 **Runs** 05:30 America/New_York on Sun, Tue, Wed, Thu and Fri (never Mon: Alma is backed
 up; never Sat: ASpace maintenance). **Touches** `aspace_default` (read only, pool
-`aspace_api`) and `lib_sftp` (`<folder>/MARC_out.xml`, `MARC_out_old.xml`,
+`aspace_api`) and `lib_sftp` (in the folder of Variable `aspace2alma_dropbox_folder`,
+default `/alma/aspace`: `MARC_out.xml`, `MARC_out_old.xml`,
 `sc_active_barcodes.csv`, `sc_active_barcodes_old.csv`). `aspace2alma_deadline_check` mails
 an alert when the run is not done by 10:30 Eastern.
 
@@ -135,12 +127,9 @@ fails anywhere leaves no `MARC_out.xml`. A short report that is real: trigger wi
 """,
 ) as aspace2alma:
     check_superseded = SkipIfSupersededOperator(task_id="check_superseded", retries=1)
-    rotate_output = SFTPRotateOperator(
-        task_id="rotate_output", folder="{{ params.folder }}", current=OUTPUT_NAME, previous=PREVIOUS_OUTPUT_NAME
-    )
+    rotate_output = SFTPRotateOperator(task_id="rotate_output", current=OUTPUT_NAME, previous=PREVIOUS_OUTPUT_NAME)
     wait_for_report = SFTPFreshFileSensor(
         task_id="wait_for_report",
-        folder="{{ params.folder }}",
         names=[REPORT_NAME, CONSUMED_REPORT_NAME],
         fresh_after="{{ params.report_fresh_after }}",
         cutoff="{{ params.report_cutoff }}",
@@ -149,14 +138,12 @@ fails anywhere leaves no `MARC_out.xml`. A short report that is real: trigger wi
     )
     consume_report = ConsumeBarcodeReportOperator(
         task_id="consume_report",
-        folder="{{ params.folder }}",
         fresh_after="{{ params.report_fresh_after }}",
         min_ratio="{{ params.min_report_ratio }}",
         accept_short="{{ params.accept_short_report }}",
     )
     export_to_alma = ArchivesSpaceToAlmaOperator(
         task_id="export_to_alma",
-        folder="{{ params.folder }}",
         fresh_after="{{ params.report_fresh_after }}",
         concurrency="{{ params.concurrency }}",
         max_failed_ratio="{{ params.max_failed_ratio }}",
@@ -174,7 +161,6 @@ with DAG(
     catchup=False,
     max_active_runs=1,
     default_args=DEFAULT_ARGS,
-    params=FOLDER,
     tags=["aspace2alma", "alma", "sftp"],
     doc_md="""
 ### aspace2alma skip-day cleanup
@@ -183,13 +169,11 @@ complement of its schedule), delete `MARC_out.xml` if it was written before that
 began (Eastern), so Alma's 11:00 import cannot take yesterday's file a second time.
 A file written that day (an operator ran the export by hand) is left alone.
 
-**Touches** `lib_sftp` only. **Recovery**: safe to clear, retry or backfill: the day is the
+**Touches** `lib_sftp` only (the folder of Variable `aspace2alma_dropbox_folder`). **Recovery**: safe to clear, retry or backfill: the day is the
 run's logical date in Eastern time, never "now".
 """,
 ) as aspace2alma_skip_day_cleanup:
-    RemoveStaleFileOperator(
-        task_id="remove_stale_output", folder="{{ params.folder }}", name=OUTPUT_NAME, inlets=[MARC_EXPORT]
-    )
+    RemoveStaleFileOperator(task_id="remove_stale_output", name=OUTPUT_NAME, inlets=[MARC_EXPORT])
 
 
 with DAG(

@@ -26,11 +26,6 @@ TABLE_NAME_PATTERN = r"^[A-Za-z0-9_.-]{3,255}$"  # DynamoDB's rule for table nam
 TOPIC_NAME_PATTERN = r"^[A-Za-z0-9._-]{1,249}$"  # Kafka's rule for topic names
 
 
-def variable_or_default(variable: str, default: str) -> str:
-    """The Jinja template an operator field renders to: the Variable's value, or ``default`` while it is unset."""
-    return f"{{{{ var.value.get({variable!r}, {default!r}) }}}}"
-
-
 def checked_name(value: object, pattern: str, source: str) -> str:
     """``value`` if it is a name the server accepts; :class:`InvalidParameterError` naming ``source`` and the value if not."""
     if not isinstance(value, str) or not re.fullmatch(pattern, value):

@@ -56,3 +56,44 @@ def test_a_backfilled_cleanup_judges_by_its_own_day(airflow_db, marc_out):
         "deleted": False,
         "reason": "written that day",
     }
+
+
+@pytest.fixture
+def other_folder(sftp):
+    """A second drop-box folder beside /alma/aspace, writable like it."""
+    default = sftp.local_path("/alma/aspace")
+    folder = default.parent / "elsewhere"
+    folder.mkdir(exist_ok=True)
+    stat = default.stat()
+    os.chown(folder, stat.st_uid, stat.st_gid)
+    folder.chmod(stat.st_mode)
+    yield folder
+    for path in folder.iterdir():
+        path.unlink()
+    folder.rmdir()
+
+
+def test_the_folder_comes_from_the_variable(airflow_db, marc_out, other_folder, monkeypatch):
+    monkeypatch.setenv("AIRFLOW_VAR_ASPACE2ALMA_DROPBOX_FOLDER", "/alma/elsewhere")
+    stale = datetime(2026, 11, 22, 15, 0, tzinfo=UTC)
+    _write(marc_out, stale)
+    _write(other_folder / "MARC_out.xml", stale)
+
+    dag_run = run_dag("aspace2alma_skip_day_cleanup", logical_date=EASTERN_MONDAY_0530)
+
+    assert str(dag_run.state) == "success"
+    assert not (other_folder / "MARC_out.xml").exists()
+    assert marc_out.exists()  # the default folder is not the drop box any more
+
+
+@pytest.mark.parametrize("value", ["alma/aspace", "/alma/../etc", "/alma/.ssh", "/alma//aspace", "/alma/as pace"])
+def test_a_folder_variable_that_could_leave_the_drop_box_fails_the_run_naming_it(
+    airflow_db, marc_out, monkeypatch, value
+):
+    monkeypatch.setenv("AIRFLOW_VAR_ASPACE2ALMA_DROPBOX_FOLDER", value)
+    _write(marc_out, datetime(2026, 11, 22, 15, 0, tzinfo=UTC))
+
+    dag_run = run_dag("aspace2alma_skip_day_cleanup", logical_date=EASTERN_MONDAY_0530)
+
+    assert str(dag_run.state) == "failed"
+    assert marc_out.exists()

@@ -2,19 +2,23 @@
 
 Shaped like the amazon provider's ``AwsBaseOperator``: each connection id defaults to
 its hook's ``default_conn_name``, and each hook is built once per task instance, on
-first use, so parsing a DAG file builds none. Run params are checked here too: a bad
-one fails the task at once, since a retry would read the same value.
+first use, so parsing a DAG file builds none. Run params and the drop-box folder (Variable
+``aspace2alma_dropbox_folder``) are checked here too: a bad one fails the task at once, since a
+retry would read the same value.
 """
 
 from __future__ import annotations
 
+import posixpath
 from functools import cached_property
 from typing import Any
 
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException
 
+from include.aspace2alma.dropbox import DROPBOX_FOLDER, DROPBOX_FOLDER_VARIABLE, DropBoxFolderError, checked_folder
 from include.aspace2alma.params import ParamError, RunParam
+from include.common.variables import variable_or_default
 from preservation_pipelines.aspace2alma.hooks.archivesspace import ArchivesSpaceHook
 from preservation_pipelines.aspace2alma.hooks.sftp import SFTPDropBoxHook
 from preservation_pipelines.common.hooks.mail import MailHook
@@ -26,6 +30,8 @@ class Aspace2AlmaBaseOperator(BaseOperator):
     :param sftp_conn_id: the Alma drop box (SFTP).
     :param aspace_conn_id: the ArchivesSpace backend API.
     :param smtp_conn_id: the mail server of the alerts.
+    :param folder: the drop-box folder on ``sftp_conn_id`` (templated; default: the Variable
+        ``aspace2alma_dropbox_folder``, ``/alma/aspace`` while it is unset).
     """
 
     def __init__(
@@ -34,9 +40,11 @@ class Aspace2AlmaBaseOperator(BaseOperator):
         sftp_conn_id: str = SFTPDropBoxHook.default_conn_name,
         aspace_conn_id: str = ArchivesSpaceHook.default_conn_name,
         smtp_conn_id: str = MailHook.default_conn_name,
+        folder: str = variable_or_default(DROPBOX_FOLDER_VARIABLE, DROPBOX_FOLDER),
         **kwargs,
     ) -> None:
         super().__init__(**kwargs)
+        self.folder = folder
         self.sftp_conn_id = sftp_conn_id
         self.aspace_conn_id = aspace_conn_id
         self.smtp_conn_id = smtp_conn_id
@@ -57,6 +65,13 @@ class Aspace2AlmaBaseOperator(BaseOperator):
     @cached_property
     def mail_hook(self) -> MailHook:
         return MailHook(smtp_conn_id=self.smtp_conn_id)
+
+    def dropbox_path(self, name: str) -> str:
+        """``<folder>/<name>`` in the drop box; a folder that is not a plain absolute path fails the task at once."""
+        try:
+            return posixpath.join(checked_folder(self.folder), name)
+        except DropBoxFolderError as error:
+            raise AirflowFailException(str(error)) from error
 
     @staticmethod
     def checked(param: RunParam, value: Any) -> Any:

@@ -7,7 +7,6 @@ day the run stands for.
 
 from __future__ import annotations
 
-import posixpath
 from typing import Any
 
 from airflow.sdk.exceptions import AirflowFailException
@@ -24,16 +23,13 @@ class SFTPRotateOperator(Aspace2AlmaBaseOperator):
 
     template_fields = ("folder",)
 
-    def __init__(self, *, folder: str, current: str, previous: str, **kwargs) -> None:
+    def __init__(self, *, current: str, previous: str, **kwargs) -> None:
         super().__init__(**kwargs)
-        self.folder = folder
         self.current = current
         self.previous = previous
 
     def execute(self, context) -> bool:
-        return self.dropbox_hook.rotate(
-            posixpath.join(self.folder, self.current), posixpath.join(self.folder, self.previous)
-        )
+        return self.dropbox_hook.rotate(self.dropbox_path(self.current), self.dropbox_path(self.previous))
 
 
 class RemoveStaleFileOperator(Aspace2AlmaBaseOperator):
@@ -46,13 +42,12 @@ class RemoveStaleFileOperator(Aspace2AlmaBaseOperator):
 
     template_fields = ("folder",)
 
-    def __init__(self, *, folder: str, name: str, **kwargs) -> None:
+    def __init__(self, *, name: str, **kwargs) -> None:
         super().__init__(**kwargs)
-        self.folder = folder
         self.name = name
 
     def execute(self, context) -> dict[str, Any]:
-        path = posixpath.join(self.folder, self.name)
+        path = self.dropbox_path(self.name)
         day = eastern_day(context["logical_date"])
         day_start = eastern_instant(day, "00:00")
         modified = self.dropbox_hook.modified_at(path)
@@ -85,14 +80,12 @@ class ConsumeBarcodeReportOperator(Aspace2AlmaBaseOperator):
     def __init__(
         self,
         *,
-        folder: str,
         fresh_after: str = REPORT_FRESH_AFTER.default,
         min_ratio: float | str = MIN_REPORT_RATIO.default,
         accept_short: bool | str = False,
         **kwargs,
     ) -> None:
         super().__init__(**kwargs)
-        self.folder = folder
         self.fresh_after = fresh_after
         self.min_ratio = min_ratio
         self.accept_short = accept_short
@@ -101,8 +94,8 @@ class ConsumeBarcodeReportOperator(Aspace2AlmaBaseOperator):
         min_ratio = 0.0 if _as_bool(self.accept_short) else self.checked(MIN_REPORT_RATIO, self.min_ratio)
         fresh_after_time = self.checked(REPORT_FRESH_AFTER, self.fresh_after)
         hook = self.dropbox_hook
-        report = posixpath.join(self.folder, REPORT_NAME)
-        consumed = posixpath.join(self.folder, CONSUMED_REPORT_NAME)
+        report = self.dropbox_path(REPORT_NAME)
+        consumed = self.dropbox_path(CONSUMED_REPORT_NAME)
         fresh_after = eastern_instant(eastern_day(context["logical_date"]), fresh_after_time)
         delivered = hook.modified_at(report)
         if delivered is not None and delivered >= fresh_after:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import posixpath
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -38,7 +37,6 @@ class ArchivesSpaceToAlmaOperator(Aspace2AlmaBaseOperator):
     def __init__(
         self,
         *,
-        folder: str,
         output_name: str = OUTPUT_NAME,
         fresh_after: str = REPORT_FRESH_AFTER.default,
         concurrency: int | str = CONCURRENCY.default,
@@ -47,7 +45,6 @@ class ArchivesSpaceToAlmaOperator(Aspace2AlmaBaseOperator):
         **kwargs,
     ) -> None:
         super().__init__(**kwargs)
-        self.folder = folder
         self.output_name = output_name
         self.fresh_after = fresh_after
         self.concurrency = concurrency
@@ -68,7 +65,7 @@ class ArchivesSpaceToAlmaOperator(Aspace2AlmaBaseOperator):
         max_failed_ratio = self.checked(MAX_FAILED_RATIO, self.max_failed_ratio)
         fresh_after_time = self.checked(REPORT_FRESH_AFTER, self.fresh_after)
         dropbox = self.dropbox_hook
-        consumed = posixpath.join(self.folder, CONSUMED_REPORT_NAME)
+        consumed = self.dropbox_path(CONSUMED_REPORT_NAME)
         fresh_after = eastern_instant(eastern_day(context["logical_date"]), fresh_after_time)
         consumed_at = dropbox.modified_at(consumed)
         if consumed_at is None or consumed_at < fresh_after:
@@ -105,7 +102,7 @@ class ArchivesSpaceToAlmaOperator(Aspace2AlmaBaseOperator):
                 raise AirflowFailException(
                     f"nothing uploaded: ArchivesSpace's listings are unusable: {error}"
                 ) from error
-            summary.bytes_uploaded = dropbox.upload_atomically(spool, posixpath.join(self.folder, self.output_name))
+            summary.bytes_uploaded = dropbox.upload_atomically(spool, self.dropbox_path(self.output_name))
         result = summary.as_dict() | {"aspace_logins": aspace.logins, "concurrency": concurrency}
         self.log.info("run summary: %s", result)
         return result

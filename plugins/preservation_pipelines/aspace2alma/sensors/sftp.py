@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import posixpath
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -28,7 +27,6 @@ class SFTPFreshFileSensor(Aspace2AlmaBaseOperator, BaseSensorOperator):
     def __init__(
         self,
         *,
-        folder: str,
         names: list[str],
         fresh_after: str = REPORT_FRESH_AFTER.default,
         cutoff: str = REPORT_CUTOFF.default,
@@ -37,7 +35,6 @@ class SFTPFreshFileSensor(Aspace2AlmaBaseOperator, BaseSensorOperator):
         **kwargs,
     ) -> None:
         super().__init__(poke_interval=poke_interval, **kwargs)
-        self.folder = folder
         self.names = list(names)
         self.fresh_after = fresh_after
         self.cutoff = cutoff
@@ -49,7 +46,7 @@ class SFTPFreshFileSensor(Aspace2AlmaBaseOperator, BaseSensorOperator):
         return eastern_instant(day, fresh_after), eastern_instant(day, self.checked(REPORT_CUTOFF, self.cutoff))
 
     def _paths(self) -> list[str]:
-        return [posixpath.join(self.folder, name) for name in self.names]
+        return [self.dropbox_path(name) for name in self.names]
 
     def _fresh(self, context) -> dict[str, Any] | None:
         fresh_after, _ = self._window(context)

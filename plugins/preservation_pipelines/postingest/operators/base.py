@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseOperator, Variable
 from airflow.sdk.exceptions import AirflowFailException
 
+from include.common.variables import variable_or_default
 from include.postingest.config import QUEUE_CONFIG_VARIABLE, QueueConfig, QueueConfigError, parse_queue_config
 from include.postingest.limits import InvalidParameterError
 from include.postingest.names import (
@@ -24,7 +25,6 @@ from include.postingest.names import (
     STATE_TABLE_VARIABLE,
     TABLE_NAME_PATTERN,
     checked_name,
-    variable_or_default,
 )
 
 if TYPE_CHECKING:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from include.common.variables import variable_or_default
 from include.postingest.limits import (
     CONCURRENCY_RANGE,
     DEFAULT_CONCURRENCY,
@@ -21,7 +22,6 @@ from include.postingest.names import (
     TOPIC_NAME_PATTERN,
     TOPIC_VARIABLE,
     checked_name,
-    variable_or_default,
 )
 from preservation_pipelines.postingest.operators.base import PostingestBaseOperator, refused_at_once
 

@@ -124,7 +124,10 @@ class Postingest:
                 "enable.auto.commit": False,
             }
         )
-        consumer.assign([TopicPartition(self.topic, 0, OFFSET_BEGINNING)])
+        # every partition: a producer left from before a broker restart may have auto-created the
+        # topic (with the broker's default partition count) before the test re-created it
+        partitions = consumer.list_topics(self.topic, timeout=10).topics[self.topic].partitions
+        consumer.assign([TopicPartition(self.topic, partition, OFFSET_BEGINNING) for partition in sorted(partitions)])
         found: list[dict[str, Any]] = []
         deadline = time.monotonic() + timeout
         try:

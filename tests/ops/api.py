@@ -117,3 +117,20 @@ class AirflowApi:
             "/backfills",
             json={"dag_id": dag_id, "from_date": from_date.isoformat(), "to_date": to_date.isoformat(), **body},
         )
+
+    # -- Variables (the components' tasks read them through the API server) ---
+    def variable(self, key: str) -> str | None:
+        response = self.http.get(f"{self.base_url}/api/v2/variables/{key}", timeout=60)
+        if response.status_code == 404:
+            return None
+        response.raise_for_status()
+        return response.json()["value"]
+
+    def set_variable(self, key: str, value: str) -> None:
+        if self.variable(key) is None:
+            self.call("POST", "/variables", json={"key": key, "value": value})
+        else:
+            self.call("PATCH", f"/variables/{key}", json={"key": key, "value": value})
+
+    def delete_variable(self, key: str) -> None:
+        self.call("DELETE", f"/variables/{key}")

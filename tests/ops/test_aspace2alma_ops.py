@@ -172,7 +172,7 @@ def test_deadline_check_with_smtp_stopped_retries_then_alerts_once_and_fails_red
     api.unpause(DEADLINE)
     for run in api.runs(DEADLINE):
         api.call("DELETE", f"/dags/{DEADLINE}/dagRuns/{run['dag_run_id']}")
-    _set_variable(api, "aspace2alma_alert_to", f"archives-ops-{uuid.uuid4().hex[:8]}@example.org")
+    api.set_variable("aspace2alma_alert_to", f"archives-ops-{uuid.uuid4().hex[:8]}@example.org")
     # an AIRFLOW_VAR_ in the components' environment (airflow_settings.yaml) shadows the metastore
     to = (
         airflow_cluster.env.get("AIRFLOW_VAR_ASPACE2ALMA_ALERT_TO")
@@ -200,11 +200,3 @@ def _alerts(smtp, address: str) -> list[dict]:
     from preservation_pipelines.aspace2alma.notifiers.deadline import SUBJECT
 
     return [m for m in smtp.messages() if address in m["to"] and m["subject"] == SUBJECT and "2026-11-20" in m["body"]]
-
-
-def _set_variable(api, key: str, value: str) -> None:
-    """Set for the components (their tasks read Variables through the API server)."""
-    try:
-        api.call("PATCH", f"/variables/{key}", json={"key": key, "value": value})
-    except AssertionError:
-        api.call("POST", "/variables", json={"key": key, "value": value})

@@ -165,14 +165,12 @@ def sha256_hex(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def redacted_text(text: str | None, known_tokens: Iterable[str] = ()) -> tuple[str | None, int]:
+def redacted_text(text: str, known_tokens: Iterable[str] = ()) -> tuple[str, int]:
     """``text`` with every quoted confirmation token replaced by ``sha256:<hex>``; (text, tokens replaced).
 
     A value after ``confirmation_token=`` is a token, and so is any known token (from
     ``confirmation_tokens``) quoted elsewhere in the text.
     """
-    if text is None:
-        return None, 0
     redacted, count = _TOKEN_IN_TEXT.subn(lambda match: f"{match[1]}sha256:{sha256_hex(match[2])}", text)
     for token in sorted(set(known_tokens), key=len, reverse=True):
         if token and token in redacted:
@@ -282,9 +280,13 @@ def _entity_document(
         for field in PASSWORD_FIELDS:
             values.pop(field)
         fields = PASSWORD_FIELDS
-    elif table == "emails":
-        values["email_text"], tokens = redacted_text(values["email_text"], known_tokens)
-        fields = ("email_text",) if tokens else ()
+    # a token quoted in any text (in practice the mails' links) is replaced by its hash
+    for column, value in values.items():
+        if isinstance(value, str) and column != "token_sha256":
+            values[column], replaced = redacted_text(value, known_tokens)
+            if replaced:
+                fields, tokens = (*fields, column), tokens + replaced
+    if table == "emails":
         parts["derived"] = {
             "recipients": recipients(values["user_list"]),
             "alert_type_equivalent": ALERT_TYPE_EQUIVALENTS.get(values["email_type"]),

@@ -166,13 +166,17 @@ def verification_problems(stored: StoredExport, digest: str) -> list[str]:
             problems.append(f"{what}: {value} is not the result digest {digest}")
     if sums.get(MANIFEST_NAME) != sha256_of(stored.manifest):
         problems.append(f"{SUMS_NAME}: {MANIFEST_NAME}'s checksum does not match the file")
-    file_lines = stored.file.decode().splitlines()
+    file_lines = stored.file.split(b"\n")  # only LF ends a line: a value may hold U+0085 or U+2028
+    if file_lines[-1] == b"":
+        file_lines.pop()
     if manifest["file"]["lines"] != len(file_lines) or manifest["file"]["bytes"] != len(stored.file):
         problems.append("manifest: lines or bytes differ from the file")
     in_file = {}
-    for line in file_lines:
-        document = json.loads(line)
-        in_file[document_key(document)] = sha256_of(line.encode())
+    for number, line in enumerate(file_lines, 1):
+        try:
+            in_file[document_key(json.loads(line))] = sha256_of(line)
+        except (ValueError, KeyError, TypeError):
+            problems.append(f"the file's line {number} is not a document")
     in_registry = {}
     rows_in_documents = dict.fromkeys(LEGACY_TABLES, 0)
     ids_in_documents: dict[str, set[int]] = {table: set() for table in ENTITY_COLUMNS}
@@ -189,7 +193,9 @@ def verification_problems(stored: StoredExport, digest: str) -> list[str]:
         if document["legacy_table"] in ENTITY_COLUMNS:
             ids_in_documents[document["legacy_table"]].add(document["legacy_id"])
     problems += [f"{key}: in the file, not in the registry" for key in sorted(in_file.keys() - in_registry.keys())]
-    problems += [f"the file: {secret}" for secret in secrets_in(stored.file.decode(), stored.known_tokens)]
+    problems += [
+        f"the file: {secret}" for secret in secrets_in(stored.file.decode(errors="replace"), stored.known_tokens)
+    ]
     for table in LEGACY_TABLES:
         expected = manifest["tables"][table]["rows"]
         live = stored.live_rows.get(table)

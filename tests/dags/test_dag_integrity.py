@@ -120,6 +120,9 @@ def test_assets_draw_the_lineage_between_the_dags(dagbag):
     work_items = "x-postgres://aptrust_registry/public/work_items"
     assert produced[work_items] == {"aptrust_spot_test_restore", "aptrust_bulk_delete", "aptrust_restore_request"}
     assert read[work_items] == {"aptrust_restore_notifications", "aptrust_alerts"}
+    legacy_tables = "x-postgres://aptrust_registry/legacy/pharos_tables"
+    assert read[legacy_tables] == produced[legacy_tables] == {"aptrust_legacy_pharos_archive"}  # read, then dropped
+    assert produced["x-postgres://aptrust_registry/public/legacy_pharos_records"] == {"aptrust_legacy_pharos_archive"}
     assert produced["x-kafka://kafka_producer/restore_object"] == {
         "aptrust_spot_test_restore",
         "aptrust_restore_request",

@@ -32,7 +32,7 @@ from preservation_pipelines.aptrust.operators.deletion import (
     CreateDeleteWorkItemsOperator,
     ValidateDeletionListOperator,
 )
-from preservation_pipelines.aptrust.operators.mail import RecordRestoreDigestsOperator, SendStoredEmailsOperator
+from preservation_pipelines.aptrust.operators.mail import RecordRestoreDigestsOperator
 from preservation_pipelines.aptrust.operators.restore_request import (
     CreateRestoreWorkItemsOperator,
     ValidateRestorationListOperator,
@@ -42,7 +42,6 @@ from preservation_pipelines.aptrust.operators.work_items import QueueWorkItemsOp
 from preservation_pipelines.common.assets import (
     DELETION_QUEUE,
     REGISTRY_ALERTS,
-    REGISTRY_EMAILS,
     REGISTRY_WORK_ITEMS,
     RESTORE_QUEUES,
 )
@@ -153,48 +152,46 @@ with DAG(
     tags=[*TAGS, "smtp", "restore"],
     doc_md=f"""
 ### APTrust restore notification digests
-One email per institution listing every restore (`Restore Object`, `Restore File`,
-`Glacier Restore`) that succeeded since the last digest, grouped by requester, each
-with where to fetch it (what follows ` restored to ` in the WorkItem's note); spot-test
-restores are labelled. Sent to the requesters and the institution's active
-institutional admins (`system@aptrust.org` is nobody's inbox).
+One registry alert (`Restoration Completed`) per institution listing every restore
+(`Restore Object`, `Restore File`, `Glacier Restore`) that succeeded and is not linked to
+such an alert yet, grouped by requester, each with where to fetch it (what follows
+` restored to ` in the WorkItem's note); spot-test restores are labelled (subject
+`Restoration Spot Test Completed` if every item is one). Recipients: the requesters that are
+active registry users and the institution's active institutional admins
+(`system@aptrust.org` is nobody's inbox); a requester with no registry user is listed in
+the run summary. Each recipient gets their own message.
 
 **Runs** hourly at :15 {EASTERN_TIMEZONE} (not 01:15/02:15). **Touches** `aptrust_registry`
-(`emails`, `work_items.notification_email_id`) and `smtp_default`. Restores that
-succeeded more than 7 days ago and were never notified (history before this DAG) are
-left alone.
+(writes `alerts`, `alerts_users`, `alerts_work_items`, `dag_alerts`,
+`dag_alert_delivery_errors`; reads `work_items`, `users`, `institutions`) and
+`smtp_default`. Restores that succeeded more than 7 days ago and were never notified
+(history before this DAG) are left alone. An item the registry already linked to its own
+`Restoration Completed` alert counts as notified.
 
-**Guarantee: at-least-once delivery, exactly-once record.** `record_digests` stores each
-digest in `emails` and marks its WorkItems notified in one transaction (an outbox), so
-no item is in two digests and a crash never loses one. `send_digests` sends every
-stored, unsent digest and then sets `sent_at`. A crash between the SMTP server's
-acceptance and `sent_at` sends that digest again on the retry, with the same
-Message-ID (derived from its WorkItem ids), which lets mail systems drop the duplicate.
-Exactly-once is not possible over SMTP. Recipients the server refuses are recorded on
-the row. A digest that can never be sent (every recipient refused, a header carrying
-CR/LF) records the reason on the row and is not retried; the other digests still go.
-A requester or admin whose address is not one is left out of the recipients. Both
-make `run_summary` fail (no retry) naming the email and the reason: fix the registry.
+**Guarantee: at-least-once delivery, exactly-once record.** `record_digests` records the
+alerts with their recipients and links in one transaction (an outbox), so no item is in two
+digests and a crash never loses one. `send_digests` sends every recipient of this DAG's
+recorded alerts not sent yet and then sets its `sent_at`; a crash between the SMTP
+server's acceptance and `sent_at` resends that one message with the same Message-ID.
+A refused recipient goes to `dag_alert_delivery_errors`, is not retried, and makes
+`run_summary` fail (no retry) naming it; the others still go.
 
-**Recovery**: clear or retry any task. Digests stored by a failed run are sent by the
-retry or by the next hourly run; nothing is re-recorded.
+**Recovery**: clear or retry any task. Digests recorded by a failed run are sent by the
+retry or by the next hourly run; nothing is recorded twice.
 """,
 ) as aptrust_restore_notifications:
     record_digests = RecordRestoreDigestsOperator(
-        task_id="record_digests", inlets=[REGISTRY_WORK_ITEMS], outlets=[REGISTRY_EMAILS]
+        task_id="record_digests", inlets=[REGISTRY_WORK_ITEMS], outlets=[REGISTRY_ALERTS]
     )
-    send_digests = SendStoredEmailsOperator(
-        task_id="send_digests", email_type="restore_digest", inlets=[REGISTRY_EMAILS]
-    )
+    send_digests = SendAlertsOperator(task_id="send_digests", scope="dag", inlets=[REGISTRY_ALERTS])
     run_summary = RunSummaryOperator(
         task_id="run_summary",
         steps={
-            "recorded_email_ids": "record_digests",
-            "emails": "send_digests",
-            "invalid_recipients": ("record_digests", PROBLEMS_KEY),
-            "unsendable": ("send_digests", PROBLEMS_KEY),
+            "digests": "record_digests",
+            "mail": "send_digests",
+            "delivery_errors": ("send_digests", PROBLEMS_KEY),
         },
-        problems=("invalid_recipients", "unsendable"),
+        problems=("delivery_errors",),
     )
     record_digests >> send_digests >> run_summary
 
@@ -226,29 +223,35 @@ approves: the registry's request-then-approve deletion, for many items at once.
 
 **Trigger** with params `institution`, `requester` (the email of an active registry user
 of the institution) and `identifiers` (objects and/or files, at most {MAX_IDENTIFIERS}).
-**Touches** `aptrust_registry` (`bulk_delete_jobs`, `Delete` WorkItems,
-`emails`), `kafka_producer` (topic `delete_item`) and `smtp_default`.
+**Touches** `aptrust_registry` (`deletion_requests` with `deletion_requests_intellectual_objects`
+and `deletion_requests_generic_files`, `Delete` WorkItems, the alerts `Deletion Requested`,
+`Deletion Confirmed`, `Deletion Cancelled`, `dag_deletion_requests`, `dag_alerts`),
+`kafka_producer` (topic `delete_item`) and `smtp_default`.
 
 **Steps**: `validate_deletion_list` judges the params and every item first; if the
 requester is not an active registry user of the institution, or an item is not found,
 already deleted, has pending WorkItems, or the list mixes institutions, the run fails at
-once (no retry) naming each and why, and nothing is created. `approve_deletion` emails
-the institution's active admins a link and waits (Required Actions in the UI) for
-someone other than the requester to approve; Reject, or no answer
-within {APPROVAL_TIMEOUT.days} days, skips the rest: nothing is created. The approving
-Airflow user is mapped to a registry user by email (the Airflow user name must be the
-person's registry email); an approval by the requester's registry user (under any
-spelling), by whoever triggered the run, or by a user who cannot be mapped fails the
-run, nothing created. `create_delete_work_items` re-checks both people and the items
-under row locks and creates, in one transaction, the job, one `Delete` WorkItem per
-item (`user` = requester, `inst_approver` = approver, their registry emails) and the
-confirmation email;
-`queue_deletions` publishes them to `delete_item`; `send_confirmation` sends the one
-email listing every item to the requester and the institution's admins.
+once (no retry) naming each and why, and nothing is created. `approve_deletion` records a
+`Deletion Requested` alert to the institution's active admins (never the requester) with a
+link and waits (Required Actions in the UI); only an active registry user of the
+institution other than the requester may approve. The approving Airflow user is mapped to
+a registry user by email (the Airflow user name must be the person's registry email); an
+approval by the requester's registry user (under any spelling), by whoever triggered the
+run, or by a user who is no active registry user of the institution fails the run, nothing
+created. Reject, or no answer within {APPROVAL_TIMEOUT.days} days, records the request as
+cancelled (`cancelled_by_id`, `cancelled_at`) and sends a `Deletion Cancelled` alert to the
+requester and the admins; no WorkItem is created. `create_delete_work_items` re-checks both
+people and the items under row locks and records, in one transaction, the confirmed
+`deletion_requests` row (requester and approver as registry user ids) with its objects and
+files, one `Delete` WorkItem per item (`deletion_request_id`; `user` = requester,
+`inst_approver` = approver, their registry emails) and the `Deletion Confirmed` alert;
+`queue_deletions` publishes them to `delete_item`; `send_confirmation` mails the alert to
+the requester and the institution's admins, one message each.
 
-**Recovery**: clear or retry any task after the approval: the run's job is created once
-(keyed by the run), a queued WorkItem is never published again, and a sent confirmation
-is not sent again. A rejected or timed-out request is re-submitted by triggering anew.
+**Recovery**: clear or retry any task after the approval: the run's deletion request is
+recorded once (`dag_deletion_requests`, keyed by the run), a queued WorkItem is never
+published again, and a recipient already sent to is not sent again. A rejected or
+timed-out request is re-submitted by triggering anew.
 """,
 ) as aptrust_bulk_delete:
     validate_deletion_list = ValidateDeletionListOperator(
@@ -265,9 +268,10 @@ is not sent again. A rejected or timed-out request is re-submitted by triggering
         subject="Delete {{ params.identifiers | length }} item(s) of {{ params.institution }}?",
         body=(
             "**{{ params.requester }}** asks to delete these items of **{{ params.institution }}**. "
-            "An approval counts only from an active registry user other than the requester, signed in "
-            "under their registry email, who did not trigger this request; any other approval fails "
-            "the request and nothing is deleted.\n\n"
+            "Only an active registry user of {{ params.institution }} other than the requester may approve, "
+            "signed in under their registry email, and not whoever triggered this request; an approval by "
+            "anyone else (an Airflow user with no active registry user among them) fails the request and "
+            "nothing is deleted. Reject cancels it.\n\n"
             "{% for identifier in params.identifiers %}- `{{ identifier }}`\n{% endfor %}"
         ),
         response_timeout=APPROVAL_TIMEOUT,
@@ -286,17 +290,14 @@ is not sent again. A rejected or timed-out request is re-submitted by triggering
         requester="{{ params.requester }}",
         identifiers="{{ params.identifiers }}",
         approval=approve_deletion.output,
-        outlets=[REGISTRY_WORK_ITEMS],
+        outlets=[REGISTRY_WORK_ITEMS, REGISTRY_ALERTS],
     )
     queue_deletions = QueueWorkItemsOperator(
         task_id="queue_deletions",
         work_item_ids="{{ ti.xcom_pull(task_ids='create_delete_work_items')['work_item_ids'] }}",
         outlets=[DELETION_QUEUE],
     )
-    send_confirmation = SendStoredEmailsOperator(
-        task_id="send_confirmation",
-        email_id="{{ ti.xcom_pull(task_ids='create_delete_work_items')['confirmation_email_id'] }}",
-    )
+    send_confirmation = SendAlertsOperator(task_id="send_confirmation", scope="run", inlets=[REGISTRY_ALERTS])
     run_summary = RunSummaryOperator(
         task_id="run_summary",
         steps={
@@ -304,10 +305,9 @@ is not sent again. A rejected or timed-out request is re-submitted by triggering
             "approval": ("approve_deletion", "decision"),
             "deletions": "create_delete_work_items",
             "confirmation": "send_confirmation",
-            "invalid_recipients": ("create_delete_work_items", PROBLEMS_KEY),
-            "unsendable": ("send_confirmation", PROBLEMS_KEY),
+            "delivery_errors": ("send_confirmation", PROBLEMS_KEY),
         },
-        problems=("invalid_recipients", "unsendable"),
+        problems=("delivery_errors",),
         trigger_rule="none_failed",  # a rejected or timed-out approval skips the rest: still summarised
     )
     validate_deletion_list >> approve_deletion >> create_delete_work_items >> queue_deletions >> send_confirmation

@@ -38,8 +38,8 @@ DEMO_RESTORATIONS = [
 ]
 
 
-# The legacy Pharos tables the DDL creates (in their own schema: `emails` and
-# `bulk_delete_jobs` are still the DAGs' own tables in `public`); entity tables, then join tables.
+# The legacy Pharos tables the DDL creates, in their own schema (a Pharos-era registry has them
+# in `public`; the DAGs' own tables never take their names); entity tables, then join tables.
 LEGACY_SCHEMA = "pharos"
 LEGACY_PHAROS_JOIN_TABLES = (
     "bulk_delete_jobs_emails",
@@ -81,7 +81,7 @@ class RegistryBuilder:
 
     def truncate(self) -> None:
         self.connection.execute(
-            "TRUNCATE bulk_delete_job_items, bulk_delete_jobs, spot_test_restores, work_items, emails, generic_files, "
+            "TRUNCATE dag_deletion_requests, deletion_requests, spot_test_restores, work_items, generic_files, "
             "intellectual_objects, users, institutions RESTART IDENTITY CASCADE"
         )
         self.connection.execute(

@@ -22,6 +22,7 @@ APTRUST_INSTITUTION = "aptrust.org"
 INSTITUTION_AUDIENCE = "institution"
 APTRUST_AUDIENCE = "aptrust"
 DEFAULT_REGISTRY_URL = "https://repo.aptrust.org"
+MESSAGE_ID_DOMAIN = "registry.aptrust.org"
 
 _SIGNATURE = """If you have questions, please contact us at help@aptrust.org.
 
@@ -56,7 +57,8 @@ class Recipient:
 
 @dataclass(frozen=True)
 class PlannedAlert:
-    """One alert to record: its row, its recipients (user ids) and what it is about."""
+    """One alert to record: its row, its recipients (user ids) and what it is about (WorkItem or
+    PREMIS event ids, by type). The subject is the type unless given."""
 
     type: str
     institution_id: int
@@ -65,10 +67,12 @@ class PlannedAlert:
     content: str
     user_ids: tuple[int, ...]
     linked_ids: tuple[int, ...]
+    subject: str = ""
+    deletion_request_id: int | None = None
 
-    @property
-    def subject(self) -> str:
-        return self.type
+    def __post_init__(self) -> None:
+        if not self.subject:
+            object.__setattr__(self, "subject", self.type)
 
 
 @dataclass
@@ -197,6 +201,4 @@ def plan_alerts(
 
 def alert_message_id(alert_id: int, user_id: int) -> str:
     """The one Message-ID of an alert's mail to one user: a resend after a crash repeats it."""
-    from include.aptrust.mail import MESSAGE_ID_DOMAIN  # not at import: the DAG file imports this module
-
     return f"<aptrust-alert-{alert_id}-{user_id}@{MESSAGE_ID_DOMAIN}>"

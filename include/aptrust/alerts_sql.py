@@ -90,8 +90,8 @@ ORDER BY institution_id, id
 """
 
 INSERT_ALERT = """
-INSERT INTO alerts (institution_id, type, subject, content, created_at)
-VALUES (%(institution_id)s, %(type)s, %(subject)s, %(content)s, now())
+INSERT INTO alerts (institution_id, type, subject, content, deletion_request_id, created_at)
+VALUES (%(institution_id)s, %(type)s, %(subject)s, %(content)s, %(deletion_request_id)s, now())
 RETURNING id
 """
 
@@ -131,12 +131,24 @@ ORDER BY d.alert_id
 _UNSENT = """au.sent_at IS NULL
   AND NOT EXISTS (SELECT 1 FROM dag_alert_delivery_errors x WHERE x.alert_id = au.alert_id AND x.user_id = au.user_id)"""
 
-# Only alerts the DAGs recorded (dag_alerts): the registry's own unsent alerts are not ours.
+# Only alerts the DAGs recorded (dag_alerts): the registry's own unsent alerts are not ours. A NULL
+# dag_id / dag_run_id / alert_id does not narrow the set.
 UNSENT_ALERT_RECIPIENTS = f"""
 SELECT au.alert_id, au.user_id
 FROM alerts_users au JOIN dag_alerts d ON d.alert_id = au.alert_id
 WHERE {_UNSENT}
+  AND (%(dag_id)s::text IS NULL OR d.dag_id = %(dag_id)s)
+  AND (%(dag_run_id)s::text IS NULL OR d.dag_run_id = %(dag_run_id)s)
+  AND (%(alert_id)s::bigint IS NULL OR d.alert_id = %(alert_id)s)
 ORDER BY au.alert_id, au.user_id
+"""
+
+# The alert of a type a run recorded already (a retried notifier or approval finds it).
+RUN_ALERT_OF_TYPE = """
+SELECT alert_id FROM dag_alerts
+WHERE dag_id = %(dag_id)s AND dag_run_id = %(dag_run_id)s AND type = %(type)s
+ORDER BY alert_id
+LIMIT 1
 """
 
 # One recipient's row, locked while its mail is sent: a concurrent sender skips it.

@@ -190,6 +190,14 @@ def airflow_user_address(user: Mapping[str, object] | None) -> str | None:
     return None
 
 
+def responding_user(responder: Mapping[str, object] | None, find_users: FindUsers) -> RegistryUser | None:
+    """The one active registry user the answering Airflow user maps to by email, if any (a rejection
+    needs no four eyes: whoever rejects, nothing is deleted)."""
+    address = airflow_user_address(responder)
+    users = find_users(address_key(address)) if address else []
+    return users[0] if len(users) == 1 else None
+
+
 def approving_users(
     *,
     request: DeletionRequest,
@@ -201,9 +209,9 @@ def approving_users(
     """(requester, approver) as registry users; raises IdentityRefused unless they are two people.
 
     The approving Airflow user (HITL ``responded_by_user``) is mapped to a registry user
-    by email. Refused: an approver with no email or no active registry user, the
-    requester under any spelling of their address, and the Airflow user who triggered
-    the run (who typed the requester's address).
+    by email. Refused: an approver with no email or no active registry user of the
+    institution, the requester under any spelling of their address, and the Airflow user
+    who triggered the run (who typed the requester's address).
     """
     requester = requesting_user(request, institution_id, find_users)
     if not responder:
@@ -218,6 +226,8 @@ def approving_users(
     if len(approvers) != 1:
         raise IdentityRefused(f"the approving Airflow user {name} ({address}) is not one active registry user")
     approver = approvers[0]
+    if approver.institution_id != institution_id:
+        raise IdentityRefused(f"{approver.email} (as {name}) is not a registry user of {request.institution}")
     if approver.id == requester.id:
         raise IdentityRefused(f"{requester.email} requested this deletion and cannot approve it (as {name})")
     trigger_address = airflow_user_address({"name": triggered_by})
@@ -227,3 +237,28 @@ def approving_users(
     ):
         raise IdentityRefused(f"{name} triggered this request for {requester.email} and cannot approve it")
     return requester, approver
+
+
+@dataclass(frozen=True)
+class DeletionDecision:
+    """How a deletion request ended: confirmed by ``confirmed_by`` (Delete WorkItems follow), or
+    cancelled (rejected by ``cancelled_by``, or timed out: None)."""
+
+    institution_id: int
+    requester: RegistryUser
+    confirmed_by: RegistryUser | None = None
+    cancelled_by: RegistryUser | None = None
+
+    @property
+    def confirmed(self) -> bool:
+        return self.confirmed_by is not None
+
+
+def unsent_token_hash() -> str:
+    """``deletion_requests.encrypted_confirmation_token`` (NOT NULL in the registry): the bcrypt hash of
+    a random token nobody is ever sent, since the approval happens in Airflow, not by a mailed link."""
+    import secrets
+
+    import bcrypt
+
+    return bcrypt.hashpw(secrets.token_urlsafe(32).encode(), bcrypt.gensalt()).decode()

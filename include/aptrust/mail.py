@@ -1,25 +1,26 @@
-"""The emails the DAGs send: restore digests and deletion confirmations, as plain data.
+"""The DAGs' own mails as registry alerts: restore digests and the bulk deletion's request,
+confirmation and cancellation.
 
-An email is built once, stored in the registry's ``emails`` table, and sent from
-there; its Message-ID is derived from what it reports, so a message sent twice
-after a crash carries the same Message-ID both times.
+Plain data, no database: which alert each mail is, for whom (registry user ids) and what
+it says. The operators record an alert with its recipients and links in one transaction
+and send it from there, one message per recipient (``include.aptrust.alerts``).
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import NamedTuple
 
-from include.aptrust.inputs import InvalidAddress, address_key, email_address
+from include.aptrust.alerts import INSTITUTION_AUDIENCE, PlannedAlert, Recipient
+from include.aptrust.inputs import shown
 from include.aptrust.work_items import SYSTEM_USER
 
-RESTORE_DIGEST = "restore_digest"
-DELETION_CONFIRMATION = "deletion_confirmation"
-DELETION_REQUEST = "deletion_request"
-MESSAGE_ID_DOMAIN = "registry.aptrust.org"
+RESTORATION_COMPLETED = "Restoration Completed"
+SPOT_TEST_COMPLETED_SUBJECT = "Restoration Spot Test Completed"
+DELETION_REQUESTED = "Deletion Requested"
+DELETION_CONFIRMED = "Deletion Confirmed"
+DELETION_CANCELLED = "Deletion Cancelled"
 RESTORED_TO = " restored to "
 
 
@@ -38,22 +39,16 @@ class RestoredItem:
     spot_test: bool
 
 
-@dataclass(frozen=True)
-class OutgoingEmail:
-    email_type: str
-    institution_id: int
-    message_id: str
-    recipients: list[str]
-    subject: str
-    body: str
-    work_item_ids: list[int] = field(default_factory=list)
-    # people left out because their address is not one (each with the reason); not stored
-    invalid_recipients: list[str] = field(default_factory=list)
+@dataclass
+class DigestPlan:
+    alerts: list[PlannedAlert] = field(default_factory=list)
+    # requesters with no active registry user: nobody to send to (the registry sends nothing either)
+    requesters_without_user: list[str] = field(default_factory=list)
 
 
-class Recipients(NamedTuple):
-    addresses: list[str]
-    invalid: list[str]
+def requester_key(requester: str | None) -> str | None:
+    """How a WorkItem's ``user`` is matched to a registry user's email: case-insensitively, trimmed."""
+    return requester.strip().lower() if requester and requester.strip() else None
 
 
 def restore_location(note: str | None) -> str | None:
@@ -64,47 +59,59 @@ def restore_location(note: str | None) -> str | None:
     return location or None
 
 
-def recipient_list(people: Iterable[str | None], excluding: Iterable[str] = ()) -> Recipients:
-    """Unique normalised addresses (case-insensitive), sorted, and what is not an address.
+def recipient_ids(people: Iterable[Recipient | None], excluding: Iterable[int] = ()) -> tuple[int, ...]:
+    """Unique user ids, sorted; the system account (nobody's inbox) and ``excluding`` left out."""
+    unwanted = set(excluding)
+    return tuple(
+        sorted(
+            {
+                person.user_id
+                for person in people
+                if person is not None and person.user_id not in unwanted and person.email.lower() != SYSTEM_USER
+            }
+        )
+    )
 
-    Blanks, the system account (nobody's inbox) and ``excluding`` are left out silently.
+
+def restore_digests(
+    items: Sequence[RestoredItem],
+    admins: Mapping[int, Sequence[Recipient]],
+    requesters: Mapping[str, Recipient],
+) -> DigestPlan:
+    """One ``Restoration Completed`` alert per institution linking every item, grouped by requester.
+
+    Recipients: the requesters that are active registry users (``requesters`` by
+    ``requester_key``) plus the institution's active institutional admins.
     """
-    unwanted = {address_key(SYSTEM_USER), *(address_key(address) for address in excluding)}
-    unique: dict[str, str] = {}
-    invalid: dict[str, None] = {}
-    for person in people:
-        if person is None or (isinstance(person, str) and not person.strip()):
-            continue
-        try:
-            address = email_address(person)
-        except InvalidAddress as error:
-            invalid.setdefault(str(error), None)
-            continue
-        if address_key(address) not in unwanted:
-            unique.setdefault(address_key(address), address)
-    return Recipients(sorted(unique.values(), key=str.lower), list(invalid))
-
-
-def message_id(email_type: str, institution_id: int, keys: Sequence[object]) -> str:
-    digest = hashlib.sha256(",".join(map(str, keys)).encode()).hexdigest()[:20]
-    return f"<{email_type}.{institution_id}.{digest}@{MESSAGE_ID_DOMAIN}>"
-
-
-def restore_digests(items: Sequence[RestoredItem], admins: Mapping[int, Sequence[str]]) -> list[OutgoingEmail]:
-    """One digest per institution listing every item, grouped by requester.
-
-    Recipients: the requesters plus the institution's active institutional admins.
-    """
+    plan = DigestPlan()
     by_institution: dict[int, list[RestoredItem]] = {}
     for item in items:
         by_institution.setdefault(item.institution_id, []).append(item)
-    return [
-        _restore_digest(institution_items, admins.get(institution_id, ()))
-        for institution_id, institution_items in sorted(by_institution.items())
-    ]
+    unknown: dict[str, None] = {}
+    for institution_id, institution_items in sorted(by_institution.items()):
+        people = [requesters.get(requester_key(item.requester) or "") for item in institution_items]
+        for item, person in zip(institution_items, people, strict=True):
+            if person is None and item.requester and requester_key(item.requester) != SYSTEM_USER:
+                unknown.setdefault(f"{shown(item.requester)} (WorkItem {item.work_item_id})", None)
+        plan.alerts.append(
+            PlannedAlert(
+                type=RESTORATION_COMPLETED,
+                subject=SPOT_TEST_COMPLETED_SUBJECT
+                if all(item.spot_test for item in institution_items)
+                else RESTORATION_COMPLETED,
+                institution_id=institution_id,
+                institution=institution_items[0].institution,
+                audience=INSTITUTION_AUDIENCE,
+                content=_digest_content(institution_items),
+                user_ids=recipient_ids([*people, *admins.get(institution_id, ())]),
+                linked_ids=tuple(sorted(item.work_item_id for item in institution_items)),
+            )
+        )
+    plan.requesters_without_user = list(unknown)
+    return plan
 
 
-def _restore_digest(items: list[RestoredItem], admins: Sequence[str]) -> OutgoingEmail:
+def _digest_content(items: list[RestoredItem]) -> str:
     first = items[0]
     by_requester: dict[str, list[RestoredItem]] = {}
     for item in sorted(items, key=lambda item: item.work_item_id):
@@ -119,18 +126,7 @@ def _restore_digest(items: list[RestoredItem], admins: Sequence[str]) -> Outgoin
         for item in requested:
             lines.extend(_restored_item_lines(item))
         lines.append("")
-    ids = sorted(item.work_item_id for item in items)
-    recipients = recipient_list([*(item.requester for item in items), *admins])
-    return OutgoingEmail(
-        email_type=RESTORE_DIGEST,
-        institution_id=first.institution_id,
-        message_id=message_id(RESTORE_DIGEST, first.institution_id, ids),
-        recipients=recipients.addresses,
-        subject=f"APTrust: {len(items)} {noun} completed for {first.institution}",
-        body="\n".join(lines).rstrip() + "\n",
-        work_item_ids=ids,
-        invalid_recipients=recipients.invalid,
-    )
+    return "\n".join(lines).rstrip() + "\n"
 
 
 def _restored_item_lines(item: RestoredItem) -> list[str]:
@@ -144,69 +140,83 @@ def _restored_item_lines(item: RestoredItem) -> list[str]:
     ]
 
 
-def deletion_confirmation(
+def deletion_requested(
     *,
     institution_id: int,
     institution: str,
-    request_key: str,
-    requester: str,
-    approver: str,
-    deletions: Sequence[tuple[str, int]],
-    admins: Sequence[str],
-) -> OutgoingEmail:
-    """One email listing every item queued for deletion, to the requester and the admins.
-
-    ``deletions`` are (identifier, Delete WorkItem id) pairs.
-    """
-    lines = [
-        f"{len(deletions)} item(s) of {institution} are queued for deletion.",
-        f"Requested by: {requester}",
-        f"Approved by: {approver}",
-        "",
-        *(f"  - {identifier} (WorkItem {work_item_id})" for identifier, work_item_id in deletions),
-    ]
-    recipients = recipient_list([requester, *admins])
-    return OutgoingEmail(
-        email_type=DELETION_CONFIRMATION,
-        institution_id=institution_id,
-        message_id=message_id(DELETION_CONFIRMATION, institution_id, [request_key]),
-        recipients=recipients.addresses,
-        subject=f"APTrust: {len(deletions)} item(s) of {institution} queued for deletion",
-        body="\n".join(lines) + "\n",
-        work_item_ids=sorted(work_item_id for _, work_item_id in deletions),
-        invalid_recipients=recipients.invalid,
-    )
-
-
-def deletion_request(
-    *,
-    institution_id: int,
-    institution: str,
-    request_key: str,
-    requester: str,
+    requester: Recipient,
     identifiers: Sequence[str],
-    admins: Sequence[str],
+    admins: Sequence[Recipient],
     approval_link: str | None,
-) -> OutgoingEmail:
-    """Asks the institution's admins to approve or reject a deletion request (not the requester)."""
+) -> PlannedAlert:
+    """Asks the institution's active admins (never the requester) to approve or reject a deletion."""
     lines = [
-        f"{requester} asks to delete {len(identifiers)} item(s) of {institution}:",
+        f"{requester.email} asks to delete {len(identifiers)} item(s) of {institution}:",
         "",
         *(f"  - {identifier}" for identifier in identifiers),
         "",
         f"Approve or reject it here: {approval_link}"
         if approval_link
         else "Approve or reject it under Required Actions in Airflow.",
-        "Nothing is deleted unless an active registry user other than the requester approves,",
-        "signed in to Airflow under their registry email.",
+        f"Only an active registry user of {institution} other than the requester may approve,",
+        "signed in to Airflow under their registry email; any other approval fails the request.",
     ]
-    recipients = recipient_list(admins, excluding=[requester])
-    return OutgoingEmail(
-        email_type=DELETION_REQUEST,
+    return _deletion_alert(
+        DELETION_REQUESTED, institution_id, institution, lines, recipient_ids(admins, excluding=[requester.user_id])
+    )
+
+
+def deletion_confirmed(
+    *,
+    institution_id: int,
+    institution: str,
+    requester: Recipient,
+    approver: Recipient,
+    deletions: Sequence[tuple[str, int]],
+    admins: Sequence[Recipient],
+) -> PlannedAlert:
+    """Lists every item queued for deletion (``deletions``: identifier, Delete WorkItem id), linking
+    the WorkItems; to the requester and the institution's active admins."""
+    lines = [
+        f"{len(deletions)} item(s) of {institution} are queued for deletion.",
+        f"Requested by: {requester.email}",
+        f"Approved by: {approver.email}",
+        "",
+        *(f"  - {identifier} (WorkItem {work_item_id})" for identifier, work_item_id in deletions),
+    ]
+    alert = _deletion_alert(DELETION_CONFIRMED, institution_id, institution, lines, recipient_ids([requester, *admins]))
+    return replace(alert, linked_ids=tuple(sorted(work_item_id for _, work_item_id in deletions)))
+
+
+def deletion_cancelled(
+    *,
+    institution_id: int,
+    institution: str,
+    requester: Recipient,
+    identifiers: Sequence[str],
+    cancelled_by: str | None,
+    admins: Sequence[Recipient],
+) -> PlannedAlert:
+    """Says a deletion request was rejected (``cancelled_by``) or timed out (None); nothing is deleted."""
+    why = f"was rejected by {cancelled_by}" if cancelled_by else "was not approved in time"
+    lines = [
+        f"The request of {requester.email} to delete {len(identifiers)} item(s) of {institution} {why}.",
+        "Nothing is deleted.",
+        "",
+        *(f"  - {identifier}" for identifier in identifiers),
+    ]
+    return _deletion_alert(DELETION_CANCELLED, institution_id, institution, lines, recipient_ids([requester, *admins]))
+
+
+def _deletion_alert(
+    alert_type: str, institution_id: int, institution: str, lines: list[str], user_ids: tuple[int, ...]
+) -> PlannedAlert:
+    return PlannedAlert(
+        type=alert_type,
         institution_id=institution_id,
-        message_id=message_id(DELETION_REQUEST, institution_id, [request_key]),
-        recipients=recipients.addresses,
-        subject=f"APTrust: approve deletion of {len(identifiers)} item(s) of {institution}?",
-        body="\n".join(lines) + "\n",
-        invalid_recipients=recipients.invalid,
+        institution=institution,
+        audience=INSTITUTION_AUDIENCE,
+        content="\n".join(lines) + "\n",
+        user_ids=user_ids,
+        linked_ids=(),
     )

@@ -12,11 +12,17 @@ WHERE i.state = 'A' AND i.spot_restore_frequency > 0
 ORDER BY i.identifier
 """
 
-# stored mail not sent yet (the outbox) or given up on (error), oldest first
+# the DAGs' alert mail not sent yet (the outbox) or given up on (a delivery error), one row per
+# recipient, oldest first
 MAIL_NOT_SENT = """
-SELECT e.id, e.email_type, i.identifier AS institution, e.subject, e.recipients, e.created_at, e.error
-FROM emails e JOIN institutions i ON i.id = e.institution_id
-WHERE e.sent_at IS NULL OR e.error IS NOT NULL
-ORDER BY e.id
+SELECT a.id, a.type, i.identifier AS institution, a.subject, u.email AS recipient, a.created_at, x.error
+FROM dag_alerts d
+JOIN alerts a ON a.id = d.alert_id
+JOIN alerts_users au ON au.alert_id = a.id
+JOIN users u ON u.id = au.user_id
+LEFT JOIN institutions i ON i.id = a.institution_id
+LEFT JOIN dag_alert_delivery_errors x ON x.alert_id = au.alert_id AND x.user_id = au.user_id
+WHERE au.sent_at IS NULL
+ORDER BY a.id, u.id
 LIMIT %(limit)s
 """

@@ -1,6 +1,8 @@
 -- The APTrust registry tables the batch DAGs read and write (the subset they use),
--- plus the tables the DAGs own: spot_test_restores, emails, bulk_delete_jobs(+_items), dag_restore_requests,
--- dag_alerts, dag_alert_delivery_errors. The 14 legacy Pharos tables are in legacy_pharos.sql.
+-- plus the tables the DAGs own: spot_test_restores, dag_restore_requests, dag_deletion_requests, dag_alerts,
+-- dag_alert_delivery_errors (never a registry or Pharos name). The 14 legacy Pharos tables are in
+-- legacy_pharos.sql; a deployment that ran the DAGs' former emails/bulk_delete_jobs tables migrates with
+-- migrations/aptrust/001_dag_mail_to_alerts.sql.
 -- The one DDL used by the tests, the demo seed and the benchmark. Idempotent: safe to
 -- apply to a database that already has it.
 
@@ -57,23 +59,6 @@ CREATE TABLE IF NOT EXISTS generic_files (
 CREATE INDEX IF NOT EXISTS generic_files_by_object
     ON generic_files (intellectual_object_id, state) INCLUDE (size);
 
-CREATE TABLE IF NOT EXISTS emails (
-    id                 bigserial PRIMARY KEY,
-    email_type         text        NOT NULL CHECK (email_type IN ('restore_digest', 'deletion_confirmation')),
-    institution_id     bigint      NOT NULL REFERENCES institutions (id),
-    message_id         text        NOT NULL UNIQUE,
-    recipients         text[]      NOT NULL,
-    subject            text        NOT NULL,
-    body               text        NOT NULL,
-    work_item_ids      bigint[]    NOT NULL DEFAULT '{}',
-    created_at         timestamptz NOT NULL DEFAULT now(),
-    -- set once the SMTP server accepted the message (or refused every recipient: error)
-    sent_at            timestamptz,
-    refused_recipients text[]      NOT NULL DEFAULT '{}',
-    error              text
-);
-CREATE INDEX IF NOT EXISTS emails_unsent ON emails (email_type, id) WHERE sent_at IS NULL AND error IS NULL;
-
 CREATE TABLE IF NOT EXISTS work_items (
     id                     bigserial PRIMARY KEY,
     name                   text        NOT NULL,
@@ -97,8 +82,6 @@ CREATE TABLE IF NOT EXISTS work_items (
     retry                  boolean     NOT NULL DEFAULT true,
     queued_at              timestamptz,
     size                   bigint,
-    -- the restore digest that told the depositor (NULL: not notified yet)
-    notification_email_id  bigint      REFERENCES emails (id),
     created_at             timestamptz NOT NULL DEFAULT now(),
     updated_at             timestamptz NOT NULL DEFAULT now()
 );
@@ -110,10 +93,10 @@ CREATE INDEX IF NOT EXISTS work_items_pending_by_object
     ON work_items (intellectual_object_id) WHERE status NOT IN ('Success', 'Failed', 'Cancelled');
 CREATE INDEX IF NOT EXISTS work_items_pending_by_file
     ON work_items (generic_file_id) WHERE status NOT IN ('Success', 'Failed', 'Cancelled');
-CREATE INDEX IF NOT EXISTS work_items_restores_to_notify
-    ON work_items (institution_id, id)
-    WHERE status = 'Success' AND notification_email_id IS NULL
-      AND action IN ('Restore Object', 'Restore File', 'Glacier Restore');
+-- the restore digest's candidates: recent successful restores
+CREATE INDEX IF NOT EXISTS work_items_successful_restores
+    ON work_items (updated_at)
+    WHERE status = 'Success' AND action IN ('Restore Object', 'Restore File', 'Glacier Restore');
 
 -- At most one spot test per institution per month: the primary key says so, whatever
 -- is retried, cleared, backfilled or run twice at once.
@@ -124,24 +107,6 @@ CREATE TABLE IF NOT EXISTS spot_test_restores (
     dag_run_id     text        NOT NULL,
     created_at     timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (institution_id, month)
-);
-
--- One bulk deletion per DAG run, with who asked and who approved.
-CREATE TABLE IF NOT EXISTS bulk_delete_jobs (
-    id                    bigserial PRIMARY KEY,
-    request_key           text        NOT NULL UNIQUE,
-    institution_id        bigint      NOT NULL REFERENCES institutions (id),
-    requested_by          text        NOT NULL,
-    approved_by           text        NOT NULL,
-    confirmation_email_id bigint      REFERENCES emails (id),
-    created_at            timestamptz NOT NULL DEFAULT now()
-);
-
-CREATE TABLE IF NOT EXISTS bulk_delete_job_items (
-    job_id       bigint NOT NULL REFERENCES bulk_delete_jobs (id),
-    identifier   text   NOT NULL,
-    work_item_id bigint NOT NULL UNIQUE REFERENCES work_items (id),
-    PRIMARY KEY (job_id, identifier)
 );
 
 -- Registry columns a restore request falls back on when an object has no successful
@@ -182,9 +147,47 @@ CREATE TABLE IF NOT EXISTS premis_events (
 CREATE INDEX IF NOT EXISTS premis_events_failed_fixity
     ON premis_events (date_time) WHERE event_type = 'fixity check' AND outcome IN ('Failed', 'Failure');
 
+-- The registry's deletion requests: who asked, who confirmed or cancelled, which objects and
+-- files. encrypted_confirmation_token is a bcrypt hash; the DAG's is of a token never sent.
+CREATE TABLE IF NOT EXISTS deletion_requests (
+    id                           bigserial PRIMARY KEY,
+    institution_id               bigint      NOT NULL REFERENCES institutions (id),
+    requested_by_id              bigint      REFERENCES users (id),
+    requested_at                 timestamptz NOT NULL,
+    encrypted_confirmation_token text        NOT NULL,
+    confirmed_by_id              bigint      REFERENCES users (id),
+    confirmed_at                 timestamptz,
+    cancelled_by_id              bigint      REFERENCES users (id),
+    cancelled_at                 timestamptz
+);
+
+CREATE TABLE IF NOT EXISTS deletion_requests_intellectual_objects (
+    deletion_request_id    bigint NOT NULL REFERENCES deletion_requests (id),
+    intellectual_object_id bigint NOT NULL REFERENCES intellectual_objects (id)
+);
+CREATE UNIQUE INDEX IF NOT EXISTS deletion_requests_intellectual_objects_pair
+    ON deletion_requests_intellectual_objects (deletion_request_id, intellectual_object_id);
+
+CREATE TABLE IF NOT EXISTS deletion_requests_generic_files (
+    deletion_request_id bigint NOT NULL REFERENCES deletion_requests (id),
+    generic_file_id     bigint NOT NULL REFERENCES generic_files (id)
+);
+CREATE UNIQUE INDEX IF NOT EXISTS deletion_requests_generic_files_pair
+    ON deletion_requests_generic_files (deletion_request_id, generic_file_id);
+
+-- the deletion request a Delete WorkItem carries out
+ALTER TABLE work_items ADD COLUMN IF NOT EXISTS deletion_request_id bigint REFERENCES deletion_requests (id);
+
+-- The deletion request each aptrust_bulk_delete run recorded (request_key: dag id/run id): a retry
+-- or clear finds it instead of recording a second one.
+CREATE TABLE IF NOT EXISTS dag_deletion_requests (
+    request_key         text        PRIMARY KEY,
+    deletion_request_id bigint      NOT NULL UNIQUE REFERENCES deletion_requests (id),
+    created_at          timestamptz NOT NULL DEFAULT now()
+);
+
 -- The registry's alerts: what was told to whom (one alerts_users row per recipient) about
--- which WorkItems and PREMIS events. deletion_request_id has no foreign key here: the
--- registry's deletion_requests table is not part of this DDL yet.
+-- which WorkItems and PREMIS events, and which deletion request.
 CREATE TABLE IF NOT EXISTS alerts (
     id                  bigserial PRIMARY KEY,
     institution_id      bigint      REFERENCES institutions (id),
@@ -194,7 +197,7 @@ CREATE TABLE IF NOT EXISTS alerts (
         'Stalled Work Items', 'Welcome New User')),
     subject             text        NOT NULL,
     content             text        NOT NULL,
-    deletion_request_id bigint,
+    deletion_request_id bigint      REFERENCES deletion_requests (id),
     created_at          timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX IF NOT EXISTS alerts_by_institution_type ON alerts (institution_id, type);

@@ -7,6 +7,7 @@ as a migration, the DAGs never do.
 
 from __future__ import annotations
 
+from include.aptrust.mail import RESTORATION_COMPLETED
 from include.aptrust.work_items import (
     COMPLETED_STATUSES,
     INGEST,
@@ -96,9 +97,10 @@ WHERE o.id = %(object_id)s
 
 INSERT_WORK_ITEM = f"""
 INSERT INTO work_items (name, etag, institution_id, intellectual_object_id, generic_file_id, bucket, "user",
-                        inst_approver, note, action, stage, status, retry, bag_date, size)
+                        inst_approver, note, action, stage, status, retry, bag_date, size, deletion_request_id)
 VALUES (%(name)s, %(etag)s, %(institution_id)s, %(intellectual_object_id)s, %(generic_file_id)s, %(bucket)s,
-        %(user)s, %(inst_approver)s, %(note)s, %(action)s, {_literals(REQUESTED_STAGE)}, {_literals(PENDING_STATUS)}, true, %(bag_date)s, %(size)s)
+        %(user)s, %(inst_approver)s, %(note)s, %(action)s, {_literals(REQUESTED_STAGE)}, {_literals(PENDING_STATUS)}, true, %(bag_date)s, %(size)s,
+        %(deletion_request_id)s)
 RETURNING id
 """
 
@@ -141,8 +143,11 @@ JOIN institutions inst ON inst.id = w.institution_id
 LEFT JOIN intellectual_objects o ON o.id = w.intellectual_object_id
 LEFT JOIN generic_files f ON f.id = w.generic_file_id
 LEFT JOIN spot_test_restores s ON s.work_item_id = w.id
-WHERE w.status = {_SUCCESS} AND w.notification_email_id IS NULL AND w.action IN ({_RESTORES})
-  AND w.updated_at >= %(not_before)s
+WHERE w.status = {_SUCCESS} AND w.action IN ({_RESTORES}) AND w.updated_at >= %(not_before)s
+  -- notified: linked to a Restoration Completed alert, whoever recorded it (a digest, the registry)
+  AND NOT EXISTS (
+    SELECT 1 FROM alerts_work_items l JOIN alerts a ON a.id = l.alert_id
+    WHERE l.work_item_id = w.id AND a.type = {_literals(RESTORATION_COMPLETED)})
 ORDER BY w.institution_id, w.id
 FOR UPDATE OF w SKIP LOCKED
 """
@@ -154,40 +159,11 @@ WHERE lower(email) = %(email)s AND deactivated_at IS NULL
 ORDER BY id
 """
 
-ACTIVE_ADMINS = """
-SELECT institution_id, email FROM users
-WHERE institution_id = ANY(%(institution_ids)s) AND role = 'institutional_admin' AND deactivated_at IS NULL
-ORDER BY institution_id, email
-"""
-
-INSERT_EMAIL = """
-INSERT INTO emails (email_type, institution_id, message_id, recipients, subject, body, work_item_ids)
-VALUES (%(email_type)s, %(institution_id)s, %(message_id)s, %(recipients)s, %(subject)s, %(body)s, %(work_item_ids)s)
-RETURNING id
-"""
-
-MARK_NOTIFIED = """
-UPDATE work_items SET notification_email_id = %(email_id)s, updated_at = now()
-WHERE id = ANY(%(work_item_ids)s) AND notification_email_id IS NULL
-"""
-
-UNSENT_EMAILS_OF_TYPE = """
-SELECT id, message_id, recipients, subject, body FROM emails
-WHERE email_type = %(email_type)s AND sent_at IS NULL AND error IS NULL
+# The active registry users among requesters' addresses (keys lowercased, as ``mail.requester_key``).
+ACTIVE_USERS_BY_KEYS = """
+SELECT id AS user_id, email, lower(email) AS key FROM users
+WHERE lower(email) = ANY(%(keys)s) AND deactivated_at IS NULL
 ORDER BY id
-"""
-
-UNSENT_EMAIL = """
-SELECT id, message_id, recipients, subject, body FROM emails
-WHERE id = %(email_id)s AND sent_at IS NULL AND error IS NULL
-"""
-
-MARK_EMAIL_SENT = """
-UPDATE emails SET sent_at = now(), refused_recipients = %(refused)s WHERE id = %(email_id)s
-"""
-
-MARK_EMAIL_FAILED = """
-UPDATE emails SET error = %(error)s, refused_recipients = %(refused)s WHERE id = %(email_id)s
 """
 
 # -- bulk deletion ---------------------------------------------------------------------
@@ -222,26 +198,4 @@ SELECT 'file' AS kind, f.identifier, f.intellectual_object_id, f.id AS generic_f
 FROM generic_files f JOIN institutions inst ON inst.id = f.institution_id
 WHERE f.identifier = ANY(%(identifiers)s)
 FOR UPDATE OF f
-"""
-
-BULK_DELETE_JOB = """
-SELECT j.id, j.requested_by, j.approved_by, j.confirmation_email_id,
-       ARRAY(SELECT i.work_item_id FROM bulk_delete_job_items i WHERE i.job_id = j.id ORDER BY i.work_item_id)
-           AS work_item_ids
-FROM bulk_delete_jobs j WHERE j.request_key = %(request_key)s
-"""
-
-INSERT_BULK_DELETE_JOB = """
-INSERT INTO bulk_delete_jobs (request_key, institution_id, requested_by, approved_by)
-VALUES (%(request_key)s, %(institution_id)s, %(requested_by)s, %(approved_by)s)
-RETURNING id
-"""
-
-INSERT_BULK_DELETE_ITEM = """
-INSERT INTO bulk_delete_job_items (job_id, identifier, work_item_id)
-VALUES (%(job_id)s, %(identifier)s, %(work_item_id)s)
-"""
-
-RECORD_CONFIRMATION_EMAIL = """
-UPDATE bulk_delete_jobs SET confirmation_email_id = %(email_id)s WHERE id = %(job_id)s
 """

@@ -1,5 +1,6 @@
 """aptrust_bulk_delete end to end: validation, human-in-the-loop approval answered as the
-Required Actions UI does, Delete WorkItems queued, one confirmation email."""
+Required Actions UI does, the registry's deletion request confirmed or cancelled, Delete WorkItems
+queued, the Deletion Requested/Confirmed/Cancelled alerts mailed."""
 
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ def _seed(registry):  # noqa: F811
     busy = registry.intellectual_object(inst, "test.edu/busy")
     registry.work_item(inst, busy, "Restore Object", "Started")
     other = registry.institution("other.edu")
+    registry.user(other, "admin@other.edu")
     registry.intellectual_object(other, "other.edu/bag")
     return objects
 
@@ -64,19 +66,47 @@ def _run(answer, identifiers=ITEMS, requester=REQUESTER):
 
 
 def _subjects(mailbox):
-    """What was mailed, in order: the approval request, confirmations, and failure notices by task."""
+    """What was mailed, in order: each alert as subject -> recipient, and failure notices by task."""
     return [
-        "approval request" if "approve deletion" in m["subject"]
-        else f"failure notice: {failure_notices([m])[0]}" if failure_notices([m])
-        else m["subject"]
+        f"failure notice: {failure_notices([m])[0]}" if failure_notices([m])
+        else f"{m['subject']} -> {m['rcpt_tos'][0]}"
         for m in mailbox.messages()
     ]  # fmt: skip
+
+
+def _deletion_requests(registry):  # noqa: F811
+    """Each deletion request with its people by email, objects, files and mapped run."""
+    return rows(
+        registry,
+        "SELECT r.id, rq.email AS requested_by, cf.email AS confirmed_by, cn.email AS cancelled_by, r.requested_at, "
+        "r.confirmed_at, r.cancelled_at, r.encrypted_confirmation_token AS token, d.request_key, "
+        "ARRAY(SELECT o.identifier FROM deletion_requests_intellectual_objects x "
+        "      JOIN intellectual_objects o ON o.id = x.intellectual_object_id "
+        "      WHERE x.deletion_request_id = r.id ORDER BY 1) AS objects, "
+        "ARRAY(SELECT f.identifier FROM deletion_requests_generic_files x JOIN generic_files f ON f.id = x.generic_file_id "
+        "      WHERE x.deletion_request_id = r.id ORDER BY 1) AS files "
+        "FROM deletion_requests r LEFT JOIN users rq ON rq.id = r.requested_by_id "
+        "LEFT JOIN users cf ON cf.id = r.confirmed_by_id LEFT JOIN users cn ON cn.id = r.cancelled_by_id "
+        "LEFT JOIN dag_deletion_requests d ON d.deletion_request_id = r.id ORDER BY r.id",
+    )
+
+
+def _alerts(registry):  # noqa: F811
+    return rows(
+        registry,
+        "SELECT a.type, a.deletion_request_id, "
+        "ARRAY(SELECT u.email FROM alerts_users au JOIN users u ON u.id = au.user_id WHERE au.alert_id = a.id "
+        "      AND au.sent_at IS NOT NULL ORDER BY 1) AS sent_to, "
+        "ARRAY(SELECT work_item_id FROM alerts_work_items WHERE alert_id = a.id ORDER BY 1) AS work_items "
+        "FROM alerts a JOIN dag_alerts d ON d.alert_id = a.id ORDER BY a.id",
+    )
 
 
 def _deletes(registry):  # noqa: F811
     return rows(
         registry,
-        "SELECT id, \"user\", inst_approver, queued_at, generic_file_id FROM work_items WHERE action = 'Delete' ORDER BY id",
+        'SELECT id, "user", inst_approver, queued_at, generic_file_id, deletion_request_id FROM work_items '
+        "WHERE action = 'Delete' ORDER BY id",
     )
 
 
@@ -93,12 +123,24 @@ def test_approved_by_another_person_creates_queues_and_confirms_every_item(airfl
     assert [d["generic_file_id"] is not None for d in deletes] == [False, False, True]
     on_topic = topic_values(kafka, "delete_item")
     assert all(on_topic.count(str(d["id"])) == 1 for d in deletes)
-    [job] = rows(registry, "SELECT * FROM bulk_delete_jobs")
-    assert (job["requested_by"], job["approved_by"]) == (REQUESTER, APPROVER)
-    [request, message] = mailbox.messages()
-    assert request["rcpt_tos"] == [APPROVER] and "approve deletion of 3 item(s)" in request["subject"]
-    assert f"/dags/{DAG_ID}/runs/" in request["body"] and "/required_actions" in request["body"]
-    assert sorted(message["rcpt_tos"]) == [REQUESTER, APPROVER]
+    [request] = _deletion_requests(registry)
+    assert (request["requested_by"], request["confirmed_by"], request["cancelled_by"]) == (REQUESTER, APPROVER, None)
+    assert request["confirmed_at"] is not None and request["cancelled_at"] is None
+    assert request["requested_at"] <= request["confirmed_at"]
+    assert request["token"].startswith("$2b$")  # a bcrypt hash of a token never sent
+    assert request["objects"] == ITEMS[:2] and request["files"] == ITEMS[2:]
+    assert request["request_key"] == f"{DAG_ID}/{dag_run.run_id}"
+    assert {d["deletion_request_id"] for d in deletes} == {request["id"]}
+    requested, confirmed = _alerts(registry)
+    assert (requested["type"], requested["sent_to"], requested["work_items"]) == ("Deletion Requested", [APPROVER], [])
+    assert (confirmed["type"], confirmed["deletion_request_id"]) == ("Deletion Confirmed", request["id"])
+    assert confirmed["sent_to"] == [REQUESTER, APPROVER] and confirmed["work_items"] == [d["id"] for d in deletes]
+    request_mail, *confirmations = mailbox.messages()
+    assert request_mail["rcpt_tos"] == [APPROVER] and request_mail["subject"] == "Deletion Requested"
+    assert f"/dags/{DAG_ID}/runs/" in request_mail["body"] and "/required_actions" in request_mail["body"]
+    assert sorted(m["rcpt_tos"][0] for m in confirmations) == [REQUESTER, APPROVER]
+    message = confirmations[0]
+    assert message["subject"] == "Deletion Confirmed"
     assert all(f"{identifier} (WorkItem" in message["body"] for identifier in ITEMS)
     assert f"Approved by: {APPROVER}" in message["body"]
     summary = xcom_return(dag_run, "run_summary")
@@ -111,7 +153,8 @@ def test_approved_by_another_person_creates_queues_and_confirms_every_item(airfl
     again = CreateDeleteWorkItemsOperator(
         task_id="create", institution="test.edu", requester=REQUESTER, identifiers=ITEMS, approval={}
     ).execute({"dag": SimpleNamespace(dag_id=DAG_ID), "run_id": dag_run.run_id})
-    assert again["job_id"] == job["id"] and len(_deletes(registry)) == 3
+    assert again["deletion_request_id"] == request["id"] and len(_deletes(registry)) == 3
+    assert len(_deletion_requests(registry)) == 1 and len(_alerts(registry)) == 2
 
 
 def test_a_bad_list_fails_before_approval_naming_each_item_and_creates_nothing(airflow_db, registry):  # noqa: F811
@@ -141,10 +184,14 @@ def test_a_bad_list_fails_before_approval_naming_each_item_and_creates_nothing(a
     states = task_states(dag_run)
     assert str(dag_run.state) == "failed"
     assert states["validate_deletion_list"] == "failed" and states["approve_deletion"] == "upstream_failed"
-    assert _deletes(registry) == [] and rows(registry, "SELECT * FROM bulk_delete_jobs") == []
+    assert _deletes(registry) == [] and _deletion_requests(registry) == []
 
 
-def test_rejection_creates_nothing(airflow_db, registry, mailbox):  # noqa: F811
+def test_rejection_creates_nothing_records_the_request_cancelled_and_tells_requester_and_admins(
+    airflow_db,
+    registry,
+    mailbox,  # noqa: F811
+):
     _seed(registry)
 
     dag_run = _run(lambda: approve_pending(DAG_ID, "approve_deletion", APPROVER, chosen="Reject"))
@@ -153,7 +200,17 @@ def test_rejection_creates_nothing(airflow_db, registry, mailbox):  # noqa: F811
     assert str(dag_run.state) == "success"
     assert states["create_delete_work_items"] == "skipped" and states["send_confirmation"] == "skipped"
     assert xcom_return(dag_run, "run_summary")["approval"] == {"chosen": "Reject", "by": APPROVER, "timed_out": False}
-    assert _deletes(registry) == [] and _subjects(mailbox) == ["approval request"]  # a rejection is no failure
+    assert _deletes(registry) == []  # a rejection is no failure
+    [request] = _deletion_requests(registry)
+    assert (request["requested_by"], request["cancelled_by"], request["confirmed_by"]) == (REQUESTER, APPROVER, None)
+    assert request["cancelled_at"] is not None and request["confirmed_at"] is None
+    assert request["objects"] == ITEMS[:2] and request["files"] == ITEMS[2:]
+    [asked, *told] = _subjects(mailbox)
+    assert asked == f"Deletion Requested -> {APPROVER}"
+    assert sorted(told) == [f"Deletion Cancelled -> {REQUESTER}", f"Deletion Cancelled -> {APPROVER}"]
+    cancelled = _alerts(registry)[1]
+    assert (cancelled["type"], cancelled["deletion_request_id"]) == ("Deletion Cancelled", request["id"])
+    assert f"was rejected by {APPROVER}" in mailbox.messages()[1]["body"]
 
 
 def test_the_requester_cannot_approve_their_own_request(airflow_db, registry, mailbox):  # noqa: F811
@@ -163,7 +220,8 @@ def test_the_requester_cannot_approve_their_own_request(airflow_db, registry, ma
 
     assert str(dag_run.state) == "failed"
     assert task_states(dag_run)["approve_deletion"] == "failed"
-    assert _deletes(registry) == [] and _subjects(mailbox) == ["approval request", "failure notice: approve_deletion"]
+    assert _deletes(registry) == [] and _deletion_requests(registry) == []
+    assert _subjects(mailbox) == [f"Deletion Requested -> {APPROVER}", "failure notice: approve_deletion"]
 
 
 @pytest.mark.parametrize(
@@ -171,6 +229,9 @@ def test_the_requester_cannot_approve_their_own_request(airflow_db, registry, ma
     [
         "ann@\uff54\uff45\uff53\uff54.edu",  # the requester's address with a fullwidth domain: the same registry user
         "carol",  # an Airflow user with no email (the simple auth manager's kind): cannot be mapped
+        "gone@test.edu",  # a deactivated registry user
+        "dave@test.edu",  # no registry user at all
+        "admin@other.edu",  # an active registry user of another institution
     ],
 )
 def test_an_approval_by_the_requester_under_another_spelling_or_by_an_unmappable_user_is_refused(
@@ -185,8 +246,8 @@ def test_an_approval_by_the_requester_under_another_spelling_or_by_an_unmappable
 
     assert str(dag_run.state) == "failed"
     assert task_states(dag_run)["approve_deletion"] == "failed"
-    assert _deletes(registry) == [] and rows(registry, "SELECT * FROM bulk_delete_jobs") == []
-    assert _subjects(mailbox) == ["approval request", "failure notice: approve_deletion"]
+    assert _deletes(registry) == [] and _deletion_requests(registry) == []
+    assert _subjects(mailbox) == [f"Deletion Requested -> {APPROVER}", "failure notice: approve_deletion"]
 
 
 @pytest.mark.parametrize(
@@ -232,10 +293,10 @@ def test_whoever_triggered_the_run_cannot_approve_it(registry):  # noqa: F811
                 "dag_run": SimpleNamespace(triggering_user_name=APPROVER),
             }
         )
-    assert _deletes(registry) == [] and rows(registry, "SELECT * FROM bulk_delete_jobs") == []
+    assert _deletes(registry) == [] and _deletion_requests(registry) == []
 
 
-def test_no_answer_before_the_timeout_rejects_and_creates_nothing(airflow_db, registry):  # noqa: F811
+def test_no_answer_before_the_timeout_rejects_and_creates_nothing(airflow_db, registry, mailbox):  # noqa: F811
     from airflow.jobs.scheduler_job_runner import SchedulerJobRunner
     from airflow.models.taskinstance import TaskInstance
     from airflow.utils.session import create_session
@@ -264,6 +325,9 @@ def test_no_answer_before_the_timeout_rejects_and_creates_nothing(airflow_db, re
     assert task_states(dag_run)["create_delete_work_items"] == "skipped"
     assert xcom_return(dag_run, "run_summary")["approval"] == {"chosen": "Reject", "by": None, "timed_out": True}
     assert _deletes(registry) == []
+    [request] = _deletion_requests(registry)
+    assert request["cancelled_at"] is not None and request["cancelled_by"] is None
+    assert [a["type"] for a in _alerts(registry)] == ["Deletion Requested", "Deletion Cancelled"]
 
 
 def test_an_item_that_changed_while_awaiting_approval_stops_the_creation(registry):  # noqa: F811
@@ -282,4 +346,30 @@ def test_an_item_that_changed_while_awaiting_approval_stops_the_creation(registr
             identifiers=ITEMS,
             approval={"responded_by_user": {"id": APPROVER, "name": APPROVER}},
         ).execute({"dag": SimpleNamespace(dag_id=DAG_ID), "run_id": "manual__changed"})
-    assert _deletes(registry) == [] and rows(registry, "SELECT * FROM bulk_delete_jobs") == []
+    assert _deletes(registry) == [] and _deletion_requests(registry) == []
+
+
+def test_an_institution_with_no_admins_gets_its_confirmation_recorded_and_sent_to_the_requester_only(
+    registry,
+    mailbox,  # noqa: F811
+):
+    from preservation_pipelines.aptrust.operators.alerts import SendAlertsOperator
+    from preservation_pipelines.aptrust.operators.deletion import CreateDeleteWorkItemsOperator
+
+    _seed(registry)
+    registry.connection.execute("UPDATE users SET role = 'institutional_user' WHERE email = %s", (APPROVER,))
+    context = {"dag": SimpleNamespace(dag_id=DAG_ID), "run_id": "manual__no_admins"}
+
+    created = CreateDeleteWorkItemsOperator(
+        task_id="create",
+        institution="test.edu",
+        requester=REQUESTER,
+        identifiers=ITEMS,
+        approval={"responded_by_user": {"id": APPROVER, "name": APPROVER}},
+    ).execute(context)
+    SendAlertsOperator(task_id="send", scope="run").execute(context)
+
+    assert created["confirmed_by"] == APPROVER and len(created["work_item_ids"]) == 3
+    [confirmed] = _alerts(registry)
+    assert confirmed["type"] == "Deletion Confirmed" and confirmed["sent_to"] == [REQUESTER]
+    assert _subjects(mailbox) == [f"Deletion Confirmed -> {REQUESTER}"]

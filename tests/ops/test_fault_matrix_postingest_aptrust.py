@@ -19,8 +19,9 @@ from devstack.airflow import APPROVER_USER
 from tests.dags.postingest.fixtures import postingest  # noqa: F401 - fixture
 from tests.dags.test_aptrust_bulk_delete import ITEMS, REQUESTER
 from tests.dags.test_aptrust_bulk_delete import _deletes as bulk_deletes
+from tests.dags.test_aptrust_bulk_delete import _deletion_requests as deletion_requests
 from tests.dags.test_aptrust_bulk_delete import _seed as seed_bulk_delete
-from tests.dags.test_aptrust_restore_notifications import _emails as digest_emails
+from tests.dags.test_aptrust_restore_notifications import _digests as digest_alerts
 from tests.dags.test_aptrust_restore_notifications import _seed as seed_restores
 from tests.dags.test_aptrust_spot_test_restore import _seed as seed_spot_tests
 from tests.dags.test_aptrust_spot_test_restore import _spot_tests as spot_tests
@@ -191,28 +192,33 @@ def test_aptrust_spot_test_restore_kafka_stopped_before_queueing(api, devstack, 
         assert topic_values(kafka, topic) == [str(test["id"])]  # the broker restarted empty: queued once since
 
 
+def _alert_message_ids(digests: list[dict]) -> list[str]:
+    """The Message-ID of every recipient's mail of the digest alerts."""
+    return sorted(
+        f"<aptrust-alert-{d['id']}-{user_id}@registry.aptrust.org>" for d in digests for user_id in d["user_ids"]
+    )
+
+
 def test_aptrust_restore_notifications_smtp_stopped_before_sending(api, devstack, registry, mailbox):  # noqa: F811
-    done, _old = seed_restores(registry)
+    done, _users = seed_restores(registry)
     _fresh(api, DIGESTS)
     devstack.stop(["smtp"])  # record_digests does not use SMTP: the run stops at send_digests
     try:
         run_id = api.trigger(DIGESTS)
         api.wait_for_task(DIGESTS, run_id, "send_digests", FAILED_TRY, timeout=120)
-        recorded = digest_emails(registry)
-        assert len(recorded) == 2 and all(e["sent_at"] is None for e in recorded)
+        recorded = digest_alerts(registry)
+        assert len(recorded) == 3 and all(d["sent_to"] == [] for d in recorded)
     finally:
         devstack.start(["smtp"])
 
     api.clear_tasks(DIGESTS, run_id, ["send_digests"], downstream=True)
     assert api.wait_for_run(DIGESTS, run_id) == "success", api.task_states(DIGESTS, run_id)
-    emails = digest_emails(registry)
-    assert [e["id"] for e in emails] == [e["id"] for e in recorded]  # recorded once
-    assert all(e["sent_at"] is not None for e in emails)
-    assert sorted(m["message"]["Message-ID"] for m in registry_mail(mailbox.messages())) == sorted(
-        e["message_id"] for e in emails
-    )
-    notified = rows(registry, "SELECT id FROM work_items WHERE notification_email_id IS NOT NULL")
-    assert sorted(row["id"] for row in notified) == sorted(done.values())
+    digests = digest_alerts(registry)
+    assert [d["id"] for d in digests] == [d["id"] for d in recorded]  # recorded once
+    assert all(d["sent_to"] == d["user_ids"] for d in digests)
+    sent = sorted(m["message"]["Message-ID"] for m in registry_mail(mailbox.messages()))
+    assert sent == _alert_message_ids(digests)  # each recipient once
+    assert sorted(i for d in digests for i in d["work_item_ids"]) == sorted(done.values())  # each restore once
 
 
 def _seed_bulk_delete(registry) -> None:  # noqa: F811
@@ -271,9 +277,15 @@ def test_aptrust_bulk_delete_kafka_stopped_after_approval(api, approver_api, dev
     assert {(d["user"], d["inst_approver"]) for d in deletes} == {(REQUESTER, approver)}
     assert all(d["queued_at"] is not None for d in deletes)
     assert sorted(topic_values(kafka, "delete_item")) == sorted(str(d["id"]) for d in deletes)
-    assert len(rows(registry, "SELECT id FROM bulk_delete_jobs")) == 1
-    subjects = [m["subject"] for m in registry_mail(mailbox.messages())]
-    assert len(subjects) == asked + 1 and sum("approve deletion" in s for s in subjects) == asked  # + one confirmation
+    [request] = deletion_requests(registry)
+    assert (request["requested_by"], request["confirmed_by"]) == (REQUESTER, approver)
+    assert {d["deletion_request_id"] for d in deletes} == {request["id"]}
+    mails = sorted((m["subject"], m["rcpt_tos"][0]) for m in registry_mail(mailbox.messages()))
+    admins = sorted([approver, "carol@test.edu"])
+    # asked once per admin however often the approval asked (retries find the run's alert), confirmed once each
+    assert mails == sorted(
+        [*(("Deletion Requested", a) for a in admins), *(("Deletion Confirmed", a) for a in [*admins, REQUESTER])]
+    ), asked
 
 
 def test_aptrust_bulk_delete_smtp_stopped_before_the_confirmation(
@@ -289,7 +301,8 @@ def test_aptrust_bulk_delete_smtp_stopped_before_the_confirmation(
     _fresh(api, BULK_DELETE)
     run_id = api.trigger(BULK_DELETE, conf={"institution": "test.edu", "requester": REQUESTER, "identifiers": ITEMS})
     api.wait_for_task(BULK_DELETE, run_id, "approve_deletion", {"awaiting_input"}, timeout=120)
-    [request] = registry_mail(mailbox.messages())  # the approval request went out before the task paused
+    requests = registry_mail(mailbox.messages())  # the approval request went out before the task paused
+    assert sorted(m["rcpt_tos"][0] for m in requests) == sorted([APPROVER_USER, "carol@test.edu"])
     devstack.stop(["smtp"])
     try:
         _, asked = _approve(api, approver_api, BULK_DELETE, run_id, "approve_deletion")
@@ -304,8 +317,8 @@ def test_aptrust_bulk_delete_smtp_stopped_before_the_confirmation(
     deletes = bulk_deletes(registry)
     assert [(d["id"], d["queued_at"]) for d in deletes] == [(d["id"], d["queued_at"]) for d in queued]  # untouched
     assert _published_since(kafka, "delete_item", earlier) == sorted(str(d["id"]) for d in deletes)  # queued once
-    subjects = [m["subject"] for m in registry_mail(mailbox.messages())]
-    assert len(subjects) == asked + 1 and subjects.count(request["subject"]) == asked  # then one confirmation
+    subjects = Counter(m["subject"] for m in registry_mail(mailbox.messages()))
+    assert subjects == {"Deletion Requested": 2, "Deletion Confirmed": 3}, asked  # each recipient once
 
 
 # -- PostgreSQL: the registry and Airflow's metadata DB go down together ----------------
@@ -382,6 +395,7 @@ def test_aptrust_restore_notifications_postgres_stopped_mid_sending(api, devstac
     restores = []
     for n in range(institutions):
         inst = registry.institution(f"inst-{n}.edu")
+        registry.user(inst, f"ann@inst-{n}.edu")  # the requester, an admin: one recipient each
         bag = registry.intellectual_object(inst, f"inst-{n}.edu/bag")
         restores.append(
             registry.work_item(
@@ -399,9 +413,9 @@ def test_aptrust_restore_notifications_postgres_stopped_mid_sending(api, devstac
 
     finished = _clear_and_finish(api, DIGESTS, run_id, "send_digests")
     assert finished == "success", api.task_states(DIGESTS, run_id)
-    emails = digest_emails(registry)
-    assert len(emails) == institutions and all(e["sent_at"] is not None for e in emails)
-    assert sorted(i for e in emails for i in e["work_item_ids"]) == sorted(restores)  # each restore in one digest
+    digests = digest_alerts(registry)
+    assert len(digests) == institutions and all(d["sent_to"] == d["user_ids"] != [] for d in digests)
+    assert sorted(i for d in digests for i in d["work_item_ids"]) == sorted(restores)  # each restore in one digest
     sent = [m["message"]["Message-ID"] for m in registry_mail(mailbox.messages())]
-    assert set(sent) == {e["message_id"] for e in emails}  # every digest delivered
+    assert sorted(set(sent)) == _alert_message_ids(digests)  # every digest delivered
     assert len(sent) - len(set(sent)) <= 1  # at most the one in flight again, with its Message-ID

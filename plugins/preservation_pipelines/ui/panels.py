@@ -295,17 +295,17 @@ def aptrust_registry(conn_id: str | None = None, *, clock: Callable[[], datetime
     )
     table = Table(
         "Mail not sent",
-        ["id", "type", "institution", "subject", "to", "stored", "state"],
-        empty="every stored mail was sent",
+        ["alert", "type", "institution", "subject", "to", "recorded", "state"],
+        empty="every recorded alert was mailed",
     )
     cut(
         [
             [
                 row["id"],
-                row["email_type"],
+                row["type"],
                 row["institution"],
                 row["subject"],
-                ", ".join(row["recipients"]),
+                row["recipient"],
                 eastern_text(row["created_at"]),
                 f"failed: {row['error']}" if row["error"] else "waiting to be sent",
             ]

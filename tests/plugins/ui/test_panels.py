@@ -107,34 +107,50 @@ def test_postingest_reads_the_tables_the_dags_read(demo, moto, monkeypatch):
         panels.postingest()
 
 
-def test_aptrust_registry_shows_this_months_spot_tests_and_mail_not_sent(demo, postgres):
-    import psycopg
-
+def test_aptrust_registry_shows_this_months_spot_tests_and_alert_mail_not_sent(demo, postgres):
     from devstack.demo_seed_aptrust import DEMO_INSTITUTION
+    from include.aptrust.alerts import INSTITUTION_AUDIENCE, PlannedAlert
+    from include.aptrust.mail import RESTORATION_COMPLETED
+    from preservation_pipelines.aptrust.hooks.registry import AptrustRegistryHook
 
-    with psycopg.connect(postgres.url("aptrust_registry"), autocommit=True) as connection:
-        institution_id = connection.execute(
-            "SELECT id FROM institutions WHERE identifier = %s", (DEMO_INSTITUTION,)
-        ).fetchone()[0]
-        for message_id, error in (("<ui-unsent@demo>", None), ("<ui-failed@demo>", "550 mailbox unavailable")):
-            connection.execute(
-                "INSERT INTO emails (email_type, institution_id, message_id, recipients, subject, body, error) "
-                "VALUES ('restore_digest', %s, %s, %s, %s, 'body', %s)",
-                (institution_id, message_id, ["admin@demo.edu"], f"Restores {message_id}", error),
+    hook = AptrustRegistryHook()
+    [admin] = hook.query(
+        "SELECT u.id, u.email, u.institution_id FROM users u JOIN institutions i ON i.id = u.institution_id "
+        "WHERE i.identifier = %(identifier)s AND u.role = 'institutional_admin' ORDER BY u.id LIMIT 1",
+        {"identifier": DEMO_INSTITUTION},
+    )
+    recorded = {}
+    with hook.transaction() as cursor:
+        for subject in ("Restores <ui-unsent>", "Restores <ui-failed>"):
+            alert = PlannedAlert(
+                type=RESTORATION_COMPLETED,
+                subject=subject,
+                institution_id=admin["institution_id"],
+                institution=DEMO_INSTITUTION,
+                audience=INSTITUTION_AUDIENCE,
+                content="body",
+                user_ids=(admin["id"],),
+                linked_ids=(),
             )
+            recorded[subject] = hook.insert_alert(cursor, alert, dag_id="ui_test", dag_run_id="manual__ui")
+        cursor.execute(
+            "INSERT INTO dag_alert_delivery_errors (alert_id, user_id, error) VALUES (%s, %s, '550 mailbox unavailable')",
+            (recorded["Restores <ui-failed>"], admin["id"]),
+        )
     result = panels.aptrust_registry()
 
     spot_tests = {row[0]: row for row in _table(result, "Spot tests of").rows}
     assert spot_tests[DEMO_INSTITUTION][1] == "none yet"
     mail = {row[3]: row for row in map(_text, _table(result, "Mail not sent").rows)}
-    assert mail["Restores <ui-unsent@demo>"][1:5] == [
-        "restore_digest",
+    assert mail["Restores <ui-unsent>"][:5] == [
+        str(recorded["Restores <ui-unsent>"]),
+        RESTORATION_COMPLETED,
         DEMO_INSTITUTION,
-        "Restores <ui-unsent@demo>",
-        "admin@demo.edu",
+        "Restores <ui-unsent>",
+        admin["email"],
     ]
-    assert mail["Restores <ui-unsent@demo>"][6] == "waiting to be sent"
-    assert mail["Restores <ui-failed@demo>"][6] == "failed: 550 mailbox unavailable"
+    assert mail["Restores <ui-unsent>"][6] == "waiting to be sent"
+    assert mail["Restores <ui-failed>"][6] == "failed: 550 mailbox unavailable"
 
 
 def test_aptrust_approvals_without_waiting_requests(airflow_db):

@@ -10,14 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 
 from airflow.providers.postgres.hooks.postgres import PostgresHook
 
-from include.aptrust import sql
-from include.aptrust.deletion import RegistryItem, RegistryUser
-from include.aptrust.mail import OutgoingEmail, RestoredItem
+from include.aptrust import alerts_sql, deletion_sql, sql
+from include.aptrust.alerts import FAILED_FIXITY_CHECK, PlannedAlert, Recipient
+from include.aptrust.deletion import DeletionDecision, RegistryItem, RegistryUser
+from include.aptrust.mail import RestoredItem
 from include.aptrust.work_items import DELETE, SPOT_TEST_NOTE, SYSTEM_USER, object_restore_action
 
 
@@ -103,6 +105,7 @@ class AptrustRegistryHook(PostgresHook):
                     "action": object_restore_action(source["storage_option"]),
                     "bag_date": source["bag_date"],
                     "size": source["size"],
+                    "deletion_request_id": None,
                 },
             )
             work_item_id = cursor.fetchone()[0]
@@ -141,68 +144,104 @@ class AptrustRegistryHook(PostgresHook):
 
             yield rows, mark_queued
 
-    # -- emails ----------------------------------------------------------------------
-    def record_restore_digests(self, not_before: datetime, build_digests) -> dict[int, OutgoingEmail]:
-        """Lock un-notified successful restores, store their digests, mark them notified.
+    # -- alerts ----------------------------------------------------------------------
+    @staticmethod
+    def insert_alert(
+        cursor, alert: PlannedAlert, *, dag_id: str, dag_run_id: str, interval_start: datetime | None = None
+    ) -> int:
+        """Record ``alert`` as the registry does (``alerts``, ``alerts_users`` unsent, its links) and as
+        the DAGs' (``dag_alerts``: only those are ever sent by the DAGs), in the caller's transaction."""
+        cursor.execute(
+            alerts_sql.INSERT_ALERT,
+            {
+                "institution_id": alert.institution_id,
+                "type": alert.type,
+                "subject": alert.subject,
+                "content": alert.content,
+                "deletion_request_id": alert.deletion_request_id,
+            },
+        )
+        alert_id = cursor.fetchone()[0]
+        cursor.execute(alerts_sql.INSERT_ALERT_USERS, {"alert_id": alert_id, "user_ids": list(alert.user_ids)})
+        if alert.linked_ids:
+            cursor.execute(
+                alerts_sql.INSERT_ALERT_PREMIS_EVENTS
+                if alert.type == FAILED_FIXITY_CHECK
+                else alerts_sql.INSERT_ALERT_WORK_ITEMS,
+                {"alert_id": alert_id, "linked_ids": list(alert.linked_ids)},
+            )
+        cursor.execute(
+            alerts_sql.INSERT_DAG_ALERT,
+            {
+                "alert_id": alert_id,
+                "dag_id": dag_id,
+                "dag_run_id": dag_run_id,
+                "type": alert.type,
+                "audience": alert.audience,
+                "interval_start": interval_start,
+            },
+        )
+        return alert_id
 
-        ``build_digests(items, admins)`` turns the rows into emails. The stored emails
-        and the marks are one transaction: either both exist or neither does. Returns
-        the stored emails by id.
+    @staticmethod
+    def institution_admins(cursor, institution_ids: Sequence[int]) -> dict[int, list[Recipient]]:
+        """The active institutional admins of each institution, as recipients."""
+        cursor.execute(alerts_sql.INSTITUTION_ADMINS, {"institution_ids": list(institution_ids)})
+        admins: dict[int, list[Recipient]] = {}
+        for row in _rows(cursor):
+            admins.setdefault(row.pop("institution_id"), []).append(Recipient(**row))
+        return admins
+
+    def record_run_alert_once(
+        self, build_alert, *, alert_type: str, institution_id: int, dag_id: str, dag_run_id: str
+    ) -> tuple[int, PlannedAlert | None]:
+        """The run's alert of ``alert_type``: recorded now from ``build_alert(admins)`` (the institution's
+        active admins) unless the run has one already. One transaction under a lock on run and type.
+
+        Returns (alert id, the alert if recorded now else None).
         """
+        with self.transaction() as cursor:
+            cursor.execute(deletion_sql.LOCK_RUN, {"lock_key": f"{dag_id}/{dag_run_id}/{alert_type}"})
+            cursor.execute(
+                alerts_sql.RUN_ALERT_OF_TYPE, {"dag_id": dag_id, "dag_run_id": dag_run_id, "type": alert_type}
+            )
+            found = cursor.fetchone()
+            if found is not None:
+                return found[0], None
+            alert = build_alert(self.institution_admins(cursor, [institution_id]).get(institution_id, []))
+            return self.insert_alert(cursor, alert, dag_id=dag_id, dag_run_id=dag_run_id), alert
+
+    def record_restore_digests(
+        self, not_before: datetime, *, dag_id: str, dag_run_id: str
+    ) -> tuple[dict[int, PlannedAlert], list[str]]:
+        """Lock the successful restores not yet linked to a ``Restoration Completed`` alert and record
+        one such alert per institution linking them; one transaction.
+
+        Returns ({alert id: alert}, the requesters with no active registry user).
+        """
+        from include.aptrust.mail import requester_key, restore_digests
+
         with self.transaction() as cursor:
             cursor.execute(sql.RESTORES_TO_NOTIFY, {"not_before": not_before})
             items = [RestoredItem(**row) for row in _rows(cursor)]
             if not items:
-                return {}
-            institution_ids = sorted({item.institution_id for item in items})
-            cursor.execute(sql.ACTIVE_ADMINS, {"institution_ids": institution_ids})
-            admins: dict[int, list[str]] = {}
+                return {}, []
+            admins = self.institution_admins(cursor, sorted({item.institution_id for item in items}))
+            keys = sorted({key for item in items if (key := requester_key(item.requester))})
+            cursor.execute(sql.ACTIVE_USERS_BY_KEYS, {"keys": keys})
+            requesters: dict[str, Recipient] = {}
             for row in _rows(cursor):
-                admins.setdefault(row["institution_id"], []).append(row["email"])
-            stored = {}
-            for email in build_digests(items, admins):
-                email_id = self._insert_email(cursor, email)
-                cursor.execute(sql.MARK_NOTIFIED, {"email_id": email_id, "work_item_ids": email.work_item_ids})
-                stored[email_id] = email
-            return stored
-
-    @staticmethod
-    def _insert_email(cursor, email: OutgoingEmail) -> int:
-        cursor.execute(
-            sql.INSERT_EMAIL,
-            {
-                "email_type": email.email_type,
-                "institution_id": email.institution_id,
-                "message_id": email.message_id,
-                "recipients": email.recipients,
-                "subject": email.subject,
-                "body": email.body,
-                "work_item_ids": email.work_item_ids,
-            },
-        )
-        return cursor.fetchone()[0]
-
-    def unsent_emails(self, email_type: str) -> list[dict[str, Any]]:
-        return self.query(sql.UNSENT_EMAILS_OF_TYPE, {"email_type": email_type})
-
-    def unsent_email(self, email_id: int) -> list[dict[str, Any]]:
-        return self.query(sql.UNSENT_EMAIL, {"email_id": email_id})
-
-    def mark_email_sent(self, email_id: int, refused: Sequence[str]) -> None:
-        with self.transaction() as cursor:
-            cursor.execute(sql.MARK_EMAIL_SENT, {"email_id": email_id, "refused": list(refused)})
-
-    def mark_email_failed(self, email_id: int, error: str, refused: Sequence[str]) -> None:
-        with self.transaction() as cursor:
-            cursor.execute(sql.MARK_EMAIL_FAILED, {"email_id": email_id, "error": error, "refused": list(refused)})
+                requesters.setdefault(row.pop("key"), Recipient(**row))
+            plan = restore_digests(items, admins, requesters)
+            recorded = {
+                self.insert_alert(cursor, alert, dag_id=dag_id, dag_run_id=dag_run_id): alert for alert in plan.alerts
+            }
+            return recorded, plan.requesters_without_user
 
     # -- bulk deletion -----------------------------------------------------------------
     def institution(self, identifier: str) -> dict[str, Any] | None:
         rows = self.query(sql.INSTITUTION_BY_IDENTIFIER, {"identifier": identifier})
         return rows[0] if rows else None
-
-    def active_admins(self, institution_id: int) -> list[str]:
-        return [row["email"] for row in self.query(sql.ACTIVE_ADMINS, {"institution_ids": [institution_id]})]
 
     def active_users(self, email_key: str) -> list[RegistryUser]:
         """The active users whose address is ``email_key`` case-insensitively (``inputs.address_key``)."""
@@ -223,64 +262,93 @@ class AptrustRegistryHook(PostgresHook):
         with self.transaction() as cursor:
             return self.find_items(cursor, identifiers)
 
-    def bulk_delete_job(self, request_key: str) -> dict[str, Any] | None:
-        rows = self.query(sql.BULK_DELETE_JOB, {"request_key": request_key})
+    def deletion_request_of_run(self, request_key: str) -> dict[str, Any] | None:
+        rows = self.query(deletion_sql.DELETION_REQUEST_OF_RUN, {"request_key": request_key})
         return rows[0] if rows else None
 
-    def create_bulk_delete_job(
-        self, *, request_key: str, institution_id: int, requester: str, approver: str, check_items, build_email
+    def record_deletion_request(
+        self,
+        *,
+        request_key: str,
+        dag_id: str,
+        dag_run_id: str,
+        requested_at: datetime,
+        decision: DeletionDecision,
+        items_of,
+        build_alert,
     ) -> dict[str, Any]:
-        """In one transaction: re-check the items (locked), create the job, one Delete
-        WorkItem per item, and the confirmation email. Returns the job as ``bulk_delete_job``.
+        """The run's decided ``deletion_requests`` row with its objects and files, mapped to the run
+        (``dag_deletion_requests``); if confirmed, one Delete WorkItem per item linked to it; and its
+        alert. One transaction under a lock on the run: a retry or clear returns what the run recorded.
 
-        ``check_items(found) -> items`` raises if anything changed since validation;
-        ``build_email(deletions, admins) -> OutgoingEmail``.
+        ``items_of(find) -> items`` (``find(identifiers)`` row-locks them) raises if the items may not
+        be deleted; ``build_alert(deletions, admins) -> PlannedAlert``, deletions being
+        (identifier, Delete WorkItem id). Returns the request as ``deletion_request_of_run``.
         """
+        from include.aptrust.deletion import unsent_token_hash
+
         with self.transaction() as cursor:
+            cursor.execute(deletion_sql.LOCK_RUN, {"lock_key": request_key})
+            cursor.execute(deletion_sql.DELETION_REQUEST_OF_RUN, {"request_key": request_key})
+            if _rows(cursor):
+                return self.deletion_request_of_run(request_key)
+            items = items_of(lambda identifiers: self.find_items(cursor, identifiers))
             cursor.execute(
-                sql.INSERT_BULK_DELETE_JOB,
+                deletion_sql.INSERT_DELETION_REQUEST,
                 {
-                    "request_key": request_key,
-                    "institution_id": institution_id,
-                    "requested_by": requester,
-                    "approved_by": approver,
+                    "institution_id": decision.institution_id,
+                    "requested_by_id": decision.requester.id,
+                    "requested_at": requested_at,
+                    "encrypted_confirmation_token": unsent_token_hash(),
+                    "confirmed_by_id": decision.confirmed_by.id if decision.confirmed_by else None,
+                    "confirmed": decision.confirmed,
+                    "cancelled_by_id": decision.cancelled_by.id if decision.cancelled_by else None,
                 },
             )
-            job_id = cursor.fetchone()[0]
-            items = check_items(lambda identifiers: self.find_items(cursor, identifiers))
-            deletions = []
-            for item in items:
-                cursor.execute(sql.WORK_ITEM_SOURCE, {"object_id": item.intellectual_object_id})
-                source = _rows(cursor)[0]
-                cursor.execute(
-                    sql.INSERT_WORK_ITEM,
-                    {
-                        "name": source["name"] or source["bag_name"],
-                        "etag": source["etag"],
-                        "institution_id": institution_id,
-                        "intellectual_object_id": item.intellectual_object_id,
-                        "generic_file_id": item.generic_file_id,
-                        "bucket": source["bucket"],
-                        "user": requester,
-                        "inst_approver": approver,
-                        "note": f"Bulk deletion {request_key}: requested by {requester}, approved by {approver}",
-                        "action": DELETE,
-                        "bag_date": source["bag_date"],
-                        "size": None,
-                    },
-                )
-                work_item_id = cursor.fetchone()[0]
-                cursor.execute(
-                    sql.INSERT_BULK_DELETE_ITEM,
-                    {
-                        "job_id": job_id,
-                        "identifier": item.identifier,
-                        "work_item_id": work_item_id,
-                    },
-                )
-                deletions.append((item.identifier, work_item_id))
-            cursor.execute(sql.ACTIVE_ADMINS, {"institution_ids": [institution_id]})
-            admins = [row["email"] for row in _rows(cursor)]
-            email_id = self._insert_email(cursor, build_email(deletions, admins))
-            cursor.execute(sql.RECORD_CONFIRMATION_EMAIL, {"email_id": email_id, "job_id": job_id})
-        return self.bulk_delete_job(request_key)
+            request_id = cursor.fetchone()[0]
+            for statement, ids in (
+                (
+                    deletion_sql.INSERT_DELETION_REQUEST_OBJECTS,
+                    [i.intellectual_object_id for i in items if i.kind == "object"],
+                ),
+                (deletion_sql.INSERT_DELETION_REQUEST_FILES, [i.generic_file_id for i in items if i.kind == "file"]),
+            ):
+                cursor.execute(statement, {"deletion_request_id": request_id, "ids": ids})
+            cursor.execute(
+                deletion_sql.INSERT_DAG_DELETION_REQUEST,
+                {"request_key": request_key, "deletion_request_id": request_id},
+            )
+            deletions = (
+                [(item.identifier, self._insert_delete_work_item(cursor, item, request_id, decision)) for item in items]
+                if decision.confirmed
+                else []
+            )
+            admins = self.institution_admins(cursor, [decision.institution_id]).get(decision.institution_id, [])
+            alert = replace(build_alert(deletions, admins), deletion_request_id=request_id)
+            self.insert_alert(cursor, alert, dag_id=dag_id, dag_run_id=dag_run_id)
+        return self.deletion_request_of_run(request_key)
+
+    @staticmethod
+    def _insert_delete_work_item(cursor, item: RegistryItem, request_id: int, decision: DeletionDecision) -> int:
+        cursor.execute(sql.WORK_ITEM_SOURCE, {"object_id": item.intellectual_object_id})
+        source = _rows(cursor)[0]
+        requester, approver = decision.requester.email, decision.confirmed_by.email
+        cursor.execute(
+            sql.INSERT_WORK_ITEM,
+            {
+                "name": source["name"] or source["bag_name"],
+                "etag": source["etag"],
+                "institution_id": decision.institution_id,
+                "intellectual_object_id": item.intellectual_object_id,
+                "generic_file_id": item.generic_file_id,
+                "bucket": source["bucket"],
+                "user": requester,
+                "inst_approver": approver,
+                "note": f"Deletion request {request_id}: requested by {requester}, approved by {approver}",
+                "action": DELETE,
+                "bag_date": source["bag_date"],
+                "size": None,
+                "deletion_request_id": request_id,
+            },
+        )
+        return cursor.fetchone()[0]

@@ -22,7 +22,6 @@ class _RecordAlertsOperator(AptrustBaseOperator):
     """
 
     alert_type: str
-    link_statement: str
     template_fields = ("registry_url",)
 
     def __init__(self, *, registry_url: str | None = None, **kwargs) -> None:
@@ -54,13 +53,7 @@ class _RecordAlertsOperator(AptrustBaseOperator):
                 cursor.execute(sql.APTRUST_RECIPIENTS, {"institution_id": found[0]})
                 aptrust = (found[0], [Recipient(**row) for row in _rows(cursor)])
             candidates = self.candidates(cursor, context, aptrust[0] if aptrust else None)
-            admins: dict[int, list[Recipient]] = {}
-            if candidates:
-                cursor.execute(
-                    sql.INSTITUTION_ADMINS, {"institution_ids": sorted({c.institution_id for c in candidates})}
-                )
-                for row in _rows(cursor):
-                    admins.setdefault(row.pop("institution_id"), []).append(Recipient(**row))
+            admins = self.registry.institution_admins(cursor, sorted({c.institution_id for c in candidates}))
             plan = plan_alerts(
                 self.alert_type,
                 candidates,
@@ -69,28 +62,8 @@ class _RecordAlertsOperator(AptrustBaseOperator):
                 content=lambda items, institution_id: self.content(items, institution_id, context),
             )
             for alert in plan.alerts:
-                cursor.execute(
-                    sql.INSERT_ALERT,
-                    {
-                        "institution_id": alert.institution_id,
-                        "type": alert.type,
-                        "subject": alert.subject,
-                        "content": alert.content,
-                    },
-                )
-                alert_id = cursor.fetchone()[0]
-                cursor.execute(sql.INSERT_ALERT_USERS, {"alert_id": alert_id, "user_ids": list(alert.user_ids)})
-                cursor.execute(self.link_statement, {"alert_id": alert_id, "linked_ids": list(alert.linked_ids)})
-                cursor.execute(
-                    sql.INSERT_DAG_ALERT,
-                    {
-                        "alert_id": alert_id,
-                        "dag_id": dag_id,
-                        "dag_run_id": run_id,
-                        "type": alert.type,
-                        "audience": alert.audience,
-                        "interval_start": self.interval_start(context),
-                    },
+                alert_id = self.registry.insert_alert(
+                    cursor, alert, dag_id=dag_id, dag_run_id=run_id, interval_start=self.interval_start(context)
                 )
                 self.log.info(
                     "recorded alert %d (%s, %s): %d recipient(s), %d item(s)",
@@ -142,12 +115,6 @@ class RecordFailedFixityAlertsOperator(_RecordAlertsOperator):
         super().__init__(**kwargs)
         self.alert_type = FAILED_FIXITY_CHECK
 
-    @property
-    def link_statement(self) -> str:
-        from include.aptrust import alerts_sql as sql
-
-        return sql.INSERT_ALERT_PREMIS_EVENTS
-
     @staticmethod
     def day(context):
         from include.aptrust.alerts import covered_day
@@ -189,12 +156,6 @@ class RecordStalledWorkItemAlertsOperator(_RecordAlertsOperator):
         super().__init__(**kwargs)
         self.alert_type = STALLED_WORK_ITEMS
 
-    @property
-    def link_statement(self) -> str:
-        from include.aptrust import alerts_sql as sql
-
-        return sql.INSERT_ALERT_WORK_ITEMS
-
     def candidates(self, cursor, context, aptrust_id):
         from include.aptrust import alerts_sql as sql
         from include.aptrust.alerts import STALLED_AFTER, Candidate
@@ -209,52 +170,81 @@ class RecordStalledWorkItemAlertsOperator(_RecordAlertsOperator):
         return stalled_content(items, self.registry_url, with_institution=institution_id is None)
 
 
+SEND_SCOPES = ("all", "dag", "run")
+
+
 class SendAlertsOperator(AptrustBaseOperator):
     """Send every recorded alert (``dag_alerts``) to each recipient not sent yet: one message each.
+
+    ``scope``: the alerts of every DAG (``all``), of this DAG (``dag``: a failed run's are sent by
+    the next), or of this run (``run``). What and how: ``send_recorded_alerts``.
+    """
+
+    def __init__(self, *, scope: str = "all", **kwargs) -> None:
+        super().__init__(**kwargs)
+        if scope not in SEND_SCOPES:
+            raise ValueError(f"scope {scope!r} is not one of {SEND_SCOPES}")
+        self.scope = scope
+
+    def execute(self, context) -> dict[str, Any]:
+        summary = send_recorded_alerts(
+            self,
+            dag_id=None if self.scope == "all" else context["dag"].dag_id,
+            dag_run_id=context["run_id"] if self.scope == "run" else None,
+        )
+        self.report_problems(context, [f"{name}: {error}" for name, error in summary["delivery_errors"].items()])
+        return summary
+
+
+def send_recorded_alerts(
+    sender, *, dag_id: str | None = None, dag_run_id: str | None = None, alert_id: int | None = None
+) -> dict[str, Any]:
+    """Send the unsent recipients of the recorded alerts (narrowed by DAG, run or alert) with
+    ``sender``'s ``registry`` and ``mail`` hooks and log.
 
     Subject and plain-text body are the alert's; the Message-ID is the alert's and the
     user's, so a resend after a crash between the server's acceptance and ``sent_at``
     repeats it (at-least-once delivery, exactly-once record). Each recipient's row is locked
     while its mail goes, so two senders never send it both. A recipient the server refuses,
     or whose address cannot be sent to, is recorded in ``dag_alert_delivery_errors``, not
-    retried, and named for the run summary; the others still go. A server that cannot be
-    reached fails the task for a retry.
+    retried, and returned under ``delivery_errors``; the others still go. A server that
+    cannot be reached raises, for a retry.
     """
+    from include.aptrust import alerts_sql as sql
+    from include.aptrust.alerts import alert_message_id
+    from preservation_pipelines.aptrust.hooks.registry import _rows
+    from preservation_pipelines.common.hooks.mail import UnsendableMessage
 
-    def execute(self, context) -> dict[str, Any]:
-        from include.aptrust import alerts_sql as sql
-        from include.aptrust.alerts import alert_message_id
-        from preservation_pipelines.aptrust.hooks.registry import _rows
-        from preservation_pipelines.common.hooks.mail import UnsendableMessage
-
-        pending = self.registry.query(sql.UNSENT_ALERT_RECIPIENTS)
-        self.log.info("%d alert mail(s) to send", len(pending))
-        sent: list[str] = []
-        errors: dict[str, str] = {}
-        for done, key in enumerate(pending, start=1):
-            with self.registry.transaction() as cursor:
-                cursor.execute(sql.LOCK_UNSENT_RECIPIENT, key)
-                rows = _rows(cursor)
-                if not rows:  # sent, or being sent, by someone else meanwhile
-                    continue
-                row = rows[0]
-                name = f"alert {row['alert_id']} to user {row['user_id']}"
-                try:
-                    self.mail.send_plain(
-                        message_id=alert_message_id(row["alert_id"], row["user_id"]),
-                        recipients=[row["email"]],
-                        subject=row["subject"],
-                        body=row["content"],
-                    )
-                except UnsendableMessage as error:
-                    cursor.execute(sql.RECORD_DELIVERY_ERROR, {**key, "error": str(error)})
-                    errors[name] = str(error)
-                    continue
-                cursor.execute(sql.MARK_ALERT_SENT, key)
-                sent.append(name)
-            if done % 50 == 0:
-                self.log.info("alert mails: %d/%d done", done, len(pending))
-        summary = {"sent": len(sent), "delivery_errors": errors}
-        self.log.info("alert mails: %s", summary)
-        self.report_problems(context, [f"{name}: {error}" for name, error in errors.items()])
-        return summary
+    registry, log = sender.registry, sender.log
+    pending = registry.query(
+        sql.UNSENT_ALERT_RECIPIENTS, {"dag_id": dag_id, "dag_run_id": dag_run_id, "alert_id": alert_id}
+    )
+    log.info("%d alert mail(s) to send", len(pending))
+    sent: list[str] = []
+    errors: dict[str, str] = {}
+    for done, key in enumerate(pending, start=1):
+        with registry.transaction() as cursor:
+            cursor.execute(sql.LOCK_UNSENT_RECIPIENT, key)
+            rows = _rows(cursor)
+            if not rows:  # sent, or being sent, by someone else meanwhile
+                continue
+            row = rows[0]
+            name = f"alert {row['alert_id']} to user {row['user_id']}"
+            try:
+                sender.mail.send_plain(
+                    message_id=alert_message_id(row["alert_id"], row["user_id"]),
+                    recipients=[row["email"]],
+                    subject=row["subject"],
+                    body=row["content"],
+                )
+            except UnsendableMessage as error:
+                cursor.execute(sql.RECORD_DELIVERY_ERROR, {**key, "error": str(error)})
+                errors[name] = str(error)
+                continue
+            cursor.execute(sql.MARK_ALERT_SENT, key)
+            sent.append(name)
+        if done % 50 == 0:
+            log.info("alert mails: %d/%d done", done, len(pending))
+    summary = {"sent": len(sent), "delivery_errors": errors}
+    log.info("alert mails: %s", summary)
+    return summary

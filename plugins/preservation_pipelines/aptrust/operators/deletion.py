@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk.exceptions import AirflowFailException
@@ -9,7 +10,8 @@ from airflow.sdk.exceptions import AirflowFailException
 from preservation_pipelines.aptrust.operators.base import AptrustBaseOperator
 
 if TYPE_CHECKING:
-    from include.aptrust.deletion import DeletionRequest, RegistryUser
+    from include.aptrust.alerts import Recipient
+    from include.aptrust.deletion import DeletionDecision, DeletionRequest, RegistryUser
     from preservation_pipelines.aptrust.hooks.registry import AptrustRegistryHook
 
 
@@ -52,11 +54,12 @@ class ValidateDeletionListOperator(AptrustBaseOperator):
 
 
 class CreateDeleteWorkItemsOperator(AptrustBaseOperator):
-    """Create one Delete WorkItem per approved item and the confirmation email, in one transaction.
+    """Record the confirmed deletion request, one Delete WorkItem per approved item and the
+    ``Deletion Confirmed`` alert, in one transaction.
 
     The requester and the approver are checked again as registry users, and the items
     under row locks (things may have changed while the request waited for approval).
-    Re-running returns the run's existing job instead.
+    Re-running returns the run's recorded request instead.
     """
 
     template_fields = ("institution", "requester", "identifiers", "approval")
@@ -69,57 +72,76 @@ class CreateDeleteWorkItemsOperator(AptrustBaseOperator):
         self.approval = approval
 
     def execute(self, context) -> dict[str, Any]:
-        from include.aptrust.deletion import DeletionListRejected, check_deletion_list
-        from include.aptrust.mail import deletion_confirmation
+        from include.aptrust.deletion import DeletionDecision, DeletionListRejected, check_deletion_list
+        from include.aptrust.mail import deletion_confirmed
 
-        request_key = f"{context['dag'].dag_id}/{context['run_id']}"
-        job = self.registry.bulk_delete_job(request_key)
-        invalid_recipients: list[str] = []
-        if job is None:
+        recorded = self.registry.deletion_request_of_run(request_key(context))
+        if recorded is None:
             request = parsed_request(self.institution, self.requester, self.identifiers)
             institution_id, requester, approver = checked_approval(
                 self.registry, request, (self.approval or {}).get("responded_by_user"), context
             )
-
-            def confirmation(deletions, admins):
-                email = deletion_confirmation(
-                    institution_id=institution_id,
-                    institution=request.institution,
-                    request_key=request_key,
-                    requester=requester.email,
-                    approver=approver.email,
-                    deletions=deletions,
-                    admins=admins,
-                )
-                invalid_recipients.extend(email.invalid_recipients)
-                return email
-
             try:
-                job = self.registry.create_bulk_delete_job(
-                    request_key=request_key,
-                    institution_id=institution_id,
-                    requester=requester.email,
-                    approver=approver.email,
-                    check_items=lambda find: check_deletion_list(
+                recorded = record_decision(
+                    self.registry,
+                    context,
+                    DeletionDecision(institution_id, requester, confirmed_by=approver),
+                    items_of=lambda find: check_deletion_list(
                         request.institution, request.identifiers, find(request.identifiers)
                     ),
-                    build_email=confirmation,
+                    build_alert=lambda deletions, admins: deletion_confirmed(
+                        institution_id=institution_id,
+                        institution=request.institution,
+                        requester=recipient(requester),
+                        approver=recipient(approver),
+                        deletions=deletions,
+                        admins=admins,
+                    ),
                 )
             except DeletionListRejected as rejected:
                 raise AirflowFailException(f"changed while awaiting approval: {rejected}") from None
-            self.log.info("bulk delete job %d created: WorkItems %s", job["id"], job["work_item_ids"])
+            self.log.info(
+                "deletion request %d confirmed: WorkItems %s",
+                recorded["deletion_request_id"],
+                recorded["work_item_ids"],
+            )
         else:
-            self.log.info("bulk delete job %d exists already for %s", job["id"], request_key)
-        self.report_problems(
-            context, [f"confirmation: recipient left out: {invalid}" for invalid in invalid_recipients]
-        )
+            self.log.info("deletion request %d exists already for this run", recorded["deletion_request_id"])
+        if recorded["confirmed_at"] is None:
+            raise AirflowFailException(
+                f"this run's deletion request {recorded['deletion_request_id']} was cancelled; trigger a new run"
+            )
         return {
-            "job_id": job["id"],
-            "requested_by": job["requested_by"],
-            "approved_by": job["approved_by"],
-            "work_item_ids": list(job["work_item_ids"]),
-            "confirmation_email_id": job["confirmation_email_id"],
+            "deletion_request_id": recorded["deletion_request_id"],
+            "requested_by": recorded["requested_by"],
+            "confirmed_by": recorded["confirmed_by"],
+            "work_item_ids": list(recorded["work_item_ids"]),
         }
+
+
+def request_key(context) -> str:
+    """The run a deletion request belongs to (``dag_deletion_requests.request_key``)."""
+    return f"{context['dag'].dag_id}/{context['run_id']}"
+
+
+def recipient(user: RegistryUser) -> Recipient:
+    from include.aptrust.alerts import Recipient
+
+    return Recipient(user.id, user.email)
+
+
+def record_decision(registry: AptrustRegistryHook, context, decision: DeletionDecision, *, items_of, build_alert):
+    """``AptrustRegistryHook.record_deletion_request`` for this run; requested when the run started."""
+    dag_run = context.get("dag_run")
+    return registry.record_deletion_request(
+        request_key=request_key(context),
+        dag_id=context["dag"].dag_id,
+        dag_run_id=context["run_id"],
+        requested_at=getattr(dag_run, "start_date", None) or datetime.now(UTC),
+        decision=decision,
+        items_of=items_of,
+        build_alert=build_alert,
+    )
 
 
 def parsed_request(institution: Any, requester: Any, identifiers: Any) -> DeletionRequest:

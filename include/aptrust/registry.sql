@@ -2,7 +2,7 @@
 -- plus the tables the DAGs own: spot_test_restores, dag_restore_requests, dag_deletion_requests, dag_alerts,
 -- dag_alert_delivery_errors (never a registry or Pharos name). The 14 legacy Pharos tables are in
 -- legacy_pharos.sql; a deployment that ran the DAGs' former emails/bulk_delete_jobs tables migrates with
--- migrations/aptrust/001_dag_mail_to_alerts.sql.
+-- migrations/2026_12_dag_mail_to_alerts.sql (beside this file).
 -- The one DDL used by the tests, the demo seed and the benchmark. Idempotent: safe to
 -- apply to a database that already has it.
 

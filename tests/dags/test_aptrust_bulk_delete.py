@@ -373,3 +373,31 @@ def test_an_institution_with_no_admins_gets_its_confirmation_recorded_and_sent_t
     [confirmed] = _alerts(registry)
     assert confirmed["type"] == "Deletion Confirmed" and confirmed["sent_to"] == [REQUESTER]
     assert _subjects(mailbox) == [f"Deletion Confirmed -> {REQUESTER}"]
+
+
+def test_a_crash_before_the_confirmation_commits_leaves_nothing_and_the_retry_records_it_once(registry, mailbox):  # noqa: F811
+    import include.aptrust.alerts_sql as sql
+    from preservation_pipelines.aptrust.operators.alerts import SendAlertsOperator
+    from preservation_pipelines.aptrust.operators.deletion import CreateDeleteWorkItemsOperator
+
+    _seed(registry)
+    context = {"dag": SimpleNamespace(dag_id=DAG_ID), "run_id": "manual__crash"}
+    create = CreateDeleteWorkItemsOperator(
+        task_id="create",
+        institution="test.edu",
+        requester=REQUESTER,
+        identifiers=ITEMS,
+        approval={"responded_by_user": {"id": APPROVER, "name": APPROVER}},
+    )
+    with pytest.MonkeyPatch.context() as patch:  # request, items, WorkItems and alert written, then a crash
+        patch.setattr(sql, "INSERT_DAG_ALERT", "SELECT 1 / 0")
+        with pytest.raises(Exception, match="division by zero"):
+            create.execute(context)
+    assert _deletes(registry) == [] and _deletion_requests(registry) == [] and _alerts(registry) == []
+
+    first, again = create.execute(context), create.execute(context)
+    SendAlertsOperator(task_id="send", scope="run").execute(context)
+    SendAlertsOperator(task_id="send", scope="run").execute(context)
+
+    assert first == again and len(_deletes(registry)) == 3 and len(_deletion_requests(registry)) == 1
+    assert sorted(_subjects(mailbox)) == [f"Deletion Confirmed -> {REQUESTER}", f"Deletion Confirmed -> {APPROVER}"]

@@ -5,8 +5,6 @@ Beside ``sql.py`` like ``alerts_sql.py``: ``%(name)s`` placeholders only, never 
 
 from __future__ import annotations
 
-from include.aptrust.restore_request_sql import LOCK_RUN  # noqa: F401 - the one transaction lock on a run
-
 # The deletion request a run recorded (a retry or clear finds it), who asked and decided, and its
 # Delete WorkItems.
 DELETION_REQUEST_OF_RUN = """

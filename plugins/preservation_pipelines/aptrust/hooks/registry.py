@@ -10,17 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 
 from airflow.providers.postgres.hooks.postgres import PostgresHook
 
-from include.aptrust import alerts_sql, deletion_sql, sql
+from include.aptrust import alerts_sql, sql
 from include.aptrust.alerts import FAILED_FIXITY_CHECK, PlannedAlert, Recipient
-from include.aptrust.deletion import DeletionDecision, RegistryItem, RegistryUser
-from include.aptrust.mail import RestoredItem
-from include.aptrust.work_items import DELETE, SPOT_TEST_NOTE, SYSTEM_USER, object_restore_action
+from include.aptrust.deletion import RegistryItem, RegistryUser
+from include.aptrust.restore_request_sql import LOCK_RUN
+from include.aptrust.work_items import SPOT_TEST_NOTE, SYSTEM_USER, object_restore_action
 
 
 def _rows(cursor) -> list[dict[str, Any]]:
@@ -201,7 +200,7 @@ class AptrustRegistryHook(PostgresHook):
         Returns (alert id, the alert if recorded now else None).
         """
         with self.transaction() as cursor:
-            cursor.execute(deletion_sql.LOCK_RUN, {"lock_key": f"{dag_id}/{dag_run_id}/{alert_type}"})
+            cursor.execute(LOCK_RUN, {"lock_key": f"{dag_id}/{dag_run_id}/{alert_type}"})
             cursor.execute(
                 alerts_sql.RUN_ALERT_OF_TYPE, {"dag_id": dag_id, "dag_run_id": dag_run_id, "type": alert_type}
             )
@@ -210,33 +209,6 @@ class AptrustRegistryHook(PostgresHook):
                 return found[0], None
             alert = build_alert(self.institution_admins(cursor, [institution_id]).get(institution_id, []))
             return self.insert_alert(cursor, alert, dag_id=dag_id, dag_run_id=dag_run_id), alert
-
-    def record_restore_digests(
-        self, not_before: datetime, *, dag_id: str, dag_run_id: str
-    ) -> tuple[dict[int, PlannedAlert], list[str]]:
-        """Lock the successful restores not yet linked to a ``Restoration Completed`` alert and record
-        one such alert per institution linking them; one transaction.
-
-        Returns ({alert id: alert}, the requesters with no active registry user).
-        """
-        from include.aptrust.mail import requester_key, restore_digests
-
-        with self.transaction() as cursor:
-            cursor.execute(sql.RESTORES_TO_NOTIFY, {"not_before": not_before})
-            items = [RestoredItem(**row) for row in _rows(cursor)]
-            if not items:
-                return {}, []
-            admins = self.institution_admins(cursor, sorted({item.institution_id for item in items}))
-            keys = sorted({key for item in items if (key := requester_key(item.requester))})
-            cursor.execute(sql.ACTIVE_USERS_BY_KEYS, {"keys": keys})
-            requesters: dict[str, Recipient] = {}
-            for row in _rows(cursor):
-                requesters.setdefault(row.pop("key"), Recipient(**row))
-            plan = restore_digests(items, admins, requesters)
-            recorded = {
-                self.insert_alert(cursor, alert, dag_id=dag_id, dag_run_id=dag_run_id): alert for alert in plan.alerts
-            }
-            return recorded, plan.requesters_without_user
 
     # -- bulk deletion -----------------------------------------------------------------
     def institution(self, identifier: str) -> dict[str, Any] | None:
@@ -261,94 +233,3 @@ class AptrustRegistryHook(PostgresHook):
     def lookup_items(self, identifiers: Sequence[str]) -> list[RegistryItem]:
         with self.transaction() as cursor:
             return self.find_items(cursor, identifiers)
-
-    def deletion_request_of_run(self, request_key: str) -> dict[str, Any] | None:
-        rows = self.query(deletion_sql.DELETION_REQUEST_OF_RUN, {"request_key": request_key})
-        return rows[0] if rows else None
-
-    def record_deletion_request(
-        self,
-        *,
-        request_key: str,
-        dag_id: str,
-        dag_run_id: str,
-        requested_at: datetime,
-        decision: DeletionDecision,
-        items_of,
-        build_alert,
-    ) -> dict[str, Any]:
-        """The run's decided ``deletion_requests`` row with its objects and files, mapped to the run
-        (``dag_deletion_requests``); if confirmed, one Delete WorkItem per item linked to it; and its
-        alert. One transaction under a lock on the run: a retry or clear returns what the run recorded.
-
-        ``items_of(find) -> items`` (``find(identifiers)`` row-locks them) raises if the items may not
-        be deleted; ``build_alert(deletions, admins) -> PlannedAlert``, deletions being
-        (identifier, Delete WorkItem id). Returns the request as ``deletion_request_of_run``.
-        """
-        from include.aptrust.deletion import unsent_token_hash
-
-        with self.transaction() as cursor:
-            cursor.execute(deletion_sql.LOCK_RUN, {"lock_key": request_key})
-            cursor.execute(deletion_sql.DELETION_REQUEST_OF_RUN, {"request_key": request_key})
-            if _rows(cursor):
-                return self.deletion_request_of_run(request_key)
-            items = items_of(lambda identifiers: self.find_items(cursor, identifiers))
-            cursor.execute(
-                deletion_sql.INSERT_DELETION_REQUEST,
-                {
-                    "institution_id": decision.institution_id,
-                    "requested_by_id": decision.requester.id,
-                    "requested_at": requested_at,
-                    "encrypted_confirmation_token": unsent_token_hash(),
-                    "confirmed_by_id": decision.confirmed_by.id if decision.confirmed_by else None,
-                    "confirmed": decision.confirmed,
-                    "cancelled_by_id": decision.cancelled_by.id if decision.cancelled_by else None,
-                },
-            )
-            request_id = cursor.fetchone()[0]
-            for statement, ids in (
-                (
-                    deletion_sql.INSERT_DELETION_REQUEST_OBJECTS,
-                    [i.intellectual_object_id for i in items if i.kind == "object"],
-                ),
-                (deletion_sql.INSERT_DELETION_REQUEST_FILES, [i.generic_file_id for i in items if i.kind == "file"]),
-            ):
-                cursor.execute(statement, {"deletion_request_id": request_id, "ids": ids})
-            cursor.execute(
-                deletion_sql.INSERT_DAG_DELETION_REQUEST,
-                {"request_key": request_key, "deletion_request_id": request_id},
-            )
-            deletions = (
-                [(item.identifier, self._insert_delete_work_item(cursor, item, request_id, decision)) for item in items]
-                if decision.confirmed
-                else []
-            )
-            admins = self.institution_admins(cursor, [decision.institution_id]).get(decision.institution_id, [])
-            alert = replace(build_alert(deletions, admins), deletion_request_id=request_id)
-            self.insert_alert(cursor, alert, dag_id=dag_id, dag_run_id=dag_run_id)
-        return self.deletion_request_of_run(request_key)
-
-    @staticmethod
-    def _insert_delete_work_item(cursor, item: RegistryItem, request_id: int, decision: DeletionDecision) -> int:
-        cursor.execute(sql.WORK_ITEM_SOURCE, {"object_id": item.intellectual_object_id})
-        source = _rows(cursor)[0]
-        requester, approver = decision.requester.email, decision.confirmed_by.email
-        cursor.execute(
-            sql.INSERT_WORK_ITEM,
-            {
-                "name": source["name"] or source["bag_name"],
-                "etag": source["etag"],
-                "institution_id": decision.institution_id,
-                "intellectual_object_id": item.intellectual_object_id,
-                "generic_file_id": item.generic_file_id,
-                "bucket": source["bucket"],
-                "user": requester,
-                "inst_approver": approver,
-                "note": f"Deletion request {request_id}: requested by {requester}, approved by {approver}",
-                "action": DELETE,
-                "bag_date": source["bag_date"],
-                "size": None,
-                "deletion_request_id": request_id,
-            },
-        )
-        return cursor.fetchone()[0]

@@ -40,11 +40,8 @@ class DeletionRequestNotifier(AptrustHooks, BaseNotifier):
         from include.aptrust.deletion import IdentityRefused, requesting_user
         from include.aptrust.mail import DELETION_REQUESTED, deletion_requested
         from preservation_pipelines.aptrust.operators.alerts import send_recorded_alerts
-        from preservation_pipelines.aptrust.operators.deletion import (
-            parsed_request,
-            recipient,
-            registry_institution_id,
-        )
+        from preservation_pipelines.aptrust.operators.deletion import parsed_request, registry_institution_id
+        from preservation_pipelines.aptrust.operators.deletion_request import recipient
 
         request = parsed_request(self.institution, self.requester, self.identifiers)
         institution_id = registry_institution_id(self.registry, request)

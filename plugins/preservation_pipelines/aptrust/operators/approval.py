@@ -74,12 +74,8 @@ class DeletionApprovalOperator(AptrustHooks, ApprovalOperator):
         from include.aptrust.inputs import shown
         from include.aptrust.mail import deletion_cancelled
         from preservation_pipelines.aptrust.operators.alerts import send_recorded_alerts
-        from preservation_pipelines.aptrust.operators.deletion import (
-            parsed_request,
-            recipient,
-            record_decision,
-            registry_institution_id,
-        )
+        from preservation_pipelines.aptrust.operators.deletion import parsed_request, registry_institution_id
+        from preservation_pipelines.aptrust.operators.deletion_request import recipient, record_decision
 
         request = parsed_request(self.institution, self.requester, self.identifiers)
         institution_id = registry_institution_id(self.registry, request)

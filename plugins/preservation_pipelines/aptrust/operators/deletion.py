@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk.exceptions import AirflowFailException
@@ -10,8 +9,7 @@ from airflow.sdk.exceptions import AirflowFailException
 from preservation_pipelines.aptrust.operators.base import AptrustBaseOperator
 
 if TYPE_CHECKING:
-    from include.aptrust.alerts import Recipient
-    from include.aptrust.deletion import DeletionDecision, DeletionRequest, RegistryUser
+    from include.aptrust.deletion import DeletionRequest, RegistryUser
     from preservation_pipelines.aptrust.hooks.registry import AptrustRegistryHook
 
 
@@ -74,8 +72,13 @@ class CreateDeleteWorkItemsOperator(AptrustBaseOperator):
     def execute(self, context) -> dict[str, Any]:
         from include.aptrust.deletion import DeletionDecision, DeletionListRejected, check_deletion_list
         from include.aptrust.mail import deletion_confirmed
+        from preservation_pipelines.aptrust.operators.deletion_request import (
+            deletion_request_of_run,
+            recipient,
+            record_decision,
+        )
 
-        recorded = self.registry.deletion_request_of_run(request_key(context))
+        recorded = deletion_request_of_run(self.registry, context)
         if recorded is None:
             request = parsed_request(self.institution, self.requester, self.identifiers)
             institution_id, requester, approver = checked_approval(
@@ -117,31 +120,6 @@ class CreateDeleteWorkItemsOperator(AptrustBaseOperator):
             "confirmed_by": recorded["confirmed_by"],
             "work_item_ids": list(recorded["work_item_ids"]),
         }
-
-
-def request_key(context) -> str:
-    """The run a deletion request belongs to (``dag_deletion_requests.request_key``)."""
-    return f"{context['dag'].dag_id}/{context['run_id']}"
-
-
-def recipient(user: RegistryUser) -> Recipient:
-    from include.aptrust.alerts import Recipient
-
-    return Recipient(user.id, user.email)
-
-
-def record_decision(registry: AptrustRegistryHook, context, decision: DeletionDecision, *, items_of, build_alert):
-    """``AptrustRegistryHook.record_deletion_request`` for this run; requested when the run started."""
-    dag_run = context.get("dag_run")
-    return registry.record_deletion_request(
-        request_key=request_key(context),
-        dag_id=context["dag"].dag_id,
-        dag_run_id=context["run_id"],
-        requested_at=getattr(dag_run, "start_date", None) or datetime.now(UTC),
-        decision=decision,
-        items_of=items_of,
-        build_alert=build_alert,
-    )
 
 
 def parsed_request(institution: Any, requester: Any, identifiers: Any) -> DeletionRequest:

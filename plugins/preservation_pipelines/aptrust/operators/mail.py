@@ -23,7 +23,7 @@ class RecordRestoreDigestsOperator(AptrustBaseOperator):
         self.lookback = lookback
 
     def execute(self, context) -> dict[str, Any]:
-        recorded, requesters_without_user = self.registry.record_restore_digests(
+        recorded, requesters_without_user = self.record(
             datetime.now(UTC) - self.lookback, dag_id=context["dag"].dag_id, dag_run_id=context["run_id"]
         )
         summary = {
@@ -38,3 +38,33 @@ class RecordRestoreDigestsOperator(AptrustBaseOperator):
             self.log.warning("requester %s has no active registry user: not a recipient", requester)
         self.log.info("restore digests: %s", summary)
         return summary
+
+    def record(self, not_before: datetime, *, dag_id: str, dag_run_id: str) -> tuple[dict[int, Any], list[str]]:
+        """Lock the successful restores not yet linked to a ``Restoration Completed`` alert (``FOR UPDATE
+        SKIP LOCKED``) and record one such alert per institution linking them; one transaction.
+
+        Returns ({alert id: PlannedAlert}, the requesters with no active registry user).
+        """
+        from include.aptrust import sql
+        from include.aptrust.alerts import Recipient
+        from include.aptrust.mail import RestoredItem, requester_key, restore_digests
+        from preservation_pipelines.aptrust.hooks.registry import _rows
+
+        registry = self.registry
+        with registry.transaction() as cursor:
+            cursor.execute(sql.RESTORES_TO_NOTIFY, {"not_before": not_before})
+            items = [RestoredItem(**row) for row in _rows(cursor)]
+            if not items:
+                return {}, []
+            admins = registry.institution_admins(cursor, sorted({item.institution_id for item in items}))
+            keys = sorted({key for item in items if (key := requester_key(item.requester))})
+            cursor.execute(sql.ACTIVE_USERS_BY_KEYS, {"keys": keys})
+            requesters: dict[str, Recipient] = {}
+            for row in _rows(cursor):
+                requesters.setdefault(row.pop("key"), Recipient(**row))
+            plan = restore_digests(items, admins, requesters)
+            recorded = {
+                registry.insert_alert(cursor, alert, dag_id=dag_id, dag_run_id=dag_run_id): alert
+                for alert in plan.alerts
+            }
+            return recorded, plan.requesters_without_user

@@ -32,6 +32,7 @@ from devstack.airflow import (
     prepare_metadata_db,
 )
 from devstack.debian import ensure_debian_packages
+from devstack.demo import ensure_archive_bucket
 from devstack.demo_data import seed_demo_data
 from devstack.process import port_is_open
 from devstack.settings import REPO_ROOT
@@ -116,6 +117,7 @@ def command_run(args: argparse.Namespace) -> int:
         prepare_metadata_db(env)
         env = move_variables_into_metadata_db(env)
         seed_demo_data(stack)
+        ensure_archive_bucket(stack["moto"].endpoint_url)
         airflow = AirflowCluster(
             env, LOCAL_WORKDIR / "airflow", on_restart=lambda _name: stack.write_state({"processes": airflow.records()})
         )
@@ -146,6 +148,7 @@ def command_demo(args: argparse.Namespace) -> int:
         env = airflow_environment(stack, DEMO_WORKDIR / "airflow", api_port=0)
         prepare_metadata_db(env)
         confs = seed_demo_data(stack)
+        ensure_archive_bucket(stack["moto"].endpoint_url)
         done = subprocess.run(
             [sys.executable, "-m", "devstack.demo", json.dumps(confs)], env={**os.environ, **env}, cwd=REPO_ROOT
         )

@@ -8,14 +8,14 @@ import subprocess
 
 import pytest
 
-from devstack.demo_seed_aptrust import LEGACY_SCHEMA, approve_pending
+from devstack.demo import answer_in_background
+from devstack.demo_seed_aptrust import DEMO_APPROVER, LEGACY_SCHEMA, approve_pending
 from devstack.settings import REPO_ROOT
 from tests.dags.helpers import task_states, xcom_return
-from tests.dags.test_aptrust_bulk_delete import _respond
 from tests.include.aptrust.fixtures import legacy_registry, mailbox, registry, rows  # noqa: F401 - fixtures
 
 DAG_ID = "aptrust_legacy_pharos_archive"
-APPROVER = "approver@demo.edu"
+APPROVER = DEMO_APPROVER
 DEMO_ROWS = 49  # the demo's legacy rows over the 14 tables (docs/aptrust.md)
 
 
@@ -37,15 +37,19 @@ def _legacy_tables(registry) -> list[str]:  # noqa: F811
     return [row["table_name"] for row in found]
 
 
-def _run(answer=None, **conf):
-    """One run (``dag.test()``) of the DAG, loaded from its own file (another DAG file's import
-    error does not stop it); ``answer`` answers the approval from another thread."""
+def _dag():
+    """The DAG, loaded from its own file (another DAG file's import error does not stop it)."""
     from airflow.dag_processing.dagbag import DagBag
 
     bag = DagBag(dag_folder=str(REPO_ROOT / "dags" / f"{DAG_ID}.py"))
     assert bag.import_errors == {}
-    responder = _respond(answer) if answer else None
-    dag_run = bag.dags[DAG_ID].test(run_conf=conf)
+    return bag.dags[DAG_ID]
+
+
+def _run(answer=None, **conf):
+    """One run (``dag.test()``) of the DAG; ``answer`` answers the approval from another thread."""
+    responder = answer_in_background(answer) if answer else None
+    dag_run = _dag().test(run_conf=conf)
     if responder:
         responder.join(timeout=5)
     return dag_run
@@ -144,3 +148,27 @@ def test_rejection_drops_nothing_and_a_changed_result_is_refused_until_accepted(
     assert rows(archive, "SELECT count(*) AS n FROM legacy_pharos_records WHERE legacy_table = 'usage_samples'") == [
         {"n": 3}
     ]
+
+
+def test_make_demo_runs_the_archive_to_moto_through_the_approval(airflow_db, archive, moto, monkeypatch):  # noqa: F811
+    """What `make demo` does: the location of airflow_settings.yaml (moto's S3, its bucket created by
+    the demo), the demo's approver answering; the 13 tables dropped, old_passwords kept."""
+    from devstack import demo
+    from devstack.settings import load_settings
+
+    [location] = [
+        v["variable_value"]
+        for v in load_settings()["variables"]
+        if v["variable_name"] == demo.ARCHIVE_LOCATION_VARIABLE
+    ]
+    monkeypatch.setenv("AIRFLOW_VAR_APTRUST_LEGACY_ARCHIVE_LOCATION", location)
+    demo.ensure_archive_bucket(moto.endpoint_url)
+    demo.ensure_archive_bucket(moto.endpoint_url)  # a second start finds it
+
+    result = demo.run_dag(_dag(), {})
+
+    assert result.state == "success", result.summary
+    assert result.summary["approval"] == {"chosen": "Approve", "by": DEMO_APPROVER, "timed_out": False}
+    assert result.summary["drop"]["approved_by"] == DEMO_APPROVER and len(result.summary["drop"]["dropped"]) == 13
+    assert result.summary["verification"]["file"]["uri"].startswith(f"{location}/")
+    assert _legacy_tables(archive) == ["old_passwords"]

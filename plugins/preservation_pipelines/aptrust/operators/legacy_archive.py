@@ -91,8 +91,15 @@ class ExportLegacyPharosOperator(_LegacyArchiveOperator):
         result = content.result
         digest = result.digest
         manifest = result.manifest(content.read)
+        restored: list[str] = []
         if export is not None and export["digest"] == digest:
             outcome = "unchanged"
+            # the same content under the same names (the manifest as recorded: which tables are
+            # present changes after a drop): only a lost file is written again, and said
+            manifest = export["manifest"]
+            restored = self._write_files(digest, result, manifest)
+            for name in restored:
+                self.log.warning("the export in force had lost %s: written again from the same documents", name)
         elif export is not None and (self.accept_result_sha256 or None) != digest:
             old_rows = {table: entry["rows"] for table, entry in export["manifest"]["tables"].items()}
             accepted = self.accept_result_sha256
@@ -111,6 +118,7 @@ class ExportLegacyPharosOperator(_LegacyArchiveOperator):
             "digest": digest,
             "outcome": outcome,
             "superseded": export["digest"] if export is not None and outcome == "replaced" else None,
+            "restored_files": restored,
             "documents": len(result.lines),
             "rows": sum(result.rows.values()),
             "tables_read": content.read,
@@ -120,8 +128,10 @@ class ExportLegacyPharosOperator(_LegacyArchiveOperator):
         self.log.info("export: %s", summary)
         return summary
 
-    def _write_files(self, digest: str, result, manifest: dict[str, Any]) -> None:
-        """Write-once, the JSON Lines file first: the manifest and SHA256SUMS only describe a written file."""
+    def _write_files(self, digest: str, result, manifest: dict[str, Any]) -> list[str]:
+        """Write-once, the JSON Lines file first: the manifest and SHA256SUMS only describe a written file.
+
+        Returns the names written (a file already there with the same content is left)."""
         from include.aptrust.legacy_archive_result import (
             MANIFEST_NAME,
             SUMS_NAME,
@@ -133,9 +143,12 @@ class ExportLegacyPharosOperator(_LegacyArchiveOperator):
         files = self.files(digest)
         content = result.content
         described = {file_name(digest): content, MANIFEST_NAME: manifest_bytes(manifest)}
+        written = []
         for name, data in (*described.items(), (SUMS_NAME, sha256sums(described))):
-            written = files.write_once(name, data)
-            self.log.info("%s %s (%d bytes)", "wrote" if written else "kept the existing", files.uri(name), len(data))
+            if files.write_once(name, data):
+                written.append(name)
+            self.log.info("%s %s (%d bytes)", "wrote" if name in written else "kept", files.uri(name), len(data))
+        return written
 
 
 class VerifyLegacyArchiveOperator(_LegacyArchiveOperator):

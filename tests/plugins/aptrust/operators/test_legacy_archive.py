@@ -162,6 +162,14 @@ def test_crash_after_the_file_is_written_then_in_the_recording_transaction(archi
     # export recorded, the task died before returning: the retry writes nothing
     assert _export(tmp_path)["outcome"] == "unchanged"
     assert len(rows(archive, "SELECT * FROM legacy_pharos_exports")) == 1
+    assert {path.name: path.stat().st_mtime_ns for path in folder.iterdir()} == written
+
+    # a file of the export in force lost: written again, the same bytes, and said
+    sums = (folder / "SHA256SUMS").read_bytes()
+    (folder / "SHA256SUMS").unlink()
+    again = _export(tmp_path)
+    assert (again["outcome"], again["restored_files"]) == ("unchanged", ["SHA256SUMS"])
+    assert (folder / "SHA256SUMS").read_bytes() == sums
 
 
 def test_a_tampered_archive_fails_verification_naming_what(archive, tmp_path):

@@ -91,8 +91,10 @@ SET document = EXCLUDED.document, sha256 = EXCLUDED.sha256, rows = EXCLUDED.rows
 WHERE legacy_pharos_records.sha256 <> EXCLUDED.sha256
 """
 
+# A new export after a drop keeps the list of tables already dropped: their documents are archived ones.
 INSERT_EXPORT = """
-INSERT INTO legacy_pharos_exports (digest, manifest, run_id) VALUES (%(digest)s, %(manifest)s, %(run_id)s)
+INSERT INTO legacy_pharos_exports (digest, manifest, run_id, dropped_tables)
+VALUES (%(digest)s, %(manifest)s, %(run_id)s, %(dropped_tables)s)
 ON CONFLICT (digest) DO UPDATE SET superseded_by = NULL
 """
 

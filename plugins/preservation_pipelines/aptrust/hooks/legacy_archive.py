@@ -150,7 +150,15 @@ class LegacyArchiveHook(AptrustRegistryHook):
                     for document in content.documents
                 ],
             )
-            cursor.execute(sql.INSERT_EXPORT, {"digest": digest, "manifest": Jsonb(manifest), "run_id": run_id})
+            cursor.execute(
+                sql.INSERT_EXPORT,
+                {
+                    "digest": digest,
+                    "manifest": Jsonb(manifest),
+                    "run_id": run_id,
+                    "dropped_tables": content.archived or None,
+                },
+            )
             cursor.execute(sql.SUPERSEDE_EXPORTS, {"digest": digest})
 
     def stored_documents(self) -> list[tuple[str, str, dict[str, Any]]]:

@@ -230,3 +230,23 @@ class _Crash(Exception):
 
 def _crash(*args, **kwargs):
     raise _Crash("the worker died here")
+
+
+def test_after_a_drop_the_archived_documents_stand_for_the_dropped_tables(archive, tmp_path):
+    export = _export(tmp_path)
+    dropped = _drop(tmp_path, _verify(tmp_path, export))["dropped"]
+    assert len(dropped) == 13 and _tables(archive) == 1
+    assert _drop(tmp_path, _verify(tmp_path, export))["already_dropped"] == dropped  # a retry: a no-op
+
+    # the kept password history changes: refused, then accepted; the dropped tables stay archived
+    archive.connection.execute(f"DELETE FROM {LEGACY_SCHEMA}.old_passwords WHERE id = 4")
+    message = _fails(_export, tmp_path)
+    assert "old_passwords: 4 -> 3 rows" in message and "documents removed: 1: old_passwords/4" in message
+    new_digest = message.rsplit("accept_result_sha256 = ", 1)[1].strip()
+    accepted = _export(tmp_path, accept_result_sha256=new_digest)
+    assert accepted["outcome"] == "replaced" and accepted["tables_archived_before"] == sorted(dropped)
+    figures = _verify(tmp_path, accepted)
+    assert figures["tables"]["emails"] == {"present": False, "rows": 7, "documents": 7, "orphans": 0}
+    assert _export(tmp_path)["outcome"] == "unchanged"
+    [current] = rows(archive, "SELECT dropped_tables FROM legacy_pharos_exports WHERE superseded_by IS NULL")
+    assert sorted(current["dropped_tables"]) == sorted(dropped)

@@ -16,6 +16,7 @@ from include.aptrust import legacy_archive_sql as sql
 from include.aptrust.legacy_archive import (
     ENTITY_COLUMNS,
     JOIN_TABLES,
+    JOINS,
     LEGACY_TABLES,
     TOKEN_FIELD,
     build_documents,
@@ -71,14 +72,16 @@ class LegacyArchiveHook(AptrustRegistryHook):
     def legacy_content(self, cursor, schema: str, dropped: Sequence[str]) -> LegacyContent:
         """Read the legacy tables of ``schema`` (shape checked) and build their documents.
 
-        Tables ``dropped`` by the export in force are not read even if a table of that name
-        exists again: their documents come from ``legacy_pharos_records``.
+        Tables ``dropped`` by the export in force are left alone (not even their shape is
+        checked) if a table of that name exists again: their documents come from
+        ``legacy_pharos_records``.
         """
         cursor.execute(sql.LEGACY_COLUMNS, {"schema": schema, "tables": list(LEGACY_TABLES)})
         columns: dict[str, list[str]] = {}
         for table, column in cursor.fetchall():
-            columns.setdefault(table, []).append(column)
-        present = [table for table in legacy_tables_present(columns) if table not in dropped]
+            if table not in dropped:
+                columns.setdefault(table, []).append(column)
+        present = legacy_tables_present(columns)
         tables = {}
         for table in present:
             cursor.execute(sql.all_rows(schema, table))
@@ -86,12 +89,10 @@ class LegacyArchiveHook(AptrustRegistryHook):
         referenced: dict[str, set[int]] = {name: set() for name in _IDENTIFIERS}
         for row in tables.get("bulk_delete_jobs", []):
             referenced["institutions"].add(row["institution_id"])
-        for table, name in (
-            ("bulk_delete_jobs_intellectual_objects", "intellectual_objects"),
-            ("bulk_delete_jobs_generic_files", "generic_files"),
-        ):
-            column = "intellectual_object_id" if name == "intellectual_objects" else "generic_file_id"
-            referenced[name].update(row[column] for row in tables.get(table, []) if row[column] is not None)
+        for join in JOINS:
+            if join.parent_table == "bulk_delete_jobs" and join.relation in referenced:
+                rows = tables.get(join.table, [])
+                referenced[join.relation].update(row[join.column] for row in rows if row[join.column] is not None)
         identifiers = {}
         for name, statement in _IDENTIFIERS.items():
             cursor.execute(statement, {"ids": sorted(referenced[name])})

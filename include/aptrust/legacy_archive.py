@@ -275,7 +275,7 @@ def _entity_document(
     if table == "confirmation_tokens":
         token = values.pop(TOKEN_FIELD)
         values["token_sha256"] = None if token is None else sha256_hex(token)
-        fields = (TOKEN_FIELD,)
+        fields = () if token is None else (TOKEN_FIELD,)
     elif table == "old_passwords":
         for field in PASSWORD_FIELDS:
             values.pop(field)

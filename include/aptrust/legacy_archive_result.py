@@ -62,7 +62,8 @@ class ArchiveResult:
                 result.rows[counted] += rows
             if "orphans" in document:
                 result.orphans[table] = len(document["orphans"])
-            redacted = len(document["redacted"]["fields"]) + document["redacted"]["tokens_replaced"]
+            # a text's replaced tokens, else the fields hashed or dropped whole
+            redacted = document["redacted"]["tokens_replaced"] or len(document["redacted"]["fields"])
             if redacted:
                 result.redactions[table] = result.redactions.get(table, 0) + redacted
         return result

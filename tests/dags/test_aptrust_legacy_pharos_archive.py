@@ -92,6 +92,9 @@ def test_approved_export_is_verified_and_drops_the_legacy_tables_but_old_passwor
         "demo.edu/old-bag-1",
     }
     summary = xcom_return(dag_run, "run_summary")
+    figures = summary["verification"]
+    assert (figures["tokens_hashed"], figures["tokens_replaced_in_mails"], figures["password_hashes"]) == (3, 3, 4)
+    assert (figures["file"]["lines"], figures["file"]["bytes"]) == (26, len(text.encode()))
     assert summary["approval"] == {"chosen": "Approve", "by": APPROVER, "timed_out": False}
     assert len(summary["drop"]["dropped"]) == 13
 

@@ -56,22 +56,39 @@ def test_join_tables_have_no_key_and_no_foreign_keys(registry):
     assert keyed == Counter({(table, "PRIMARY KEY"): 1 for table in entity_tables})
 
 
-def test_the_ddl_leaves_the_dags_own_emails_and_bulk_delete_jobs_as_they_are(registry):
-    def columns(table: str) -> list[str]:
-        return [
+def test_the_ddl_creates_no_pharos_shaped_table_in_public(registry):
+    """Pharos's tables are only in their schema: a table of a legacy name in ``public`` (the DAGs'
+    own ``emails``/``bulk_delete_jobs`` while they existed) is absent or of another shape."""
+
+    def columns(table: str) -> set[str]:
+        return {
             r["column_name"]
             for r in rows(
                 registry,
                 "SELECT column_name FROM information_schema.columns WHERE table_schema = 'public' "
-                "AND table_name = %(table)s ORDER BY ordinal_position",
+                "AND table_name = %(table)s",
                 {"table": table},
             )
-        ]
+        }
 
-    assert "message_id" in columns("emails") and "email_text" not in columns("emails")
-    assert "request_key" in columns("bulk_delete_jobs") and "aptrust_approver" not in columns("bulk_delete_jobs")
+    for table, pharos in LEGACY_PHAROS_COLUMNS.items():
+        assert columns(table) != {column for column, _, _ in pharos}, table
     registry.apply_schema()  # idempotent with the legacy tables there
     assert [c for c, _, _ in legacy_columns(registry, "emails")][:3] == ["id", "email_type", "event_identifier"]
+
+
+def test_the_archive_tables_are_keyed_by_document_and_by_digest(registry):
+    keys = rows(
+        registry,
+        "SELECT tc.table_name, string_agg(kcu.column_name, ',' ORDER BY kcu.ordinal_position) AS columns "
+        "FROM information_schema.table_constraints tc JOIN information_schema.key_column_usage kcu "
+        "USING (constraint_schema, constraint_name) WHERE tc.constraint_type = 'PRIMARY KEY' "
+        "AND tc.table_schema = 'public' AND tc.table_name LIKE 'legacy_pharos_%%' GROUP BY tc.table_name ORDER BY 1",
+    )
+    assert keys == [
+        {"table_name": "legacy_pharos_exports", "columns": "digest"},
+        {"table_name": "legacy_pharos_records", "columns": "legacy_table,legacy_id"},
+    ]
 
 
 # what the demo seeds (docs/aptrust.md, "Legacy Pharos tables", says the same)

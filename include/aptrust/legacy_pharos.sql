@@ -2,8 +2,8 @@
 -- Idempotent like it.
 
 -- The 14 tables Pharos left in the registry database, which no registry code reads; the
--- (future) archive DAG aptrust_legacy_pharos_archive keeps their rows as JSON and drops them
--- after approval. Columns and types exactly as Pharos has them (docs/aptrust.md, "Legacy Pharos
+-- archive DAG aptrust_legacy_pharos_archive keeps their rows as JSON and drops them after
+-- approval (docs/aptrust-legacy-archive.md). Columns and types exactly as Pharos has them (docs/aptrust.md, "Legacy Pharos
 -- tables"): timestamps without time zone holding UTC, no foreign keys, join tables without a
 -- key (duplicate rows possible). They live in their own schema `pharos` because two of their
 -- names, `emails` and `bulk_delete_jobs`, are still taken in `public` by the DAGs' own tables;

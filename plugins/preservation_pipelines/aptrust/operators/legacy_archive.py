@@ -8,28 +8,37 @@ from __future__ import annotations
 
 import json
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.providers.standard.operators.hitl import ApprovalOperator
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
-from preservation_pipelines.aptrust.operators.base import AptrustBaseOperator, AptrustHooks
+from preservation_pipelines.aptrust.operators.base import AptrustBaseOperator
+
+if TYPE_CHECKING:
+    from preservation_pipelines.aptrust.hooks.archive_location import ArchiveLocation
+    from preservation_pipelines.aptrust.hooks.legacy_archive import LegacyArchiveHook
 
 
-class _LegacyArchiveHooks(AptrustHooks):
-    """The registry as ``LegacyArchiveHook`` and the export location."""
+class _LegacyArchiveOperator(AptrustBaseOperator):
+    """Base of the archive's operators: the registry as ``LegacyArchiveHook``, the legacy schema,
+    the export location (``aws_conn_id`` for an S3 one; default the S3Hook's)."""
 
-    schema: str
-    location: str
-    aws_conn_id: str | None = None
+    template_fields = ("schema", "location")
+
+    def __init__(self, *, schema: str, location: str, aws_conn_id: str | None = None, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.schema = schema
+        self.location = location
+        self.aws_conn_id = aws_conn_id
 
     @cached_property
-    def archive(self):
+    def archive(self) -> LegacyArchiveHook:
         from preservation_pipelines.aptrust.hooks.legacy_archive import LegacyArchiveHook
 
         return LegacyArchiveHook(self.registry_conn_id or LegacyArchiveHook.default_conn_name)
 
-    def files(self, digest: str):
+    def files(self, digest: str) -> ArchiveLocation:
         """The export's folder: ``<location>/<digest>/`` holds the JSON Lines file, manifest.json, SHA256SUMS."""
         from preservation_pipelines.aptrust.hooks.archive_location import ArchiveLocation
 
@@ -47,19 +56,10 @@ class _LegacyArchiveHooks(AptrustHooks):
         except ValueError as error:
             raise AirflowFailException(str(error)) from error
 
-    def dropped_tables(self) -> list[str]:
-        export = self.archive.current_export()
+    @staticmethod
+    def dropped_by(export: dict[str, Any] | None) -> list[str]:
+        """The tables an approved drop of ``export`` (the export in force) removed."""
         return list(export["dropped_tables"] or []) if export else []
-
-
-class _LegacyArchiveOperator(_LegacyArchiveHooks, AptrustBaseOperator):
-    template_fields = ("schema", "location")
-
-    def __init__(self, *, schema: str, location: str, aws_conn_id: str | None = None, **kwargs) -> None:
-        super().__init__(**kwargs)
-        self.schema = schema
-        self.location = location
-        self.aws_conn_id = aws_conn_id
 
 
 class ExportLegacyPharosOperator(_LegacyArchiveOperator):
@@ -83,9 +83,7 @@ class ExportLegacyPharosOperator(_LegacyArchiveOperator):
 
         export = self.archive.current_export()
         try:
-            content = self.archive.read_legacy(
-                self.checked_schema, list(export["dropped_tables"] or []) if export else []
-            )
+            content = self.archive.read_legacy(self.checked_schema, self.dropped_by(export))
         except UnexpectedShape as error:
             raise AirflowFailException(str(error)) from error
         result = content.result
@@ -123,7 +121,8 @@ class ExportLegacyPharosOperator(_LegacyArchiveOperator):
             "rows": sum(result.rows.values()),
             "tables_read": content.read,
             "tables_archived_before": content.archived,
-            "droppable": droppable_tables(content.read, bool(self.drop_old_passwords)),
+            # only an explicit yes drops the password history (a rendered "False" is no yes)
+            "droppable": droppable_tables(content.read, str(self.drop_old_passwords).lower() == "true"),
         }
         self.log.info("export: %s", summary)
         return summary
@@ -180,7 +179,7 @@ class VerifyLegacyArchiveOperator(_LegacyArchiveOperator):
         if missing:
             raise AirflowFailException(f"verification failed: missing {', '.join(missing)}")
         schema = self.checked_schema
-        legacy = self.archive.read_legacy(schema, self.dropped_tables())
+        legacy = self.archive.read_legacy(schema, self.dropped_by(self.archive.current_export()))
         live_rows, live_ids = self.archive.live_figures(schema, legacy.read)
         stored = StoredExport(
             documents=self.archive.stored_documents(),
@@ -253,7 +252,7 @@ class DropLegacyTablesOperator(_LegacyArchiveOperator):
         from preservation_pipelines.aptrust.hooks.legacy_archive import ApprovedResultChanged
 
         digest, wanted = self.figures["digest"], self.figures["droppable"]
-        left = [table for table in wanted if table not in self.dropped_tables()]
+        left = [table for table in wanted if table not in self.dropped_by(self.archive.current_export())]
         if not left:
             self.log.info("already dropped: %s", wanted)
             return {"digest": digest, "dropped": [], "already_dropped": wanted}

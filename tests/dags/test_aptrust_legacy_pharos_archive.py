@@ -55,6 +55,22 @@ def _run(answer=None, **conf):
     return dag_run
 
 
+def _approval_form(dag_run) -> tuple[str, str, list]:
+    """What the Required Actions form showed: subject, body, defaults."""
+    from airflow.models.hitl import HITLDetail
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        detail = (
+            session.query(HITLDetail)
+            .join(TaskInstance, TaskInstance.id == HITLDetail.ti_id)
+            .filter(TaskInstance.run_id == dag_run.run_id, TaskInstance.task_id == "approve_drop")
+            .one()
+        )
+        return detail.subject, detail.body, detail.defaults
+
+
 def _rejecting():
     return _run(lambda: approve_pending(DAG_ID, "approve_drop", APPROVER, chosen="Reject"))
 
@@ -118,6 +134,12 @@ def test_rejection_drops_nothing_and_a_changed_result_is_refused_until_accepted(
     assert str(first.state) == "success", task_states(first)
     digest = xcom_return(first, "export_legacy_tables")["digest"]
     assert len(_legacy_tables(archive)) == 14
+    subject, body, defaults = _approval_form(first)
+    assert subject == "Drop 13 legacy Pharos table(s)?" and defaults == ["Reject"]
+    assert f"Result digest: `{digest}`" in body and f"/{digest}/legacy_pharos_{digest}.jsonl" in body
+    assert "| `emails_work_items` | 3 | 0 | 0 |" in body and "| `emails` | 7 | 7 | 0 |" in body
+    assert "Confirmation tokens hashed (SHA-256): 3; tokens replaced in mail texts: 3." in body
+    assert "Password hashes: 4, never exported; `old_passwords` is kept" in body
     assert rows(archive, "SELECT dropped_at FROM legacy_pharos_exports") == [{"dropped_at": None}]
 
     archive.connection.execute(f"UPDATE {LEGACY_SCHEMA}.snapshots SET cost = 99 WHERE id = 1")

@@ -34,9 +34,6 @@ POSTINGEST_NOTIFICATIONS = Asset(
 REGISTRY_WORK_ITEMS = Asset(
     name="APTrust registry work items", uri="x-postgres://aptrust_registry/public/work_items", group="aptrust"
 )
-REGISTRY_EMAILS = Asset(
-    name="APTrust registry emails", uri="x-postgres://aptrust_registry/public/emails", group="aptrust"
-)
 REGISTRY_ALERTS = Asset(
     name="APTrust registry alerts", uri="x-postgres://aptrust_registry/public/alerts", group="aptrust"
 )

@@ -53,37 +53,22 @@ def _published_since(kafka, topic: str, earlier: Counter) -> list[str]:
     return sorted((Counter(topic_values(kafka, topic)) - earlier).elements())
 
 
-def _set_variable(api, key: str, value: str) -> None:
-    try:
-        api.call("PATCH", f"/variables/{key}", json={"key": key, "value": value})
-    except AssertionError:
-        api.call("POST", "/variables", json={"key": key, "value": value})
-
-
 @pytest.fixture
 def postingest_world(api, postingest):  # noqa: F811 - fixture
     """A private postingest world whose Variables (names, queue config) the cluster can read
     (the fixture's AIRFLOW_VAR_* live only in this process), both DAGs fresh; the cluster's
     own Variables (the devstack's queue config, which the Pipelines view reads) come back after."""
-    before = {key: _variable(api, key) for key in postingest.variables}
+    before = {key: api.variable(key) for key in postingest.variables}
     for key, value in postingest.variables.items():
-        _set_variable(api, key, value)
+        api.set_variable(key, value)
     for dag_id in (STATE_CHANGE, RESENDER):
         _fresh(api, dag_id)
     yield postingest
     for key, value in before.items():
         if value is None:
-            api.call("DELETE", f"/variables/{key}")
+            api.delete_variable(key)
         else:
-            _set_variable(api, key, value)
-
-
-def _variable(api, key: str) -> str | None:
-    response = api.http.get(f"{api.base_url}/api/v2/variables/{key}", timeout=60)
-    if response.status_code == 404:
-        return None
-    response.raise_for_status()
-    return response.json()["value"]
+            api.set_variable(key, value)
 
 
 def test_postingest_state_change_kafka_stopped(api, devstack, kafka, postingest_world):

@@ -18,7 +18,13 @@ from airflow.sdk import Variable
 
 from include.aptrust import overview_sql
 from include.aptrust.spot_test import spot_test_month
-from include.aspace2alma.dropbox import CONSUMED_REPORT_NAME, DROPBOX_FOLDER, REPORT_NAME
+from include.aspace2alma.dropbox import (
+    CONSUMED_REPORT_NAME,
+    DROPBOX_FOLDER,
+    DROPBOX_FOLDER_VARIABLE,
+    REPORT_NAME,
+    checked_folder,
+)
 from include.aspace2alma.overview import report_arrival
 from include.aspace2alma.params import REPORT_FRESH_AFTER
 from include.common.eastern_time import EASTERN, eastern_day, eastern_instant, eastern_now
@@ -365,9 +371,11 @@ def aptrust_approvals() -> PanelResult:
 
 # -- aspace2alma -------------------------------------------------------------------------------
 def aspace2alma_dropbox(
-    conn_id: str | None = None, *, folder: str = DROPBOX_FOLDER, clock: Callable[[], datetime] = eastern_now
+    conn_id: str | None = None, *, folder: str | None = None, clock: Callable[[], datetime] = eastern_now
 ) -> PanelResult:
     from preservation_pipelines.aspace2alma.hooks.sftp import SFTPDropBoxHook
+
+    folder = checked_folder(folder or Variable.get(DROPBOX_FOLDER_VARIABLE, default=DROPBOX_FOLDER))
 
     hook = SFTPDropBoxHook(conn_id or SFTPDropBoxHook.default_conn_name)
     with hook.sftp.get_managed_conn() as sftp:

@@ -186,3 +186,26 @@ def test_aspace2alma_report_not_arrived_when_older_than_today(demo, sftp):
 
     today = next(value for name, value in result.facts if name.startswith("Today's report"))
     assert today.startswith("not arrived: the report is from ")
+
+
+def test_aspace2alma_lists_the_folder_the_dags_use(demo, sftp, monkeypatch):
+    elsewhere = sftp.local_path("/alma/aspace").parent / "elsewhere-panel"
+    elsewhere.mkdir(exist_ok=True)
+    (elsewhere / "MARC_out.xml").write_text("<collection/>")
+    monkeypatch.setenv("AIRFLOW_VAR_ASPACE2ALMA_DROPBOX_FOLDER", "/alma/elsewhere-panel")
+    try:
+        result = panels.aspace2alma_dropbox()
+    finally:
+        (elsewhere / "MARC_out.xml").unlink()
+        elsewhere.rmdir()
+
+    assert [row[0] for row in _table(result, "Files").rows] == ["/alma/elsewhere-panel/MARC_out.xml"]
+    assert ("Folder", "/alma/elsewhere-panel on lib_sftp") in result.facts
+
+
+def test_aspace2alma_refuses_a_folder_variable_outside_the_drop_box(demo, monkeypatch):
+    from include.aspace2alma.dropbox import DropBoxFolderError
+
+    monkeypatch.setenv("AIRFLOW_VAR_ASPACE2ALMA_DROPBOX_FOLDER", "/alma/../etc")
+    with pytest.raises(DropBoxFolderError, match="aspace2alma_dropbox_folder"):
+        panels.aspace2alma_dropbox()

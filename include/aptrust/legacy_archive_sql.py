@@ -105,7 +105,7 @@ WHERE superseded_by IS NULL AND digest <> %(digest)s
 
 RECORD_DROP = """
 UPDATE legacy_pharos_exports
-SET approved_by = %(approved_by)s, approved_at = now(), dropped_at = now(),
+SET approved_by = %(approved_by)s, approved_at = coalesce(%(approved_at)s, now()), dropped_at = now(),
     dropped_tables = coalesce(dropped_tables, '{}') || %(dropped_tables)s::text[]
 WHERE digest = %(digest)s
 """

@@ -55,8 +55,8 @@ def _run(answer=None, **conf):
     return dag_run
 
 
-def _approval_form(dag_run) -> tuple[str, str, list]:
-    """What the Required Actions form showed: subject, body, defaults."""
+def _approval_form(dag_run):
+    """What the Required Actions form showed and how it was answered (the HITL detail's fields)."""
     from airflow.models.hitl import HITLDetail
     from airflow.models.taskinstance import TaskInstance
     from airflow.utils.session import create_session
@@ -68,7 +68,7 @@ def _approval_form(dag_run) -> tuple[str, str, list]:
             .filter(TaskInstance.run_id == dag_run.run_id, TaskInstance.task_id == "approve_drop")
             .one()
         )
-        return detail.subject, detail.body, detail.defaults
+        return detail.subject, detail.body, detail.defaults, detail.responded_at
 
 
 def _rejecting():
@@ -98,7 +98,8 @@ def test_approved_export_is_verified_and_drops_the_legacy_tables_but_old_passwor
         "present": True, "rows": 3, "documents": 0, "orphans": 0, "redactions": 0
     }  # fmt: skip
     [recorded] = rows(archive, "SELECT * FROM legacy_pharos_exports")
-    assert (recorded["digest"], recorded["approved_by"]) == (digest, APPROVER) and recorded["dropped_at"]
+    assert (recorded["digest"], recorded["approved_by"]) == (digest, APPROVER)
+    assert recorded["approved_at"] == _approval_form(dag_run)[3] and recorded["dropped_at"] >= recorded["approved_at"]
     assert _legacy_tables(archive) == ["old_passwords"]
     stored = rows(archive, "SELECT document FROM legacy_pharos_records WHERE legacy_table = 'bulk_delete_jobs'")
     job = next(r["document"] for r in stored if r["document"]["derived"]["institution_identifier"] == "demo.edu")
@@ -134,7 +135,7 @@ def test_rejection_drops_nothing_and_a_changed_result_is_refused_until_accepted(
     assert str(first.state) == "success", task_states(first)
     digest = xcom_return(first, "export_legacy_tables")["digest"]
     assert len(_legacy_tables(archive)) == 14
-    subject, body, defaults = _approval_form(first)
+    subject, body, defaults, _ = _approval_form(first)
     assert subject == "Drop 13 legacy Pharos table(s)?" and defaults == ["Reject"]
     assert f"Result digest: `{digest}`" in body and f"/{digest}/legacy_pharos_{digest}.jsonl" in body
     assert "| `emails_work_items` | 3 | 0 | 0 |" in body and "| `emails` | 7 | 7 | 0 |" in body

@@ -178,10 +178,10 @@ class LegacyArchiveHook(AptrustRegistryHook):
         return counts, ids
 
     def drop_legacy_tables(
-        self, schema: str, *, digest: str, drop: Sequence[str], approved_by: str | None
+        self, schema: str, *, digest: str, drop: Sequence[str], approved_by: str | None, approved_at: Any = None
     ) -> list[str]:
         """One transaction: lock the legacy tables, recompute the result digest, drop ``drop`` (join
-        tables first) if it is still ``digest``, record the approver; returns the tables dropped.
+        tables first) if it is still ``digest``, record the approver and when they answered (default now); returns the tables dropped.
         Raises ApprovedResultChanged, dropping nothing, when the result is no longer ``digest``."""
         with self.transaction() as cursor:
             cursor.execute(sql.CURRENT_EXPORT)
@@ -206,5 +206,8 @@ class LegacyArchiveHook(AptrustRegistryHook):
             ordered = [table for table in (*JOIN_TABLES, *ENTITY_COLUMNS) if table in drop and table in present]
             for table in ordered:
                 cursor.execute(sql.drop_table(schema, table))
-            cursor.execute(sql.RECORD_DROP, {"digest": digest, "approved_by": approved_by, "dropped_tables": ordered})
+            cursor.execute(
+                sql.RECORD_DROP,
+                {"digest": digest, "approved_by": approved_by, "approved_at": approved_at, "dropped_tables": ordered},
+            )
             return ordered

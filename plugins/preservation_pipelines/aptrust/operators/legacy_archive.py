@@ -256,10 +256,15 @@ class DropLegacyTablesOperator(_LegacyArchiveOperator):
         if not left:
             self.log.info("already dropped: %s", wanted)
             return {"digest": digest, "dropped": [], "already_dropped": wanted}
-        approver = ((self.approval or {}).get("responded_by_user") or {}).get("name")
+        approval = self.approval or {}
+        approver = (approval.get("responded_by_user") or {}).get("name")
         try:
             dropped = self.archive.drop_legacy_tables(
-                self.checked_schema, digest=digest, drop=left, approved_by=approver
+                self.checked_schema,
+                digest=digest,
+                drop=left,
+                approved_by=approver,
+                approved_at=approval.get("responded_at"),
             )
         except ApprovedResultChanged as error:
             raise AirflowFailException(str(error)) from error

@@ -250,3 +250,16 @@ def test_after_a_drop_the_archived_documents_stand_for_the_dropped_tables(archiv
     assert _export(tmp_path)["outcome"] == "unchanged"
     [current] = rows(archive, "SELECT dropped_tables FROM legacy_pharos_exports WHERE superseded_by IS NULL")
     assert sorted(current["dropped_tables"]) == sorted(dropped)
+
+
+def test_the_legacy_tables_are_read_in_one_repeatable_read_snapshot(archive):
+    from preservation_pipelines.aptrust.hooks.legacy_archive import LegacyArchiveHook
+
+    with LegacyArchiveHook().snapshot() as cursor:
+        cursor.execute("SHOW transaction_isolation")
+        assert cursor.fetchone()[0] == "repeatable read"
+        cursor.execute(f"SELECT count(*) FROM {LEGACY_SCHEMA}.snapshots")
+        before = cursor.fetchone()[0]
+        archive.connection.execute(f"DELETE FROM {LEGACY_SCHEMA}.snapshots")  # another session commits
+        cursor.execute(f"SELECT count(*) FROM {LEGACY_SCHEMA}.snapshots")
+        assert cursor.fetchone()[0] == before == 6

@@ -10,19 +10,20 @@ from datetime import timedelta
 
 from airflow.sdk import DAG, Param
 
-from preservation_pipelines.aptrust.legacy_assets import LEGACY_PHAROS_RECORDS, LEGACY_PHAROS_TABLES
+from include.common.variables import variable_or_default
 from preservation_pipelines.aptrust.operators.legacy_archive import (
     DropLegacyTablesOperator,
     ExportLegacyPharosOperator,
     LegacyDropApprovalOperator,
     VerifyLegacyArchiveOperator,
 )
+from preservation_pipelines.common.assets import LEGACY_PHAROS_RECORDS, LEGACY_PHAROS_TABLES
 from preservation_pipelines.common.notifiers.failure import TaskFailureNotifier
 from preservation_pipelines.common.operators.run_summary import RunSummaryOperator
 
 APPROVAL_TIMEOUT = timedelta(days=7)
-SCHEMA = "{{ var.value.get('aptrust_legacy_schema', 'public') }}"
-LOCATION = "{{ var.value.get('aptrust_legacy_archive_location', '') }}"
+SCHEMA = variable_or_default("aptrust_legacy_schema", "public")
+LOCATION = variable_or_default("aptrust_legacy_archive_location", "")
 
 with DAG(
     dag_id="aptrust_legacy_pharos_archive",

@@ -82,7 +82,7 @@ class RegistryBuilder:
     def truncate(self) -> None:
         self.connection.execute(
             "TRUNCATE dag_deletion_requests, deletion_requests, spot_test_restores, work_items, generic_files, "
-            "intellectual_objects, users, institutions RESTART IDENTITY CASCADE"
+            "intellectual_objects, users, institutions, legacy_pharos_records, legacy_pharos_exports RESTART IDENTITY CASCADE"
         )
         self.connection.execute(
             "TRUNCATE " + ", ".join(f"{LEGACY_SCHEMA}.{table}" for table in LEGACY_PHAROS_TABLES) + " RESTART IDENTITY"

@@ -36,7 +36,7 @@ def approval_body(figures: Mapping[str, Any]) -> str:
     for table, entry in sorted(figures["tables"].items()):
         rows = entry["rows"] if entry["present"] or entry["rows"] else "absent"
         lines.append(f"| `{table}` | {rows} | {entry['documents']} | {entry['orphans']} |")
-    dropping_passwords = "old_passwords" in figures["droppable"]
+    drops_history = "old_passwords" in figures["droppable"]
     lines += [
         "",
         f"- Confirmation tokens hashed (SHA-256): {figures['tokens_hashed']}; "
@@ -44,7 +44,7 @@ def approval_body(figures: Mapping[str, Any]) -> str:
         f"- Password hashes: {figures['password_hashes']}, never exported; "
         + (
             "**approving destroys the password history** (`old_passwords` is dropped)."
-            if dropping_passwords
+            if drops_history
             else "`old_passwords` is kept (the run did not ask to drop it)."
         ),
         f"- File: `{figures['file']['uri']}`, {figures['file']['bytes']} bytes, {figures['file']['lines']} lines, "

@@ -5,9 +5,9 @@
 -- archive DAG aptrust_legacy_pharos_archive keeps their rows as JSON and drops them after
 -- approval (docs/aptrust-legacy-archive.md). Columns and types exactly as Pharos has them (docs/aptrust.md, "Legacy Pharos
 -- tables"): timestamps without time zone holding UTC, no foreign keys, join tables without a
--- key (duplicate rows possible). They live in their own schema `pharos` because two of their
--- names, `emails` and `bulk_delete_jobs`, are still taken in `public` by the DAGs' own tables;
--- a production registry of the Pharos era has them in `public`.
+-- key (duplicate rows possible). Here they live in a schema `pharos` of their own, for the tests
+-- and the demo (Variable aptrust_legacy_schema points the DAG at it); a production registry of
+-- the Pharos era has them in `public`, the DAG's default, and this file only adds the empty schema.
 CREATE SCHEMA IF NOT EXISTS pharos;
 
 CREATE TABLE IF NOT EXISTS pharos.bulk_delete_jobs (

@@ -19,7 +19,7 @@ from include.aptrust.work_items import DELETE, GLACIER_RESTORE, RESTORE_FILE, RE
 from include.aspace2alma.dropbox import DROPBOX_FOLDER, OUTPUT_NAME, REPORT_NAME
 from include.postingest.names import NOTIFICATIONS_TOPIC, STATE_TABLE
 
-ALMA_DROPBOX = f"x-sftp://lib_sftp{DROPBOX_FOLDER}"  # the folder param's default
+ALMA_DROPBOX = f"x-sftp://lib_sftp{DROPBOX_FOLDER}"  # the folder Variable's default
 
 MARC_EXPORT = Asset(name="aspace2alma MARC export", uri=f"{ALMA_DROPBOX}/{OUTPUT_NAME}", group="aspace2alma")
 BARCODE_REPORT = Asset(name="Alma barcode report", uri=f"{ALMA_DROPBOX}/{REPORT_NAME}", group="aspace2alma")
@@ -46,3 +46,12 @@ RESTORE_QUEUES = [APTRUST_TOPICS[RESTORE_OBJECT], APTRUST_TOPICS[RESTORE_FILE], 
 DELETION_QUEUE = APTRUST_TOPICS[DELETE]
 
 MERRITT_QUEUE = Asset(name="Merritt ingest queue", uri="x-zookeeper://merritt_zk/batches", group="merritt")
+# The 14 legacy Pharos tables, wherever the schema setting points (Variable aptrust_legacy_schema).
+LEGACY_PHAROS_TABLES = Asset(
+    name="APTrust legacy Pharos tables", uri="x-postgres://aptrust_registry/legacy/pharos_tables", group="aptrust"
+)
+LEGACY_PHAROS_RECORDS = Asset(
+    name="APTrust legacy Pharos records",
+    uri="x-postgres://aptrust_registry/public/legacy_pharos_records",
+    group="aptrust",
+)

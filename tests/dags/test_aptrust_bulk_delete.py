@@ -5,13 +5,12 @@ queued, the Deletion Requested/Confirmed/Cancelled alerts mailed."""
 from __future__ import annotations
 
 import logging
-import threading
-import time
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
 
+from devstack.demo import answer_in_background
 from devstack.demo_seed_aptrust import approve_pending
 from tests.dags.helpers import run_dag, task_states, xcom_return
 from tests.include.aptrust.fixtures import failure_notices, mailbox, registry, rows, topic_values  # noqa: F401 - fixtures
@@ -37,29 +36,8 @@ def _seed(registry):  # noqa: F811
     return objects
 
 
-def _respond(answer):
-    """Answer the approval from another thread once the run waits for it (as a person would)."""
-    # Imported here, before the thread starts: Airflow's API modules imported in a thread
-    # while dag.test() configures the ORM mappers in the main one deadlock on the import lock.
-    import airflow.api_fastapi.core_api.routes.public.hitl  # noqa: F401
-
-    def loop():
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                if answer():
-                    return
-            except Exception as error:  # noqa: BLE001 - retried until the run is waiting
-                logging.getLogger(__name__).info("not yet: %s", error)
-            time.sleep(0.5)
-
-    thread = threading.Thread(target=loop, daemon=True)
-    thread.start()
-    return thread
-
-
 def _run(answer, identifiers=ITEMS, requester=REQUESTER):
-    responder = _respond(answer)
+    responder = answer_in_background(answer, wait_seconds=120)
     dag_run = run_dag(DAG_ID, conf={"institution": "test.edu", "requester": requester, "identifiers": identifiers})
     responder.join(timeout=5)
     return dag_run

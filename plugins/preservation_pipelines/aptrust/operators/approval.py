@@ -1,4 +1,5 @@
-"""Approval of a bulk deletion by a person other than the requester (Airflow human-in-the-loop)."""
+"""The APTrust DAGs' human-in-the-loop approvals: the base that keeps each decision, and the approval
+of a bulk deletion by a person other than the requester."""
 
 from __future__ import annotations
 
@@ -9,7 +10,30 @@ from airflow.providers.standard.operators.hitl import ApprovalOperator
 from preservation_pipelines.aptrust.operators.base import AptrustHooks
 
 
-class DeletionApprovalOperator(AptrustHooks, ApprovalOperator):
+class DecisionRecordingApprovalOperator(ApprovalOperator):
+    """ApprovalOperator whose default (no answer before the timeout) is Reject, and which keeps the
+    decision (option chosen, by whom, timed out or not) under XCom key ``decision``: on Reject the
+    return value is not kept, since the downstream tasks are skipped, but the run summary reports it."""
+
+    def __init__(self, **kwargs) -> None:
+        kwargs.setdefault("defaults", ApprovalOperator.REJECT)
+        super().__init__(**kwargs)
+
+    def execute_complete(self, context, event: dict[str, Any]) -> Any:
+        if event.get("timedout"):
+            self.log.warning("no response before the timeout: the default (%s) applies", self.defaults)
+        context["ti"].xcom_push(
+            key="decision",
+            value={
+                "chosen": (event.get("chosen_options") or [None])[0],
+                "by": (event.get("responded_by_user") or {}).get("name"),
+                "timed_out": bool(event.get("timedout")),
+            },
+        )
+        return super().execute_complete(context, event)
+
+
+class DeletionApprovalOperator(AptrustHooks, DecisionRecordingApprovalOperator):
     """ApprovalOperator that accepts an approval only from another registry user of the institution
     than the requester.
 
@@ -36,7 +60,6 @@ class DeletionApprovalOperator(AptrustHooks, ApprovalOperator):
         smtp_conn_id: str | None = None,
         **kwargs,
     ) -> None:
-        kwargs.setdefault("defaults", ApprovalOperator.REJECT)
         super().__init__(**kwargs)
         self.institution = institution
         self.requester = requester
@@ -52,19 +75,8 @@ class DeletionApprovalOperator(AptrustHooks, ApprovalOperator):
             request = parsed_request(self.institution, self.requester, self.identifiers)
             _, requester, approver = checked_approval(self.registry, request, event.get("responded_by_user"), context)
             self.log.info("approved by registry user %d (%s) for %s", approver.id, approver.email, requester.email)
-        if event.get("timedout"):
-            self.log.warning("no response before the timeout: the default (%s) applies", self.defaults)
         if "error" not in event and not approved:
             self.record_cancellation(context, event.get("responded_by_user"))
-        # the decision under its own key: on Reject the return value is not kept (downstream skipped)
-        context["ti"].xcom_push(
-            key="decision",
-            value={
-                "chosen": (event.get("chosen_options") or [None])[0],
-                "by": (event.get("responded_by_user") or {}).get("name"),
-                "timed_out": bool(event.get("timedout")),
-            },
-        )
         return super().execute_complete(context, event)
 
     def record_cancellation(self, context, responder: Any) -> None:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.providers.standard.operators.hitl import ApprovalOperator
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
+from preservation_pipelines.aptrust.operators.approval import DecisionRecordingApprovalOperator
 from preservation_pipelines.aptrust.operators.base import AptrustBaseOperator
 
 if TYPE_CHECKING:
@@ -199,13 +200,12 @@ class VerifyLegacyArchiveOperator(_LegacyArchiveOperator):
         return figures
 
 
-class LegacyDropApprovalOperator(ApprovalOperator):
+class LegacyDropApprovalOperator(DecisionRecordingApprovalOperator):
     """Ask a person to approve the drop, showing the verified figures; skipped when nothing is left to drop."""
 
     template_fields = (*ApprovalOperator.template_fields, "figures")
 
     def __init__(self, *, figures: Any, **kwargs) -> None:
-        kwargs.setdefault("defaults", ApprovalOperator.REJECT)
         kwargs.setdefault("subject", "Drop the legacy Pharos tables?")
         super().__init__(**kwargs)
         self.figures = figures
@@ -218,20 +218,6 @@ class LegacyDropApprovalOperator(ApprovalOperator):
         self.subject = f"Drop {len(self.figures['droppable'])} legacy Pharos table(s)?"
         self.body = approval_body(self.figures)
         return super().execute(context)
-
-    def execute_complete(self, context, event: dict[str, Any]) -> Any:
-        if event.get("timedout"):
-            self.log.warning("no response before the timeout: the default (%s) applies", self.defaults)
-        # the decision under its own key: on Reject the return value is not kept (downstream skipped)
-        context["ti"].xcom_push(
-            key="decision",
-            value={
-                "chosen": (event.get("chosen_options") or [None])[0],
-                "by": (event.get("responded_by_user") or {}).get("name"),
-                "timed_out": bool(event.get("timedout")),
-            },
-        )
-        return super().execute_complete(context, event)
 
 
 class DropLegacyTablesOperator(_LegacyArchiveOperator):

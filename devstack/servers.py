@@ -263,7 +263,7 @@ class MotoServer(Server):
 
     def argv(self) -> list[str]:
         self.backend_port = free_port()
-        moto = [str(Path(sys.executable).with_name("moto_server")), "-H", LOOPBACK, "-p", str(self.backend_port)]
+        moto = [sys.executable, "-m", "devstack.moto_server", "-H", LOOPBACK, "-p", str(self.backend_port)]
         gate = ["--listen", str(self.port), "--target", str(self.backend_port)]
         return [sys.executable, "-m", "devstack.tcp_gate", *gate, "--", *moto]
 

@@ -24,6 +24,12 @@ AWS request the applier sends, a model of AWS's network round trip (moto on loop
 answers in its own CPU time), to see the design where round trips cost what they cost in
 AWS; `make bench` runs without it. Targets: >= 5x the sequential rate, <= 0.15 SQS and
 <= 1.5 DynamoDB calls per record.
+
+moto answers each call in its own CPU time, on the same two cores, so it also prints the
+CPU moto (and the devstack's TCP gate in front of it) spent per record on each side, and
+the ceiling that puts on the speed-up: the sequential side's wall time per record over the
+shipped side's server CPU per record, what the shipped side would reach if nothing but
+moto's work on its calls counted.
 """
 
 from __future__ import annotations
@@ -35,6 +41,8 @@ import threading
 import time
 from collections import Counter
 from typing import Any
+
+import psutil
 
 from bench.postingest.__main__ import configure_airflow
 from devstack.settings import REPO_ROOT
@@ -170,8 +178,10 @@ class Driven:
         self.counter = CallCounter(latency)
         for client in (self.state.get_conn().meta.client, self.state.streams, self.queues.get_conn()):
             self.counter.attach(client)
+        self.server = psutil.Process(stack["moto"].pid)
         self.totals: Counter[str] = Counter()
         self.seconds = 0.0
+        self.server_seconds = 0.0
 
     def step(self, confirmer: str | None) -> None:
         """Play ``confirmer`` (if any), then one applier run, timed."""
@@ -187,12 +197,18 @@ class Driven:
             topic=self.world.topic,
             concurrency=self.concurrency,
         )
-        began = time.monotonic()
+        began, server_began = time.monotonic(), self._server_cpu()
         summary = applier.run(page_size=100)
         self.seconds += time.monotonic() - began
+        self.server_seconds += self._server_cpu() - server_began
         self.totals.update({key: value for key, value in summary.items() if isinstance(value, int)})
         if summary["parked"]:
             raise SystemExit(f"{self.name}: records parked: {summary['parked'][:3]}")
+
+    def _server_cpu(self) -> float:
+        """CPU seconds moto and the TCP gate in front of it have used so far."""
+        processes = [self.server, *self.server.children(recursive=True)]
+        return sum(sum(process.cpu_times()[:2]) for process in processes)
 
     def figures(self) -> dict[str, Any]:
         """The figures, once what the applier reported is checked against the servers."""
@@ -210,6 +226,8 @@ class Driven:
             "records": records,
             "seconds": self.seconds,
             "rate": records / self.seconds,
+            "ms_per_record": 1000 * self.seconds / records,
+            "server_ms_per_record": 1000 * self.server_seconds / records,
             "sqs": self.counter.calls["sqs"] / records,
             "dynamodb": self.counter.calls["dynamodb"] / records,
         }
@@ -235,6 +253,8 @@ def benchmark(stack: Devstack, latency: float) -> int:
         ("stream records", "{:,}", "records"),
         ("applier wall time (s)", "{:.1f}", "seconds"),
         ("records/s", "{:.1f}", "rate"),
+        ("wall ms per record", "{:.2f}", "ms_per_record"),
+        ("moto + gate CPU ms per record", "{:.2f}", "server_ms_per_record"),
         ("SQS calls per record", "{:.3f}", "sqs"),
         ("DynamoDB calls per record", "{:.3f}", "dynamodb"),
     ]
@@ -243,6 +263,11 @@ def benchmark(stack: Devstack, latency: float) -> int:
         print(f"  {label:30} {form.format(shipped[key]):>20} {form.format(sequential[key]):>14}")
 
     speedup = shipped["rate"] / sequential["rate"]
+    ceiling = sequential["ms_per_record"] / shipped["server_ms_per_record"]
+    print(
+        f"\nmoto-bound ceiling: sequential {sequential['ms_per_record']:.2f} ms per record / shipped's moto CPU "
+        f"{shipped['server_ms_per_record']:.2f} ms per record = {ceiling:.1f}x (measured {speedup:.1f}x)"
+    )
     verdicts = [
         (f"speed-up >= {TARGET_SPEEDUP:.0f}x", speedup >= TARGET_SPEEDUP, f"{speedup:.1f}x"),
         (f"SQS calls/record <= {TARGET_SQS_CALLS}", shipped["sqs"] <= TARGET_SQS_CALLS, f"{shipped['sqs']:.3f}"),

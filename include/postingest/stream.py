@@ -31,6 +31,10 @@ _NAMED = reprlib.Repr()  # bounded in depth and length, whatever it is given
 _NAMED.maxlevel, _NAMED.maxstring, _NAMED.maxother = 3, 120, 120
 
 
+class StreamNotAdvancingError(RuntimeError):
+    """GetRecords answered records already read: following its iterator would read them again forever."""
+
+
 @dataclass
 class StreamPage:
     """One GetRecords answer, its records as the API gave them; ``shard_ended`` when the shard is closed and this was its last page."""
@@ -75,6 +79,27 @@ def record_position(raw: Any) -> str | None:
     change = raw.get("dynamodb") if isinstance(raw, dict) else None
     number = change.get("SequenceNumber") if isinstance(change, dict) else None
     return number if isinstance(number, str) and _SEQUENCE_NUMBER.fullmatch(number) else None
+
+
+def position_after(records: list[Any], after: str | None, shard_id: str) -> str | None:
+    """The greatest sequence number of a page's ``records``, ``after`` when none has one.
+
+    Raises :class:`StreamNotAdvancingError` when the page has sequence numbers but none
+    beyond ``after`` (the last one read, or the checkpoint the read started from): in
+    DynamoDB Streams each record's number is greater than those before it in the shard, so
+    such a page repeats records, and the iterator that came with it would lead back to them.
+    """
+    positions = [position for position in map(record_position, records) if position]
+    if not positions:
+        return after
+    greatest = max(positions, key=int)
+    if after is not None and int(greatest) <= int(after):
+        raise StreamNotAdvancingError(
+            f"shard {shard_id}: GetRecords answered {len(records)} record(s) numbered {greatest} or lower, "
+            f"not after {after}, the last one read: the stream does not advance; reading stops here "
+            "(the checkpoint stays after the last page applied)"
+        )
+    return greatest
 
 
 def salvaged_record(raw: Any) -> StreamRecord:

@@ -1,15 +1,20 @@
-"""The devstack's moto server computes an SQS queue's attributes when read, with moto's own values."""
+"""The devstack's moto server: an SQS queue's attributes computed when read, with moto's own values;
+stream records numbered one at a time."""
 
 from __future__ import annotations
 
 import json
+import threading
+import time
 import uuid
+from types import SimpleNamespace
 
 import boto3
 import pytest
 from moto import mock_aws
+from moto.dynamodb.models import table as moto_table
 
-from devstack.moto_server import QueueAttributes
+from devstack.moto_server import QueueAttributes, in_turn
 
 REGION = "us-east-1"
 
@@ -99,3 +104,37 @@ def test_the_devstack_server_keeps_deduplicating_and_counting(moto):
     assert attributes["FifoQueue"] == "true"
     chosen = sqs.get_queue_attributes(QueueUrl=fifo, AttributeNames=["ApproximateNumberOfMessages", "QueueArn"])
     assert set(chosen["Attributes"]) == {"ApproximateNumberOfMessages", "QueueArn"}
+
+
+class SlowStreamRecord:
+    """A stream record that takes long enough to build for another thread to number its own meanwhile."""
+
+    def __init__(self, table, view_type, event_name, old, new, sequence_number) -> None:
+        time.sleep(0.02)
+        self.sequence_number = sequence_number
+
+
+def _numbers_from_concurrent_adds(add, monkeypatch) -> list[int]:
+    monkeypatch.setattr(moto_table, "StreamRecord", SlowStreamRecord)
+    table = SimpleNamespace(
+        stream_specification={"StreamViewType": "NEW_AND_OLD_IMAGES"}, lambda_event_source_mappings={}
+    )
+    shard = moto_table.StreamShard("123456789012", table)
+    writers = [threading.Thread(target=add, args=(shard, None, {"n": n})) for n in range(8)]
+    for writer in writers:
+        writer.start()
+    for writer in writers:
+        writer.join()
+    return [record.sequence_number for record in shard.items]
+
+
+def test_concurrent_writes_to_a_table_get_distinct_sequence_numbers(monkeypatch):
+    numbers = _numbers_from_concurrent_adds(in_turn(moto_table.StreamShard.add), monkeypatch)
+    assert len(numbers) == 8
+    assert numbers == sorted(set(numbers))
+
+
+def test_moto_s_own_add_numbers_concurrent_writes_alike(monkeypatch):
+    """What the lock is for: without it, records built at the same time share a sequence number."""
+    numbers = _numbers_from_concurrent_adds(moto_table.StreamShard.add, monkeypatch)
+    assert len(set(numbers)) < len(numbers)

@@ -13,11 +13,12 @@ from boto3.dynamodb.types import Binary
 
 from devstack import postingest_provisioning as provisioning
 from include.postingest.applier import StateChangeApplier, UndeliveredMessagesError, UndeliveredNotificationsError
-from include.postingest.stream import decode_stream_record, record_position
+from include.postingest.stream import StreamNotAdvancingError, decode_stream_record, record_position
 from preservation_pipelines.common.hooks.kafka import Deliveries, KafkaTopicProducerHook
 from preservation_pipelines.postingest.hooks.dynamodb import PostingestStateHook
 from preservation_pipelines.postingest.hooks.sqs import ConfirmerQueueHook
 from tests.dags.postingest.fixtures import postingest  # noqa: F401 - fixture
+from tests.plugins.postingest.hooks.test_dynamodb import repeat_the_last_record
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
@@ -204,6 +205,24 @@ def checkpoint_and_last_record(state: PostingestStateHook) -> tuple[str, str]:
         record_position(raw) for page in state.read_shard(arn, shard["ShardId"], None, 100) for raw in page.records
     ]
     return state.shard_positions(arn)[shard["ShardId"]]["sequenceNumber"], positions[-1]
+
+
+def test_a_stream_that_leads_back_to_records_read_fails_the_run_by_shard_after_checkpointing_what_was_applied(
+    postingest,
+):
+    asset = postingest.insert_asset()
+    state = postingest.state_hook()
+    arn = state.stream_arn()
+    [shard] = state.shards(arn)
+    repeat_the_last_record(state.streams, arn, shard["ShardId"])
+
+    with pytest.raises(StreamNotAdvancingError, match=f"shard {shard['ShardId']}: .*the stream does not advance"):
+        applier(postingest, state=state).run()
+
+    assert postingest.item(asset)["queue"] == "CC" and len(postingest.queue_messages("CC")) == 1
+    checkpoint, last = checkpoint_and_last_record(postingest.state_hook())
+    assert checkpoint == last
+    assert applier(postingest).run()["records"] == 0  # a run on a sound stream has nothing left to do
 
 
 def test_poison_records_of_every_kind_are_parked_by_name_between_applied_ones(postingest):

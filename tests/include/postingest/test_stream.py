@@ -6,11 +6,14 @@ from decimal import Decimal
 
 import pytest
 from hypothesis import example, given
+from hypothesis import strategies as st
 
 from include.postingest.stream import (
     MAX_NESTING,
+    StreamNotAdvancingError,
     decode_stream_record,
     parents_first,
+    position_after,
     record_position,
     salvaged_record,
     short_text,
@@ -157,3 +160,33 @@ def test_parents_come_before_their_children_and_a_trimmed_parent_holds_nothing_b
     ]
 
     assert [shard["ShardId"] for shard in parents_first(shards)] == ["root", "child", "grandchild", "orphan"]
+
+
+def test_a_page_ends_at_its_greatest_sequence_number_and_one_without_any_keeps_the_last():
+    page = [raw(sequence="300"), "not a record", raw(sequence="1200"), raw(sequence="901")]
+
+    assert position_after(page, "250", "shard-1") == "1200"
+    assert position_after(page, None, "shard-1") == "1200"
+    assert position_after(["not a record"], "250", "shard-1") == "250"
+    assert position_after([], None, "shard-1") is None
+
+
+def test_a_page_that_does_not_pass_the_last_record_read_is_refused_by_shard_and_number():
+    with pytest.raises(
+        StreamNotAdvancingError, match="shard shard-1: GetRecords answered 2 record.* 1200 or lower, not after 1200"
+    ):
+        position_after([raw(sequence="1199"), raw(sequence="1200")], "1200", "shard-1")
+
+
+SEQUENCE_NUMBERS = st.integers(min_value=0, max_value=10**30)
+
+
+@given(st.lists(SEQUENCE_NUMBERS, max_size=5), st.none() | SEQUENCE_NUMBERS)
+def test_a_page_passes_the_last_record_read_or_is_refused(numbers, after):
+    page = [raw(sequence=str(number)) for number in numbers]
+    last = None if after is None else str(after)
+    if numbers and after is not None and max(numbers) <= after:
+        with pytest.raises(StreamNotAdvancingError):
+            position_after(page, last, "shard-1")
+    else:
+        assert position_after(page, last, "shard-1") == (str(max(numbers)) if numbers else last)

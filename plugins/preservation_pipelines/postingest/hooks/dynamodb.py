@@ -35,7 +35,7 @@ from include.postingest.checkpoints import (
 from include.postingest.limits import CONCURRENCY_RANGE, InvalidParameterError
 from include.postingest.messages import iso_instant, utc_now
 from include.postingest.names import STALE_INDEX
-from include.postingest.stream import StreamPage, parents_first, record_position
+from include.postingest.stream import StreamPage, parents_first, position_after
 from include.postingest.tables import create_table_if_missing
 from include.postingest.transitions import ConditionalUpdate, StreamRecord
 
@@ -209,7 +209,9 @@ class PostingestStateHook(DynamoDBHook):
         is parked rather than failing its page. Stops at the first empty page (caught up)
         or at the end of a closed shard. A checkpoint older than the stream's 24 h
         retention restarts at the trim horizon, with an error in the log: those records
-        are gone from the stream.
+        are gone from the stream. A page of records already read raises
+        :class:`~include.postingest.stream.StreamNotAdvancingError` rather than being
+        followed round again.
         """
         iterator = self._shard_iterator(stream_arn, shard_id, after)
         last = after
@@ -223,7 +225,7 @@ class PostingestStateHook(DynamoDBHook):
                 continue
             records = response.get("Records", [])
             iterator = response.get("NextShardIterator")
-            last = next((p for p in map(record_position, reversed(records)) if p), last)
+            last = position_after(records, last, shard_id)
             yield StreamPage(records, shard_ended=iterator is None)
             if not records:
                 return

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from include.postingest.limits import InvalidParameterError
-from include.postingest.stream import decode_stream_record
+from include.postingest.stream import StreamNotAdvancingError, decode_stream_record
 from preservation_pipelines.postingest.hooks.dynamodb import CheckpointConflictError, PostingestStateHook
 from tests.dags.postingest.fixtures import postingest  # noqa: F401 - fixture
 
@@ -33,6 +33,38 @@ def test_the_stream_is_read_in_pages_from_a_checkpoint(postingest, state):
     assert rest == [a["assetId"] for a in assets[1:]]
     expected_position = {"sequenceNumber": first.sequence_number, "shardEnded": False}
     assert state.shard_positions(arn) == {shard["ShardId"]: expected_position}
+
+
+def repeat_the_last_record(streams, arn: str, shard_id: str) -> None:
+    """GetRecords as moto answered once two records shared a sequence number: at the end of the
+    shard, the iterator it returned led back to the last record, again and again."""
+    real = streams.get_records
+
+    def get_records(ShardIterator, Limit):  # noqa: N803 - boto3's parameter names
+        response = real(ShardIterator=ShardIterator, Limit=Limit)
+        if response["Records"]:
+            return response
+        start = streams.get_shard_iterator(StreamArn=arn, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON")
+        everything = real(ShardIterator=start["ShardIterator"], Limit=1000)["Records"]
+        return {"Records": everything[-1:], "NextShardIterator": response["NextShardIterator"]}
+
+    streams.get_records = get_records
+
+
+def test_a_page_of_records_already_read_stops_the_read_by_name(postingest, state):
+    postingest.insert_asset()
+    postingest.insert_asset()
+    arn = state.stream_arn()
+    [shard] = state.shards(arn)
+    repeat_the_last_record(state.streams, arn, shard["ShardId"])
+
+    pages = []
+    with pytest.raises(StreamNotAdvancingError, match=f"shard {shard['ShardId']}: .* not after") as raised:
+        for page in state.read_shard(arn, shard["ShardId"], None, page_size=10):
+            pages.append(page)
+            assert len(pages) < 5, "the read went round the same records"
+    assert [len(page.records) for page in pages] == [2]
+    assert decode_stream_record(pages[0].records[-1]).sequence_number in str(raised.value)
 
 
 def test_a_checkpoint_moves_only_from_where_the_run_started(postingest, state):

@@ -19,10 +19,10 @@ machine shared with other work loads both alike.
 API calls are counted with botocore's ``before-call`` event on the applier's own clients
 (DynamoDB with the checkpoint table, DynamoDB Streams, SQS), retries inside a call not
 counted again; per stream record read. ``--curve`` measures records/s per pool size
-instead (how the default was chosen). ``--latency MS`` adds MS milliseconds before every
-AWS request the applier sends, a model of AWS's network round trip (moto on loopback
-answers in its own CPU time), to see the design where round trips cost what they cost in
-AWS; `make bench` runs without it. Targets: >= 5x the sequential rate, <= 0.15 SQS and
+instead (how the default was chosen), each size on a fresh moto. ``--latency MS`` adds
+MS milliseconds before every AWS request the applier sends, a model of AWS's network
+round trip (moto on loopback answers in its own CPU time), to see the design where round
+trips cost what they cost in AWS; `make bench` runs without it. Targets: >= 5x the sequential rate, <= 0.15 SQS and
 <= 1.5 DynamoDB calls per record.
 
 moto answers each call in its own CPU time, on the same two cores, so it also prints the
@@ -290,6 +290,7 @@ def benchmark(stack: Devstack, latency: float) -> int:
 def curve(stack: Devstack, latency: float) -> int:
     print(f"records/s per pool size, {CURVE_ASSETS} assets each, batched, {latency * 1000:.0f} ms added per request:")
     for pool in CURVE_POOLS:
+        stack.restart("moto")  # each pool size on a fresh moto: its cost per call grows with what it holds
         side = Driven(stack, f"bench-curve-{pool}", CURVE_ASSETS, pool, True, latency)
         for confirmer in PHASES:
             side.step(confirmer)

@@ -145,6 +145,22 @@ class Postingest:
         return found
 
 
+def repeat_the_last_record(streams, arn: str, shard_id: str) -> None:
+    """GetRecords as moto answered once two records shared a sequence number: at the end of the
+    shard, the iterator it returned led back to the last record, again and again."""
+    real = streams.get_records
+
+    def get_records(ShardIterator, Limit):  # noqa: N803 - boto3's parameter names
+        response = real(ShardIterator=ShardIterator, Limit=Limit)
+        if response["Records"]:
+            return response
+        start = streams.get_shard_iterator(StreamArn=arn, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON")
+        everything = real(ShardIterator=start["ShardIterator"], Limit=1000)["Records"]
+        return {"Records": everything[-1:], "NextShardIterator": response["NextShardIterator"]}
+
+    streams.get_records = get_records
+
+
 @pytest.fixture
 def postingest(moto, kafka, monkeypatch) -> Postingest:
     from airflow.providers.amazon.aws.hooks.dynamodb import DynamoDBHook

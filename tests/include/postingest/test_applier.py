@@ -17,8 +17,7 @@ from include.postingest.stream import StreamNotAdvancingError, decode_stream_rec
 from preservation_pipelines.common.hooks.kafka import Deliveries, KafkaTopicProducerHook
 from preservation_pipelines.postingest.hooks.dynamodb import PostingestStateHook
 from preservation_pipelines.postingest.hooks.sqs import ConfirmerQueueHook
-from tests.dags.postingest.fixtures import postingest  # noqa: F401 - fixture
-from tests.plugins.postingest.hooks.test_dynamodb import repeat_the_last_record
+from tests.dags.postingest.fixtures import postingest, repeat_the_last_record  # noqa: F401 - fixture
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 

@@ -7,7 +7,7 @@ import pytest
 from include.postingest.limits import InvalidParameterError
 from include.postingest.stream import StreamNotAdvancingError, decode_stream_record
 from preservation_pipelines.postingest.hooks.dynamodb import CheckpointConflictError, PostingestStateHook
-from tests.dags.postingest.fixtures import postingest  # noqa: F401 - fixture
+from tests.dags.postingest.fixtures import postingest, repeat_the_last_record  # noqa: F401 - fixture
 
 
 @pytest.fixture
@@ -33,22 +33,6 @@ def test_the_stream_is_read_in_pages_from_a_checkpoint(postingest, state):
     assert rest == [a["assetId"] for a in assets[1:]]
     expected_position = {"sequenceNumber": first.sequence_number, "shardEnded": False}
     assert state.shard_positions(arn) == {shard["ShardId"]: expected_position}
-
-
-def repeat_the_last_record(streams, arn: str, shard_id: str) -> None:
-    """GetRecords as moto answered once two records shared a sequence number: at the end of the
-    shard, the iterator it returned led back to the last record, again and again."""
-    real = streams.get_records
-
-    def get_records(ShardIterator, Limit):  # noqa: N803 - boto3's parameter names
-        response = real(ShardIterator=ShardIterator, Limit=Limit)
-        if response["Records"]:
-            return response
-        start = streams.get_shard_iterator(StreamArn=arn, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON")
-        everything = real(ShardIterator=start["ShardIterator"], Limit=1000)["Records"]
-        return {"Records": everything[-1:], "NextShardIterator": response["NextShardIterator"]}
-
-    streams.get_records = get_records
 
 
 def test_a_page_of_records_already_read_stops_the_read_by_name(postingest, state):

@@ -22,8 +22,8 @@ counted again; per stream record read. ``--curve`` measures records/s per pool s
 instead (how the default was chosen), each size on a fresh moto. ``--latency MS`` adds
 MS milliseconds before every AWS request the applier sends, a model of AWS's network
 round trip (moto on loopback answers in its own CPU time), to see the design where round
-trips cost what they cost in AWS; `make bench` runs without it. Targets: >= 5x the sequential rate, <= 0.15 SQS and
-<= 1.5 DynamoDB calls per record.
+trips cost what they cost in AWS; `make bench` runs without it. Targets: >= 5x the
+sequential rate, <= 0.15 SQS and <= 1.5 DynamoDB calls per record.
 
 moto answers each call in its own CPU time, on the same two cores, so it also prints the
 CPU moto (and the devstack's TCP gate in front of it) spent per record on each side, and
